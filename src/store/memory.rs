@@ -1,0 +1,360 @@
+//! The embedded in-memory backend: the default when no Redis is configured.
+//!
+//! Everything lives in one [`State`] behind a `std::sync::Mutex`. Every
+//! operation is a short, non-blocking critical section, so a std mutex is
+//! both correct and cheaper than an async one, and holding it for a whole
+//! write makes each write atomic exactly like a Lua script in Redis.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use crate::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
+
+use super::{
+    Chat, Event, EventKind, IDEMPOTENCY_TTL_MS, LogId, Message, MessagePage, Millis, Sent, Store,
+    StoreError, StoreResult, User, now_ms,
+};
+
+/// A store that keeps everything in process memory; lost on restart.
+pub struct MemoryStore {
+    state: Mutex<State>,
+    epoch: String,
+}
+
+struct UserRecord {
+    user: User,
+    password_hash: String,
+}
+
+struct ChatRecord {
+    chat: Chat,
+    /// Members in join order.
+    members: Vec<UserId>,
+    /// Messages in log order.
+    messages: Vec<Message>,
+}
+
+type IdempotencyKey = (ChatId, UserId, String);
+
+#[derive(Default)]
+struct State {
+    users: HashMap<UserId, UserRecord>,
+    /// Canonical (lowercased) username to id.
+    usernames: HashMap<String, UserId>,
+    chats: HashMap<ChatId, ChatRecord>,
+    user_chats: HashMap<UserId, BTreeSet<ChatId>>,
+    idempotency: HashMap<IdempotencyKey, (LogId, Millis)>,
+    /// Idempotency keys in insertion order (so also expiry order), to drop
+    /// expired ones without scanning the map.
+    idempotency_expiry: VecDeque<(Millis, IdempotencyKey)>,
+    log: VecDeque<Event>,
+    last_id: LogId,
+    /// The newest position trimmed from the log, if any.
+    max_trimmed: Option<LogId>,
+    retention: usize,
+}
+
+impl MemoryStore {
+    /// A new, empty store that keeps at least `retention` recent events.
+    pub fn new(retention: usize) -> Self {
+        Self {
+            state: Mutex::new(State {
+                retention: retention.max(1),
+                ..State::default()
+            }),
+            epoch: uuid::Uuid::new_v4().simple().to_string(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied write
+        // (writes check everything before mutating), so a poisoned lock is
+        // still consistent and safe to keep using.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    fn append(&mut self, chat_id: &ChatId, kind: impl FnOnce(LogId) -> EventKind) -> LogId {
+        let id = self.last_id.next_at(now_ms());
+        self.last_id = id;
+        self.log.push_back(Event {
+            id,
+            chat_id: chat_id.clone(),
+            kind: kind(id),
+        });
+        while self.log.len() > self.retention {
+            if let Some(old) = self.log.pop_front() {
+                self.max_trimmed = Some(old.id);
+            }
+        }
+        id
+    }
+
+    fn member_chat(&self, chat: &ChatId, user: &UserId) -> Option<&ChatRecord> {
+        self.chats
+            .get(chat)
+            .filter(|record| record.members.contains(user))
+    }
+
+    fn join(&mut self, chat: &ChatId, user: &UserId) {
+        if let Some(record) = self.chats.get_mut(chat) {
+            record.members.push(user.clone());
+        }
+        self.user_chats
+            .entry(user.clone())
+            .or_default()
+            .insert(chat.clone());
+    }
+
+    fn forget_expired_keys(&mut self, now: Millis) {
+        while let Some((expiry, _)) = self.idempotency_expiry.front() {
+            if *expiry > now {
+                break;
+            }
+            if let Some((_, key)) = self.idempotency_expiry.pop_front() {
+                self.idempotency.remove(&key);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn epoch(&self) -> StoreResult<String> {
+        Ok(self.epoch.clone())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn create_user(&self, username: &Username, password_hash: &str) -> StoreResult<User> {
+        let mut state = self.lock();
+        let canonical = username.canonical();
+        if state.usernames.contains_key(&canonical) {
+            return Err(StoreError::UsernameTaken);
+        }
+        let user = User {
+            id: UserId::generate(),
+            username: username.as_str().to_owned(),
+            created_at: now_ms(),
+        };
+        state.usernames.insert(canonical, user.id.clone());
+        state.users.insert(
+            user.id.clone(),
+            UserRecord {
+                user: user.clone(),
+                password_hash: password_hash.to_owned(),
+            },
+        );
+        Ok(user)
+    }
+
+    async fn user(&self, id: &UserId) -> StoreResult<Option<User>> {
+        Ok(self.lock().users.get(id).map(|r| r.user.clone()))
+    }
+
+    async fn user_by_name(&self, username: &Username) -> StoreResult<Option<User>> {
+        let state = self.lock();
+        let found = state
+            .usernames
+            .get(&username.canonical())
+            .and_then(|id| state.users.get(id));
+        Ok(found.map(|r| r.user.clone()))
+    }
+
+    async fn password_hash(&self, id: &UserId) -> StoreResult<Option<String>> {
+        Ok(self.lock().users.get(id).map(|r| r.password_hash.clone()))
+    }
+
+    async fn create_chat(
+        &self,
+        creator: &UserId,
+        title: &ChatTitle,
+        others: &[UserId],
+    ) -> StoreResult<Chat> {
+        let mut state = self.lock();
+        let mut members = Vec::with_capacity(others.len() + 1);
+        members.push(creator.clone());
+        members.extend(others.iter().cloned());
+        if !members.iter().all(|m| state.users.contains_key(m)) {
+            return Err(StoreError::NotFound);
+        }
+        let chat_id = ChatId::generate();
+        let id = state.append(&chat_id, |_| EventKind::ChatCreated {
+            members: members.clone(),
+        });
+        let chat = Chat {
+            id: chat_id.clone(),
+            title: title.as_str().to_owned(),
+            created_by: creator.clone(),
+            created_at: id.ms,
+            last_activity: id.ms,
+        };
+        state.chats.insert(
+            chat_id.clone(),
+            ChatRecord {
+                chat: chat.clone(),
+                members: Vec::new(),
+                messages: Vec::new(),
+            },
+        );
+        for member in &members {
+            state.join(&chat_id, member);
+        }
+        Ok(chat)
+    }
+
+    async fn add_member(&self, chat: &ChatId, by: &UserId, user: &UserId) -> StoreResult<Chat> {
+        let mut state = self.lock();
+        let record = state.member_chat(chat, by).ok_or(StoreError::NotFound)?;
+        let already = record.members.contains(user);
+        let snapshot = record.chat.clone();
+        if !state.users.contains_key(user) {
+            return Err(StoreError::NotFound);
+        }
+        if !already {
+            state.append(chat, |_| EventKind::MemberJoined {
+                user: user.clone(),
+                added_by: by.clone(),
+            });
+            state.join(chat, user);
+        }
+        Ok(snapshot)
+    }
+
+    async fn leave_chat(&self, chat: &ChatId, user: &UserId) -> StoreResult<()> {
+        let mut state = self.lock();
+        state.member_chat(chat, user).ok_or(StoreError::NotFound)?;
+        state.append(chat, |_| EventKind::MemberLeft { user: user.clone() });
+        if let Some(record) = state.chats.get_mut(chat) {
+            record.members.retain(|m| m != user);
+        }
+        if let Some(chats) = state.user_chats.get_mut(user) {
+            chats.remove(chat);
+        }
+        Ok(())
+    }
+
+    async fn chat_for_member(&self, chat: &ChatId, viewer: &UserId) -> StoreResult<Option<Chat>> {
+        Ok(self.lock().member_chat(chat, viewer).map(|r| r.chat.clone()))
+    }
+
+    async fn members(&self, chat: &ChatId) -> StoreResult<Vec<UserId>> {
+        Ok(self
+            .lock()
+            .chats
+            .get(chat)
+            .map(|r| r.members.clone())
+            .unwrap_or_default())
+    }
+
+    async fn chats_of(&self, user: &UserId) -> StoreResult<Vec<Chat>> {
+        let state = self.lock();
+        let Some(ids) = state.user_chats.get(user) else {
+            return Ok(Vec::new());
+        };
+        Ok(ids
+            .iter()
+            .filter_map(|id| state.chats.get(id).map(|r| r.chat.clone()))
+            .collect())
+    }
+
+    async fn send_message(
+        &self,
+        chat: &ChatId,
+        sender: &UserId,
+        body: &MessageBody,
+        client_message_id: Option<&ClientMessageId>,
+    ) -> StoreResult<Sent> {
+        let mut state = self.lock();
+        state.member_chat(chat, sender).ok_or(StoreError::NotFound)?;
+        let now = now_ms();
+        state.forget_expired_keys(now);
+        let key = client_message_id.map(|k| (chat.clone(), sender.clone(), k.as_str().to_owned()));
+        if let Some((first, _)) = key.as_ref().and_then(|k| state.idempotency.get(k)) {
+            let first = *first;
+            let record = state.chats.get(chat).ok_or(StoreError::NotFound)?;
+            let index = record
+                .messages
+                .binary_search_by_key(&first, |m| m.id)
+                .map_err(|_| StoreError::Backend("idempotency key names a lost message".into()))?;
+            return Ok(Sent {
+                message: record.messages[index].clone(),
+                created: false,
+            });
+        }
+        let mut message = Message {
+            id: LogId::ZERO,
+            chat_id: chat.clone(),
+            sender: sender.clone(),
+            body: body.as_str().to_owned(),
+            client_message_id: client_message_id.map(|k| k.as_str().to_owned()),
+        };
+        let id = state.append(chat, |id| {
+            message.id = id;
+            EventKind::MessageCreated(message.clone())
+        });
+        if let Some(record) = state.chats.get_mut(chat) {
+            record.chat.last_activity = id.ms;
+            record.messages.push(message.clone());
+        }
+        if let Some(key) = key {
+            let expiry = now + IDEMPOTENCY_TTL_MS;
+            state.idempotency.insert(key.clone(), (id, expiry));
+            state.idempotency_expiry.push_back((expiry, key));
+        }
+        Ok(Sent {
+            message,
+            created: true,
+        })
+    }
+
+    async fn messages(
+        &self,
+        chat: &ChatId,
+        before: Option<LogId>,
+        limit: usize,
+    ) -> StoreResult<MessagePage> {
+        let state = self.lock();
+        let Some(record) = state.chats.get(chat) else {
+            return Ok(MessagePage {
+                messages: Vec::new(),
+                has_older: false,
+                has_newer: false,
+            });
+        };
+        let all = &record.messages;
+        let end = before.map_or(all.len(), |b| all.partition_point(|m| m.id < b));
+        let start = end.saturating_sub(limit);
+        Ok(MessagePage {
+            messages: all[start..end].to_vec(),
+            has_older: start > 0,
+            has_newer: end < all.len(),
+        })
+    }
+
+    async fn last_message(&self, chat: &ChatId) -> StoreResult<Option<Message>> {
+        let state = self.lock();
+        Ok(state
+            .chats
+            .get(chat)
+            .and_then(|r| r.messages.last().cloned()))
+    }
+
+    async fn read_log(&self, after: LogId, limit: usize) -> StoreResult<Vec<Event>> {
+        let state = self.lock();
+        if state.max_trimmed.is_some_and(|trimmed| after < trimmed) {
+            return Err(StoreError::Expired);
+        }
+        let start = state.log.partition_point(|e| e.id <= after);
+        Ok(state.log.iter().skip(start).take(limit).cloned().collect())
+    }
+
+    async fn log_head(&self) -> StoreResult<LogId> {
+        Ok(self.lock().last_id)
+    }
+}

@@ -1,0 +1,113 @@
+//! Storage: accounts, chats, messages and the event log, behind one trait.
+//!
+//! Two implementations share every behavioural test: [`memory::MemoryStore`]
+//! (the default, so `cargo run` works on a bare machine) and
+//! [`redis::RedisStore`] (many processes sharing one Redis). Every write that
+//! changes a chat appends its event to the log in the same atomic step, so the
+//! log never misses a change nor records one that did not happen.
+
+mod error;
+mod log_id;
+pub mod memory;
+mod model;
+pub mod redis;
+
+use async_trait::async_trait;
+
+use crate::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
+
+pub use error::{StoreError, StoreResult};
+pub use log_id::{BadLogId, LogId};
+pub use model::{Chat, Event, EventKind, Message, MessagePage, Millis, Sent, User};
+
+/// How long an idempotency key keeps pointing at its first message.
+pub const IDEMPOTENCY_TTL_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// The storage operations the API needs. Membership checks that decide
+/// visibility happen inside the atomic write, so a concurrent `leaveChat`
+/// cannot slip between a check and the write it guards.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The current log's epoch: a random value the log got when it was
+    /// created. Cursors carry it, so a cursor from a lost log is recognised.
+    async fn epoch(&self) -> StoreResult<String>;
+
+    /// Checks that the backend answers (for readiness).
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Creates an account; `UsernameTaken` when the name exists ignoring case.
+    async fn create_user(&self, username: &Username, password_hash: &str) -> StoreResult<User>;
+
+    async fn user(&self, id: &UserId) -> StoreResult<Option<User>>;
+
+    /// Looks a user up by name, ignoring case.
+    async fn user_by_name(&self, username: &Username) -> StoreResult<Option<User>>;
+
+    /// The stored argon2 hash (PHC string) of a user's password.
+    async fn password_hash(&self, id: &UserId) -> StoreResult<Option<String>>;
+
+    /// Creates a chat whose members are `creator` then `others` (already
+    /// de-duplicated, without the creator) and appends `ChatCreated`.
+    /// `NotFound`, writing nothing, when one of `others` does not exist.
+    async fn create_chat(
+        &self,
+        creator: &UserId,
+        title: &ChatTitle,
+        others: &[UserId],
+    ) -> StoreResult<Chat>;
+
+    /// Adds `user` to the chat on behalf of member `by` and appends
+    /// `MemberJoined`; a no-op (no event) when `user` is already a member.
+    /// `NotFound` when `by` is not a member or `user` does not exist.
+    async fn add_member(&self, chat: &ChatId, by: &UserId, user: &UserId) -> StoreResult<Chat>;
+
+    /// Removes a member and appends `MemberLeft`; `NotFound` for a non-member.
+    async fn leave_chat(&self, chat: &ChatId, user: &UserId) -> StoreResult<()>;
+
+    /// The chat when `viewer` is a member of it, `None` otherwise.
+    async fn chat_for_member(&self, chat: &ChatId, viewer: &UserId) -> StoreResult<Option<Chat>>;
+
+    /// Current members in join order.
+    async fn members(&self, chat: &ChatId) -> StoreResult<Vec<UserId>>;
+
+    /// Every chat `user` is a member of, in no particular order.
+    async fn chats_of(&self, user: &UserId) -> StoreResult<Vec<Chat>>;
+
+    /// Appends a message and its `MessageCreated` event. With a client
+    /// message id seen from this sender in this chat within
+    /// [`IDEMPOTENCY_TTL_MS`], returns the first message and writes nothing.
+    /// `NotFound` when the sender is not a member (checked first).
+    async fn send_message(
+        &self,
+        chat: &ChatId,
+        sender: &UserId,
+        body: &MessageBody,
+        client_message_id: Option<&ClientMessageId>,
+    ) -> StoreResult<Sent>;
+
+    /// Up to `limit` messages older than `before` (or the newest when
+    /// `None`), returned oldest first.
+    async fn messages(
+        &self,
+        chat: &ChatId,
+        before: Option<LogId>,
+        limit: usize,
+    ) -> StoreResult<MessagePage>;
+
+    async fn last_message(&self, chat: &ChatId) -> StoreResult<Option<Message>>;
+
+    /// Up to `limit` events strictly after `after`, in log order. `Expired`
+    /// when events after `after` were already trimmed away.
+    async fn read_log(&self, after: LogId, limit: usize) -> StoreResult<Vec<Event>>;
+
+    /// The position of the newest event (`LogId::ZERO` for an empty log).
+    async fn log_head(&self) -> StoreResult<LogId>;
+}
+
+/// Milliseconds since the Unix epoch, from the system clock.
+pub fn now_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
