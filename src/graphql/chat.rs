@@ -1,0 +1,208 @@
+//! Chats and membership: the `Chat` type, `chat`, `chats`, `createChat`,
+//! `addMember` and `leaveChat`.
+
+use std::cmp::Reverse;
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use futures_util::future::try_join_all;
+
+use crate::cursor::Cursor;
+use crate::domain::{ChatId, ChatTitle, PageSize, UserId};
+use crate::store::Chat;
+
+use super::account::{UserNode, load_user};
+use super::connection::PageInfo;
+use super::context::{ensure_current_epoch, store, viewer};
+use super::error::{ApiError, ApiResult};
+use super::message::{MessageConnection, MessageNode, history, last_message};
+use super::scalars::DateTime;
+
+/// Default page size of `chats`.
+const DEFAULT_CHATS_PAGE: usize = 20;
+
+/// Most `memberIds` one `createChat` takes, so one request cannot make an
+/// unbounded atomic write.
+const MAX_INITIAL_MEMBERS: usize = 1000;
+
+/// A chat, handed out only to its members: whoever builds one has checked
+/// membership, so its fields need no further check.
+pub struct ChatNode(pub Chat);
+
+#[Object(name = "Chat")]
+impl ChatNode {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    async fn created_by(&self, ctx: &Context<'_>) -> ApiResult<UserNode> {
+        load_user(ctx, &self.0.created_by).await
+    }
+
+    /// Current members in join order.
+    async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<UserNode>> {
+        let ids = store(ctx)?.members(&self.0.id).await?;
+        try_join_all(ids.iter().map(|id| load_user(ctx, id))).await
+    }
+
+    /// Newest last. `last` defaults to 50 and is capped by the server; `before` pages back in time.
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<MessageConnection> {
+        history(ctx, &self.0.id, last, before).await
+    }
+
+    async fn last_message(&self, ctx: &Context<'_>) -> ApiResult<Option<MessageNode>> {
+        last_message(ctx, &self.0.id).await
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ChatEdge {
+    cursor: String,
+    node: ChatNode,
+}
+
+#[derive(SimpleObject)]
+pub struct ChatConnection {
+    edges: Vec<ChatEdge>,
+    page_info: PageInfo,
+}
+
+/// The chat `id` names when `viewer` is a member; NOT_FOUND otherwise, the
+/// same answer as for a chat that does not exist.
+pub async fn member_chat(ctx: &Context<'_>, viewer: &UserId, id: &str) -> ApiResult<Chat> {
+    let chat = ChatId::parse(id).ok_or(ApiError::NotFound)?;
+    store(ctx)?
+        .chat_for_member(&chat, viewer)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// Parses a user id from a client; a malformed one names nobody.
+fn user_id(id: &str) -> ApiResult<UserId> {
+    UserId::parse(id).ok_or(ApiError::NotFound)
+}
+
+/// The `chats` order: most recently active first, ties by id (descending).
+fn activity_order(chat: &Chat) -> (Reverse<u64>, Reverse<ChatId>) {
+    (Reverse(chat.last_activity), Reverse(chat.id.clone()))
+}
+
+#[derive(Default)]
+pub struct ChatQuery;
+
+#[Object]
+impl ChatQuery {
+    /// A chat the viewer is a member of; null (with NOT_FOUND) otherwise.
+    async fn chat(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<ChatNode>> {
+        let viewer = viewer(ctx)?;
+        member_chat(ctx, &viewer, &id).await.map(|c| Some(ChatNode(c)))
+    }
+
+    /// The chats the viewer is a member of, most recently active first.
+    async fn chats(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<ChatConnection> {
+        let viewer = viewer(ctx)?;
+        let size = PageSize::parse("first", first, DEFAULT_CHATS_PAGE)?;
+        let after = match after {
+            None => None,
+            Some(text) => match Cursor::decode(&text)? {
+                Cursor::Chats { epoch, activity, chat } => {
+                    ensure_current_epoch(ctx, &epoch).await?;
+                    Some((Reverse(activity), Reverse(chat)))
+                }
+                Cursor::Log { .. } => {
+                    return Err(ApiError::BadUserInput(
+                        "this is a message cursor; `chats` needs a chats cursor".to_owned(),
+                    ));
+                }
+            },
+        };
+        let store = store(ctx)?;
+        let mut chats = store.chats_of(&viewer).await?;
+        chats.sort_by_key(activity_order);
+        let start = after.map_or(0, |key| chats.partition_point(|c| activity_order(c) <= key));
+        let total = chats.len();
+        let end = (start + size.get()).min(total);
+        let epoch = store.epoch().await?;
+        let edges: Vec<ChatEdge> = chats
+            .drain(start..end)
+            .map(|chat| ChatEdge {
+                cursor: Cursor::chats(&epoch, chat.last_activity, &chat.id),
+                node: ChatNode(chat),
+            })
+            .collect();
+        let page_info = PageInfo {
+            has_previous_page: start > 0,
+            has_next_page: end < total,
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        };
+        Ok(ChatConnection { edges, page_info })
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateChatInput {
+    title: String,
+    /// Other members besides the creator, who is always a member.
+    member_ids: Option<Vec<ID>>,
+}
+
+#[derive(Default)]
+pub struct ChatMutation;
+
+#[Object]
+impl ChatMutation {
+    async fn create_chat(&self, ctx: &Context<'_>, input: CreateChatInput) -> ApiResult<ChatNode> {
+        let creator = viewer(ctx)?;
+        let title = ChatTitle::parse(&input.title)?;
+        let ids = input.member_ids.unwrap_or_default();
+        if ids.len() > MAX_INITIAL_MEMBERS {
+            return Err(ApiError::BadUserInput(format!(
+                "memberIds may list at most {MAX_INITIAL_MEMBERS} users; add more with addMember"
+            )));
+        }
+        let mut others: Vec<UserId> = Vec::new();
+        for id in ids {
+            let id = user_id(&id)?;
+            if id != creator && !others.contains(&id) {
+                others.push(id);
+            }
+        }
+        let chat = store(ctx)?.create_chat(&creator, &title, &others).await?;
+        Ok(ChatNode(chat))
+    }
+
+    /// Any member may add a user to the chat. Adding a member twice is a no-op.
+    async fn add_member(&self, ctx: &Context<'_>, chat_id: ID, user_id: ID) -> ApiResult<ChatNode> {
+        let by = viewer(ctx)?;
+        let chat = ChatId::parse(&chat_id).ok_or(ApiError::NotFound)?;
+        let user = self::user_id(&user_id)?;
+        let chat = store(ctx)?.add_member(&chat, &by, &user).await?;
+        Ok(ChatNode(chat))
+    }
+
+    /// The viewer leaves the chat; they stop receiving its events at once.
+    async fn leave_chat(&self, ctx: &Context<'_>, chat_id: ID) -> ApiResult<bool> {
+        let user = viewer(ctx)?;
+        let chat = ChatId::parse(&chat_id).ok_or(ApiError::NotFound)?;
+        store(ctx)?.leave_chat(&chat, &user).await?;
+        Ok(true)
+    }
+}

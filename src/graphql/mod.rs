@@ -1,0 +1,61 @@
+//! The GraphQL schema: one module per domain, merged here.
+//!
+//! The schema is a library: the HTTP and WebSocket layers only feed it
+//! requests. [`build_schema`] is the one constructor, used by the router,
+//! the tests and the SDL export.
+
+mod account;
+mod chat;
+mod connection;
+mod context;
+mod error;
+mod error_codes;
+mod message;
+mod scalars;
+
+use std::sync::Arc;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema};
+
+use crate::auth::Tokens;
+use crate::store::Store;
+
+pub use error::{ApiError, ApiResult};
+
+#[derive(MergedObject, Default)]
+pub struct Query(account::AccountQuery, chat::ChatQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    account::AccountMutation,
+    chat::ChatMutation,
+    message::MessageMutation,
+);
+
+/// The schema type served by this crate.
+pub type ChatSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Limits applied to every operation before it runs.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryLimits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+}
+
+/// Builds the schema with its services injected.
+pub fn build_schema(store: Arc<dyn Store>, tokens: Tokens, limits: QueryLimits) -> ChatSchema {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .data(store)
+        .data(tokens)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(error_codes::ErrorCodes)
+        .finish()
+}
+
+/// The schema's SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .finish()
+        .sdl()
+}

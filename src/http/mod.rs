@@ -1,0 +1,30 @@
+//! The HTTP surface: routes, and the GraphQL-over-HTTP handler.
+
+mod auth_header;
+mod graphql;
+mod health;
+mod media;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tower_http::trace::TraceLayer;
+
+use crate::state::AppState;
+
+pub use auth_header::viewer_from_authorization;
+
+/// The application's router. Tests build it too, with their own state.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.limits.max_body_bytes;
+    Router::new()
+        .route(
+            "/graphql",
+            get(graphql::graphql_get).post(graphql::graphql_post),
+        )
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,75 @@
+//! The state shared by every request, built once from the configuration.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::auth::Tokens;
+use crate::config::Config;
+use crate::graphql::{ChatSchema, QueryLimits, build_schema};
+use crate::store::Store;
+use crate::store::memory::MemoryStore;
+use crate::store::redis::RedisStore;
+
+/// Everything the router needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: ChatSchema,
+    pub tokens: Tokens,
+    pub store: Arc<dyn Store>,
+    pub limits: HttpLimits,
+}
+
+/// Limits enforced by the HTTP layer before GraphQL runs.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    pub max_body_bytes: usize,
+    pub max_batch: usize,
+}
+
+impl AppState {
+    /// Connects the configured backend and builds the schema.
+    pub async fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let store: Arc<dyn Store> = match &config.redis_url {
+            Some(url) => Arc::new(
+                RedisStore::connect(url, &config.redis_key_prefix, config.event_retention)
+                    .await
+                    .with_context(|| "connecting to Redis")?,
+            ),
+            None => Arc::new(MemoryStore::new(config.event_retention)),
+        };
+        let secret = match (&config.jwt_secret, &config.redis_url) {
+            (Some(secret), _) => secret.clone(),
+            (None, Some(_)) => anyhow::bail!(
+                "JWT_SECRET is required with REDIS_URL: every process sharing the Redis must verify the others' tokens"
+            ),
+            (None, None) => {
+                tracing::warn!(
+                    "JWT_SECRET is not set: using a random secret, so tokens die with this process"
+                );
+                format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+            }
+        };
+        let tokens = Tokens::new(secret.as_bytes(), Duration::from_secs(config.token_ttl_secs))
+            .context("JWT_SECRET cannot be used")?;
+        let limits = QueryLimits {
+            max_depth: config.max_query_depth,
+            max_complexity: config.max_query_complexity,
+        };
+        Ok(Self {
+            schema: build_schema(store.clone(), tokens.clone(), limits),
+            tokens,
+            store,
+            limits: HttpLimits {
+                max_body_bytes: config.max_body_bytes,
+                max_batch: config.max_batch,
+            },
+        })
+    }
+
+    /// A short name of the backend, for logs.
+    pub fn backend_name(config: &Config) -> &'static str {
+        if config.redis_url.is_some() { "redis" } else { "memory" }
+    }
+}

@@ -1,0 +1,202 @@
+//! The test harness: a real server on port 0 against a chosen backend, and
+//! helpers to talk GraphQL to it over real HTTP.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chat_server::{AppState, Config};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use crate::redis_server::RedisServer;
+
+/// Which storage backend a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Redis,
+}
+
+/// Generates, for each named `async fn name(backend: Backend)`, one test per
+/// backend: `memory::name` and `redis::name`. Behaviour is written once and
+/// must hold on both.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Memory).await
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Redis).await
+                }
+            )*
+        }
+    };
+}
+
+/// A running server. Dropping it stops the server and its Redis.
+pub struct TestApp {
+    pub address: String,
+    pub config: Config,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    /// Kept for its `Drop`, which stops the private redis-server.
+    pub redis: Option<RedisServer>,
+}
+
+/// The shared JWT secret of test servers (so tests may mint their own tokens).
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret";
+
+impl TestApp {
+    /// Starts a server on the given backend with default settings.
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts a server after letting the test adjust its configuration.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        init_logs();
+        let redis = match backend {
+            Backend::Memory => None,
+            Backend::Redis => Some(RedisServer::start().await),
+        };
+        let mut config = Config::defaults();
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.redis_url = redis.as_ref().map(RedisServer::url);
+        config.jwt_secret = Some(TEST_SECRET.to_owned());
+        config.redis_key_prefix = "test:".to_owned();
+        adjust(&mut config);
+        let state = AppState::from_config(&config).await.expect("app state");
+        let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(chat_server::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        TestApp {
+            address,
+            config,
+            http: reqwest::Client::new(),
+            shutdown: Some(tx),
+            redis,
+        }
+    }
+
+    /// POSTs an operation to `/graphql` and returns the JSON response.
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request failed");
+        assert_eq!(response.status(), 200, "unexpected HTTP status");
+        response.json().await.expect("response is not JSON")
+    }
+
+    /// Signs up a fresh user with a unique name; returns (token, user id, username).
+    pub async fn sign_up(&self) -> Account {
+        let username = unique_name("user");
+        let response = self
+            .graphql(
+                None,
+                "mutation($u: String!, $p: String!) { signUp(username: $u, password: $p) { token user { id username } } }",
+                json!({ "u": username, "p": PASSWORD }),
+            )
+            .await;
+        let payload = data(&response, "signUp");
+        Account {
+            token: payload["token"].as_str().unwrap().to_owned(),
+            id: payload["user"]["id"].as_str().unwrap().to_owned(),
+            username,
+        }
+    }
+
+    /// Creates a chat as `owner` with the given other members; returns its id.
+    pub async fn create_chat(&self, owner: &Account, members: &[&Account]) -> String {
+        let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
+        let response = self
+            .graphql(
+                Some(&owner.token),
+                "mutation($i: CreateChatInput!) { createChat(input: $i) { id } }",
+                json!({ "i": { "title": "test chat", "memberIds": ids } }),
+            )
+            .await;
+        data(&response, "createChat")["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends a message as `sender`; returns the message (id, body, cursor).
+    pub async fn send(&self, sender: &Account, chat: &str, body: &str) -> Value {
+        let response = self
+            .graphql(
+                Some(&sender.token),
+                "mutation($i: SendMessageInput!) { sendMessage(input: $i) { id body cursor createdAt clientMessageId sender { id } } }",
+                json!({ "i": { "chatId": chat, "body": body } }),
+            )
+            .await;
+        data(&response, "sendMessage").clone()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A signed-up user.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub token: String,
+    pub id: String,
+    pub username: String,
+}
+
+/// The password every test account uses.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A username no other test uses (3–32 characters).
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let pid = std::process::id();
+    format!("{prefix}_{pid}_{n}")
+}
+
+/// `response.data[field]`, failing the test (with the errors) when absent.
+pub fn data<'a>(response: &'a Value, field: &str) -> &'a Value {
+    let value = &response["data"][field];
+    assert!(
+        !value.is_null(),
+        "no data.{field}; response: {response:#}"
+    );
+    value
+}
+
+/// The `extensions.code` of the first error, failing when there is none.
+pub fn error_code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error with a code; response: {response:#}"))
+}
+
+/// Logs only when TEST_LOG is set, so passing runs stay quiet.
+fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_test_writer()
+            .try_init();
+    }
+}

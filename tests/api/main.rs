@@ -1,0 +1,8 @@
+//! Integration tests: one binary, real HTTP, real Redis.
+//!
+//! Each test starts its own server on port 0 (and, on the Redis backend,
+//! its own redis-server), makes its own users and chats, and so runs in
+//! parallel with every other, in any order. `TEST_LOG=1` shows server logs.
+
+mod helpers;
+mod redis_server;
