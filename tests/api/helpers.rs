@@ -3,6 +3,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::sync::Arc;
+
+use chat_server::store::Store;
 use chat_server::{AppState, Config};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -46,6 +49,8 @@ pub struct TestApp {
     pub address: String,
     pub config: Config,
     pub http: reqwest::Client,
+    /// The server's own store, for assertions on the event log.
+    pub store: Arc<dyn Store>,
     shutdown: Option<oneshot::Sender<()>>,
     /// Kept for its `Drop`, which stops the private redis-server.
     pub redis: Option<RedisServer>,
@@ -76,6 +81,7 @@ impl TestApp {
         let state = AppState::from_config(&config).await.expect("app state");
         let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
+        let store = state.store.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(chat_server::serve(listener, state, async {
             let _ = rx.await;
@@ -84,6 +90,7 @@ impl TestApp {
             address,
             config,
             http: reqwest::Client::new(),
+            store,
             shutdown: Some(tx),
             redis,
         }
