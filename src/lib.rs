@@ -33,13 +33,19 @@ pub use config::Config;
 pub use state::AppState;
 
 /// Serves the application on `listener` until `shutdown` completes, then
-/// finishes in-flight requests and returns.
+/// signals long-lived work to stop (`state.shutdown`), finishes in-flight
+/// requests and returns.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let token = state.shutdown.clone();
+    let stopping = async move {
+        shutdown.await;
+        token.cancel();
+    };
     axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(stopping)
         .await
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::Tokens;
 use crate::config::Config;
@@ -19,6 +20,10 @@ pub struct AppState {
     pub tokens: Tokens,
     pub store: Arc<dyn Store>,
     pub limits: HttpLimits,
+    /// Cancelled when the server begins to shut down. Long-lived work
+    /// (WebSockets, subscriptions, the log consumer) watches it, because
+    /// axum's graceful shutdown does not reach upgraded connections.
+    pub shutdown: CancellationToken,
 }
 
 /// Limits enforced by the HTTP layer before GraphQL runs.
@@ -65,6 +70,7 @@ impl AppState {
                 max_body_bytes: config.max_body_bytes,
                 max_batch: config.max_batch,
             },
+            shutdown: CancellationToken::new(),
         })
     }
 
