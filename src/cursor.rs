@@ -47,7 +47,10 @@ impl Cursor {
         let text = String::from_utf8(bytes).map_err(|_| MalformedCursor)?;
         let mut parts = text.split(':');
         let (kind, epoch) = (parts.next(), parts.next());
-        let epoch = epoch.filter(|e| is_epoch(e)).ok_or(MalformedCursor)?.to_owned();
+        let epoch = epoch
+            .filter(|e| is_epoch(e))
+            .ok_or(MalformedCursor)?
+            .to_owned();
         let cursor = match (kind, parts.next(), parts.next()) {
             (Some("l1"), Some(id), None) => Cursor::Log {
                 epoch,
@@ -87,11 +90,17 @@ mod tests {
 
     #[test]
     fn log_cursors_round_trip() {
-        let id = LogId { ms: 1_700_000_000_000, seq: 3 };
+        let id = LogId {
+            ms: 1_700_000_000_000,
+            seq: 3,
+        };
         let text = Cursor::log(EPOCH, id);
         assert_eq!(
             Cursor::decode(&text),
-            Ok(Cursor::Log { epoch: EPOCH.into(), id })
+            Ok(Cursor::Log {
+                epoch: EPOCH.into(),
+                id
+            })
         );
     }
 
@@ -101,7 +110,11 @@ mod tests {
         let text = Cursor::chats(EPOCH, 42, &chat);
         assert_eq!(
             Cursor::decode(&text),
-            Ok(Cursor::Chats { epoch: EPOCH.into(), activity: 42, chat })
+            Ok(Cursor::Chats {
+                epoch: EPOCH.into(),
+                activity: 42,
+                chat
+            })
         );
     }
 

@@ -11,6 +11,7 @@
 //! - [`state`]: the shared [`state::AppState`], built from the config.
 //! - [`http`]: the router — `/graphql` (GraphQL over HTTP), `/health`, `/ready`.
 //! - [`graphql`]: the schema, one module per domain (account, chat, message).
+//! - [`realtime`]: the log consumer, the hub, and each subscription's feed.
 //! - [`auth`]: argon2id password hashing and HS256 bearer tokens.
 //! - [`store`]: the storage trait and its `memory` and `redis` backends.
 //! - [`domain`]: input newtypes that validate at the boundary.
@@ -22,6 +23,7 @@ pub mod cursor;
 pub mod domain;
 pub mod graphql;
 pub mod http;
+pub mod realtime;
 pub mod state;
 pub mod store;
 
@@ -29,23 +31,40 @@ use std::future::Future;
 
 use tokio::net::TcpListener;
 
+use crate::realtime::consumer::Consumer;
+
 pub use config::Config;
 pub use state::AppState;
 
 /// Serves the application on `listener` until `shutdown` completes, then
 /// signals long-lived work to stop (`state.shutdown`), finishes in-flight
-/// requests and returns.
+/// requests, waits for the log consumer and returns.
+///
+/// The consumer starts at the log head read here, before the first request
+/// is accepted, so every event a subscription can be waiting for comes after
+/// the consumer's starting point.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> anyhow::Result<()> {
+    let head = state.store.log_head().await?;
+    let consumer = Consumer::new(
+        state.store.log_tail(),
+        state.hub.clone(),
+        head,
+        state.consumer.clone(),
+    );
+    let consumer = tokio::spawn(consumer.run(state.shutdown.clone()));
     let token = state.shutdown.clone();
     let stopping = async move {
         shutdown.await;
         token.cancel();
     };
-    axum::serve(listener, http::router(state))
+    let served = axum::serve(listener, http::router(state.clone()))
         .with_graceful_shutdown(stopping)
-        .await
+        .await;
+    state.shutdown.cancel();
+    consumer.await?;
+    Ok(served?)
 }

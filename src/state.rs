@@ -9,6 +9,8 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::Tokens;
 use crate::config::Config;
 use crate::graphql::{ChatSchema, QueryLimits, build_schema};
+use crate::realtime::consumer::ConsumerStatus;
+use crate::realtime::hub::Hub;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
@@ -20,6 +22,10 @@ pub struct AppState {
     pub tokens: Tokens,
     pub store: Arc<dyn Store>,
     pub limits: HttpLimits,
+    /// Fan-out of consumed events to this process's subscriptions.
+    pub hub: Hub,
+    /// Health of this process's log consumer, for `/ready`.
+    pub consumer: Arc<ConsumerStatus>,
     /// Cancelled when the server begins to shut down. Long-lived work
     /// (WebSockets, subscriptions, the log consumer) watches it, because
     /// axum's graceful shutdown does not reach upgraded connections.
@@ -53,29 +59,43 @@ impl AppState {
                 tracing::warn!(
                     "JWT_SECRET is not set: using a random secret, so tokens die with this process"
                 );
-                format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+                format!(
+                    "{}{}",
+                    uuid::Uuid::new_v4().simple(),
+                    uuid::Uuid::new_v4().simple()
+                )
             }
         };
-        let tokens = Tokens::new(secret.as_bytes(), Duration::from_secs(config.token_ttl_secs))
-            .context("JWT_SECRET cannot be used")?;
+        let tokens = Tokens::new(
+            secret.as_bytes(),
+            Duration::from_secs(config.token_ttl_secs),
+        )
+        .context("JWT_SECRET cannot be used")?;
         let limits = QueryLimits {
             max_depth: config.max_query_depth,
             max_complexity: config.max_query_complexity,
         };
+        let hub = Hub::new(config.hub_buffer);
         Ok(Self {
-            schema: build_schema(store.clone(), tokens.clone(), limits),
+            schema: build_schema(store.clone(), tokens.clone(), hub.clone(), limits),
             tokens,
             store,
             limits: HttpLimits {
                 max_body_bytes: config.max_body_bytes,
                 max_batch: config.max_batch,
             },
+            hub,
+            consumer: ConsumerStatus::new(),
             shutdown: CancellationToken::new(),
         })
     }
 
     /// A short name of the backend, for logs.
     pub fn backend_name(config: &Config) -> &'static str {
-        if config.redis_url.is_some() { "redis" } else { "memory" }
+        if config.redis_url.is_some() {
+            "redis"
+        } else {
+            "memory"
+        }
     }
 }

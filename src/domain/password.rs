@@ -37,6 +37,9 @@ mod tests {
 
     #[test]
     fn debug_hides_the_secret() {
-        assert_eq!(format!("{:?}", Password::parse("hunter2hunter2").unwrap()), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::parse("hunter2hunter2").unwrap()),
+            "Password(***)"
+        );
     }
 }

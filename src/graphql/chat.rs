@@ -107,7 +107,9 @@ impl ChatQuery {
     /// A chat the viewer is a member of; null (with NOT_FOUND) otherwise.
     async fn chat(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<ChatNode>> {
         let viewer = viewer(ctx)?;
-        member_chat(ctx, &viewer, &id).await.map(|c| Some(ChatNode(c)))
+        member_chat(ctx, &viewer, &id)
+            .await
+            .map(|c| Some(ChatNode(c)))
     }
 
     /// The chats the viewer is a member of, most recently active first.
@@ -122,7 +124,11 @@ impl ChatQuery {
         let after = match after {
             None => None,
             Some(text) => match Cursor::decode(&text)? {
-                Cursor::Chats { epoch, activity, chat } => {
+                Cursor::Chats {
+                    epoch,
+                    activity,
+                    chat,
+                } => {
                     ensure_current_epoch(ctx, &epoch).await?;
                     Some((Reverse(activity), Reverse(chat)))
                 }

@@ -19,7 +19,8 @@ pub fn store<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<dyn Store>> {
 
 /// The token service injected into the schema.
 pub fn tokens<'a>(ctx: &Context<'a>) -> ApiResult<&'a Tokens> {
-    ctx.data::<Tokens>().map_err(|e| ApiError::internal(e.message))
+    ctx.data::<Tokens>()
+        .map_err(|e| ApiError::internal(e.message))
 }
 
 /// The authenticated user, or UNAUTHENTICATED.

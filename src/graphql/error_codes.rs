@@ -7,7 +7,9 @@
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe,
+};
 use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::{Response, ServerError};
 use futures_util::StreamExt;

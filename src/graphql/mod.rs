@@ -10,14 +10,16 @@ mod connection;
 mod context;
 mod error;
 mod error_codes;
+mod events;
 mod message;
 mod scalars;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, MergedSubscription, Schema};
 
 use crate::auth::Tokens;
+use crate::realtime::hub::Hub;
 use crate::store::Store;
 
 pub use error::{ApiError, ApiResult};
@@ -32,8 +34,11 @@ pub struct Mutation(
     message::MessageMutation,
 );
 
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(events::EventSubscription);
+
 /// The schema type served by this crate.
-pub type ChatSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type ChatSchema = Schema<Query, Mutation, Subscription>;
 
 /// Limits applied to every operation before it runs.
 #[derive(Debug, Clone, Copy)]
@@ -43,19 +48,33 @@ pub struct QueryLimits {
 }
 
 /// Builds the schema with its services injected.
-pub fn build_schema(store: Arc<dyn Store>, tokens: Tokens, limits: QueryLimits) -> ChatSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .data(store)
-        .data(tokens)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .extension(error_codes::ErrorCodes)
-        .finish()
+pub fn build_schema(
+    store: Arc<dyn Store>,
+    tokens: Tokens,
+    hub: Hub,
+    limits: QueryLimits,
+) -> ChatSchema {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .data(store)
+    .data(tokens)
+    .data(hub)
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .extension(error_codes::ErrorCodes)
+    .finish()
 }
 
 /// The schema's SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .finish()
+    .sdl()
 }

@@ -21,7 +21,11 @@ use super::auth_header::viewer_from_authorization;
 use super::media::{ResponseType, is_json_request};
 
 /// `POST /graphql` with a JSON body: one operation or a batch (array).
-pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(response_type) = ResponseType::negotiate(&headers) else {
         return not_acceptable();
     };
@@ -42,14 +46,17 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
             );
         }
     };
-    if let BatchRequest::Batch(requests) = &batch {
-        if requests.is_empty() || requests.len() > state.limits.max_batch {
-            return request_error(
-                response_type,
-                StatusCode::BAD_REQUEST,
-                &format!("a batch must hold 1 to {} operations", state.limits.max_batch),
-            );
-        }
+    if let BatchRequest::Batch(requests) = &batch
+        && (requests.is_empty() || requests.len() > state.limits.max_batch)
+    {
+        return request_error(
+            response_type,
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "a batch must hold 1 to {} operations",
+                state.limits.max_batch
+            ),
+        );
     }
     execute(&state, &headers, batch, response_type).await
 }
@@ -80,10 +87,18 @@ pub async fn graphql_get(
             StatusCode::METHOD_NOT_ALLOWED,
             &format!("a {kind} must be sent with POST"),
         );
-        response.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, &headers, BatchRequest::Single(request), response_type).await
+    execute(
+        &state,
+        &headers,
+        BatchRequest::Single(request),
+        response_type,
+    )
+    .await
 }
 
 /// The kind of the operation a GET request would run, when it is not a
@@ -137,16 +152,16 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
         && response.errors.iter().all(|e| e.path.is_empty())
 }
 
-fn json_response(status: StatusCode, response_type: ResponseType, body: &impl serde::Serialize) -> Response {
+fn json_response(
+    status: StatusCode,
+    response_type: ResponseType,
+    body: &impl serde::Serialize,
+) -> Response {
     let body = serde_json::to_vec(body).unwrap_or_else(|_| {
-        br#"{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL"}}]}"#.to_vec()
+        br#"{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL"}}]}"#
+            .to_vec()
     });
-    (
-        status,
-        [(CONTENT_TYPE, response_type.content_type())],
-        body,
-    )
-        .into_response()
+    (status, [(CONTENT_TYPE, response_type.content_type())], body).into_response()
 }
 
 /// An error response in GraphQL's shape for a request that never ran.

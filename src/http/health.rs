@@ -10,14 +10,18 @@ pub async fn health() -> &'static str {
     "ok"
 }
 
-/// Readiness: the store answers. 503 tells a load balancer to send traffic
-/// elsewhere until it does.
+/// Readiness: the store answers and the log consumer's last read worked.
+/// 503 tells a load balancer to send traffic elsewhere until both hold.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(error) => {
-            tracing::warn!(%error, "not ready: store unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
-        }
+    if let Err(error) = state.store.ping().await {
+        tracing::warn!(%error, "not ready: store unreachable");
+        return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable");
     }
+    if !state.consumer.is_healthy() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "event log consumer down");
+    }
+    if state.shutdown.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
+    (StatusCode::OK, "ready")
 }

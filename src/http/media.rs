@@ -68,9 +68,18 @@ mod tests {
     #[test]
     fn negotiates_the_graphql_response_type_first() {
         let both = accept("application/json, application/graphql-response+json;charset=utf-8");
-        assert_eq!(ResponseType::negotiate(&both), Some(ResponseType::GraphqlResponse));
-        assert_eq!(ResponseType::negotiate(&accept("*/*")), Some(ResponseType::Json));
-        assert_eq!(ResponseType::negotiate(&HeaderMap::new()), Some(ResponseType::Json));
+        assert_eq!(
+            ResponseType::negotiate(&both),
+            Some(ResponseType::GraphqlResponse)
+        );
+        assert_eq!(
+            ResponseType::negotiate(&accept("*/*")),
+            Some(ResponseType::Json)
+        );
+        assert_eq!(
+            ResponseType::negotiate(&HeaderMap::new()),
+            Some(ResponseType::Json)
+        );
         assert_eq!(ResponseType::negotiate(&accept("text/html")), None);
     }
 }

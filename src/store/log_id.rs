@@ -24,7 +24,10 @@ impl LogId {
         if now_ms > self.ms {
             LogId { ms: now_ms, seq: 0 }
         } else {
-            LogId { ms: self.ms, seq: self.seq + 1 }
+            LogId {
+                ms: self.ms,
+                seq: self.seq + 1,
+            }
         }
     }
 }
@@ -61,13 +64,25 @@ mod tests {
 
     #[test]
     fn round_trips_through_text() {
-        let id = LogId { ms: 1_700_000_000_123, seq: 7 };
+        let id = LogId {
+            ms: 1_700_000_000_123,
+            seq: 7,
+        };
         assert_eq!(id.to_string().parse::<LogId>(), Ok(id));
     }
 
     #[test]
     fn rejects_malformed_text() {
-        for s in ["", "1", "1-", "-1", "a-1", "1-2-3", "+1-2", "99999999999999999999-0"] {
+        for s in [
+            "",
+            "1",
+            "1-",
+            "-1",
+            "a-1",
+            "1-2-3",
+            "+1-2",
+            "99999999999999999999-0",
+        ] {
             assert_eq!(s.parse::<LogId>(), Err(BadLogId), "{s:?}");
         }
     }

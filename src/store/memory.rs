@@ -6,11 +6,15 @@
 //! write makes each write atomic exactly like a Lua script in Redis.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::sync::watch;
 
 use crate::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
+
+use crate::realtime::log_tail::LogTail;
 
 use super::{
     Chat, Event, EventKind, IDEMPOTENCY_TTL_MS, LogId, Message, MessagePage, Millis, Sent, Store,
@@ -19,8 +23,11 @@ use super::{
 
 /// A store that keeps everything in process memory; lost on restart.
 pub struct MemoryStore {
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
     epoch: String,
+    /// The log head, announced after every append so the consumer's tail
+    /// wakes without polling.
+    head: watch::Sender<LogId>,
 }
 
 struct UserRecord {
@@ -60,20 +67,41 @@ impl MemoryStore {
     /// A new, empty store that keeps at least `retention` recent events.
     pub fn new(retention: usize) -> Self {
         Self {
-            state: Mutex::new(State {
+            state: Arc::new(Mutex::new(State {
                 retention: retention.max(1),
                 ..State::default()
-            }),
+            })),
             epoch: uuid::Uuid::new_v4().simple().to_string(),
+            head: watch::Sender::new(LogId::ZERO),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave a half-applied write
-        // (writes check everything before mutating), so a poisoned lock is
-        // still consistent and safe to keep using.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
+
+    /// Locks for a write that may append events, and announces the new head
+    /// when the write is done.
+    fn write<T>(&self, write: impl FnOnce(&mut State) -> T) -> T {
+        let (result, head) = {
+            let mut state = self.lock();
+            let result = write(&mut state);
+            (result, state.last_id)
+        };
+        self.head.send_if_modified(|current| {
+            let moved = *current != head;
+            *current = head;
+            moved
+        });
+        result
+    }
+}
+
+/// A panic while holding the lock cannot leave a half-applied write (writes
+/// check everything before mutating), so a poisoned lock is still
+/// consistent and safe to keep using.
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl State {
@@ -91,6 +119,14 @@ impl State {
             }
         }
         id
+    }
+
+    fn read_after(&self, after: LogId, limit: usize) -> StoreResult<Vec<Event>> {
+        if self.max_trimmed.is_some_and(|trimmed| after < trimmed) {
+            return Err(StoreError::Expired);
+        }
+        let start = self.log.partition_point(|e| e.id <= after);
+        Ok(self.log.iter().skip(start).take(limit).cloned().collect())
     }
 
     fn member_chat(&self, chat: &ChatId, user: &UserId) -> Option<&ChatRecord> {
@@ -176,71 +212,77 @@ impl Store for MemoryStore {
         title: &ChatTitle,
         others: &[UserId],
     ) -> StoreResult<Chat> {
-        let mut state = self.lock();
-        let mut members = Vec::with_capacity(others.len() + 1);
-        members.push(creator.clone());
-        members.extend(others.iter().cloned());
-        if !members.iter().all(|m| state.users.contains_key(m)) {
-            return Err(StoreError::NotFound);
-        }
-        let chat_id = ChatId::generate();
-        let id = state.append(&chat_id, |_| EventKind::ChatCreated {
-            members: members.clone(),
-        });
-        let chat = Chat {
-            id: chat_id.clone(),
-            title: title.as_str().to_owned(),
-            created_by: creator.clone(),
-            created_at: id.ms,
-            last_activity: id.ms,
-        };
-        state.chats.insert(
-            chat_id.clone(),
-            ChatRecord {
-                chat: chat.clone(),
-                members: Vec::new(),
-                messages: Vec::new(),
-            },
-        );
-        for member in &members {
-            state.join(&chat_id, member);
-        }
-        Ok(chat)
+        self.write(|state| {
+            let mut members = Vec::with_capacity(others.len() + 1);
+            members.push(creator.clone());
+            members.extend(others.iter().cloned());
+            if !members.iter().all(|m| state.users.contains_key(m)) {
+                return Err(StoreError::NotFound);
+            }
+            let chat_id = ChatId::generate();
+            let id = state.append(&chat_id, |_| EventKind::ChatCreated {
+                members: members.clone(),
+            });
+            let chat = Chat {
+                id: chat_id.clone(),
+                title: title.as_str().to_owned(),
+                created_by: creator.clone(),
+                created_at: id.ms,
+                last_activity: id.ms,
+            };
+            state.chats.insert(
+                chat_id.clone(),
+                ChatRecord {
+                    chat: chat.clone(),
+                    members: Vec::new(),
+                    messages: Vec::new(),
+                },
+            );
+            for member in &members {
+                state.join(&chat_id, member);
+            }
+            Ok(chat)
+        })
     }
 
     async fn add_member(&self, chat: &ChatId, by: &UserId, user: &UserId) -> StoreResult<Chat> {
-        let mut state = self.lock();
-        let record = state.member_chat(chat, by).ok_or(StoreError::NotFound)?;
-        let already = record.members.contains(user);
-        let snapshot = record.chat.clone();
-        if !state.users.contains_key(user) {
-            return Err(StoreError::NotFound);
-        }
-        if !already {
-            state.append(chat, |_| EventKind::MemberJoined {
-                user: user.clone(),
-                added_by: by.clone(),
-            });
-            state.join(chat, user);
-        }
-        Ok(snapshot)
+        self.write(|state| {
+            let record = state.member_chat(chat, by).ok_or(StoreError::NotFound)?;
+            let already = record.members.contains(user);
+            let snapshot = record.chat.clone();
+            if !state.users.contains_key(user) {
+                return Err(StoreError::NotFound);
+            }
+            if !already {
+                state.append(chat, |_| EventKind::MemberJoined {
+                    user: user.clone(),
+                    added_by: by.clone(),
+                });
+                state.join(chat, user);
+            }
+            Ok(snapshot)
+        })
     }
 
     async fn leave_chat(&self, chat: &ChatId, user: &UserId) -> StoreResult<()> {
-        let mut state = self.lock();
-        state.member_chat(chat, user).ok_or(StoreError::NotFound)?;
-        state.append(chat, |_| EventKind::MemberLeft { user: user.clone() });
-        if let Some(record) = state.chats.get_mut(chat) {
-            record.members.retain(|m| m != user);
-        }
-        if let Some(chats) = state.user_chats.get_mut(user) {
-            chats.remove(chat);
-        }
-        Ok(())
+        self.write(|state| {
+            state.member_chat(chat, user).ok_or(StoreError::NotFound)?;
+            state.append(chat, |_| EventKind::MemberLeft { user: user.clone() });
+            if let Some(record) = state.chats.get_mut(chat) {
+                record.members.retain(|m| m != user);
+            }
+            if let Some(chats) = state.user_chats.get_mut(user) {
+                chats.remove(chat);
+            }
+            Ok(())
+        })
     }
 
     async fn chat_for_member(&self, chat: &ChatId, viewer: &UserId) -> StoreResult<Option<Chat>> {
-        Ok(self.lock().member_chat(chat, viewer).map(|r| r.chat.clone()))
+        Ok(self
+            .lock()
+            .member_chat(chat, viewer)
+            .map(|r| r.chat.clone()))
     }
 
     async fn members(&self, chat: &ChatId) -> StoreResult<Vec<UserId>> {
@@ -270,46 +312,52 @@ impl Store for MemoryStore {
         body: &MessageBody,
         client_message_id: Option<&ClientMessageId>,
     ) -> StoreResult<Sent> {
-        let mut state = self.lock();
-        state.member_chat(chat, sender).ok_or(StoreError::NotFound)?;
-        let now = now_ms();
-        state.forget_expired_keys(now);
-        let key = client_message_id.map(|k| (chat.clone(), sender.clone(), k.as_str().to_owned()));
-        if let Some((first, _)) = key.as_ref().and_then(|k| state.idempotency.get(k)) {
-            let first = *first;
-            let record = state.chats.get(chat).ok_or(StoreError::NotFound)?;
-            let index = record
-                .messages
-                .binary_search_by_key(&first, |m| m.id)
-                .map_err(|_| StoreError::Backend("idempotency key names a lost message".into()))?;
-            return Ok(Sent {
-                message: record.messages[index].clone(),
-                created: false,
+        self.write(|state| {
+            state
+                .member_chat(chat, sender)
+                .ok_or(StoreError::NotFound)?;
+            let now = now_ms();
+            state.forget_expired_keys(now);
+            let key =
+                client_message_id.map(|k| (chat.clone(), sender.clone(), k.as_str().to_owned()));
+            if let Some((first, _)) = key.as_ref().and_then(|k| state.idempotency.get(k)) {
+                let first = *first;
+                let record = state.chats.get(chat).ok_or(StoreError::NotFound)?;
+                let index = record
+                    .messages
+                    .binary_search_by_key(&first, |m| m.id)
+                    .map_err(|_| {
+                        StoreError::Backend("idempotency key names a lost message".into())
+                    })?;
+                return Ok(Sent {
+                    message: record.messages[index].clone(),
+                    created: false,
+                });
+            }
+            let mut message = Message {
+                id: LogId::ZERO,
+                chat_id: chat.clone(),
+                sender: sender.clone(),
+                body: body.as_str().to_owned(),
+                client_message_id: client_message_id.map(|k| k.as_str().to_owned()),
+            };
+            let id = state.append(chat, |id| {
+                message.id = id;
+                EventKind::MessageCreated(message.clone())
             });
-        }
-        let mut message = Message {
-            id: LogId::ZERO,
-            chat_id: chat.clone(),
-            sender: sender.clone(),
-            body: body.as_str().to_owned(),
-            client_message_id: client_message_id.map(|k| k.as_str().to_owned()),
-        };
-        let id = state.append(chat, |id| {
-            message.id = id;
-            EventKind::MessageCreated(message.clone())
-        });
-        if let Some(record) = state.chats.get_mut(chat) {
-            record.chat.last_activity = id.ms;
-            record.messages.push(message.clone());
-        }
-        if let Some(key) = key {
-            let expiry = now + IDEMPOTENCY_TTL_MS;
-            state.idempotency.insert(key.clone(), (id, expiry));
-            state.idempotency_expiry.push_back((expiry, key));
-        }
-        Ok(Sent {
-            message,
-            created: true,
+            if let Some(record) = state.chats.get_mut(chat) {
+                record.chat.last_activity = id.ms;
+                record.messages.push(message.clone());
+            }
+            if let Some(key) = key {
+                let expiry = now + IDEMPOTENCY_TTL_MS;
+                state.idempotency.insert(key.clone(), (id, expiry));
+                state.idempotency_expiry.push_back((expiry, key));
+            }
+            Ok(Sent {
+                message,
+                created: true,
+            })
         })
     }
 
@@ -346,15 +394,52 @@ impl Store for MemoryStore {
     }
 
     async fn read_log(&self, after: LogId, limit: usize) -> StoreResult<Vec<Event>> {
-        let state = self.lock();
-        if state.max_trimmed.is_some_and(|trimmed| after < trimmed) {
-            return Err(StoreError::Expired);
-        }
-        let start = state.log.partition_point(|e| e.id <= after);
-        Ok(state.log.iter().skip(start).take(limit).cloned().collect())
+        self.lock().read_after(after, limit)
     }
 
     async fn log_head(&self) -> StoreResult<LogId> {
         Ok(self.lock().last_id)
+    }
+
+    async fn chat(&self, chat: &ChatId) -> StoreResult<Option<Chat>> {
+        Ok(self.lock().chats.get(chat).map(|r| r.chat.clone()))
+    }
+
+    async fn membership_snapshot(&self, user: &UserId) -> StoreResult<(Vec<ChatId>, LogId)> {
+        let state = self.lock();
+        let chats = state
+            .user_chats
+            .get(user)
+            .map(|chats| chats.iter().cloned().collect())
+            .unwrap_or_default();
+        Ok((chats, state.last_id))
+    }
+
+    fn log_tail(&self) -> Box<dyn LogTail> {
+        Box::new(MemoryTail {
+            state: self.state.clone(),
+            head: self.head.subscribe(),
+        })
+    }
+}
+
+/// The memory store's [`LogTail`]: waits for the head to move, then reads.
+struct MemoryTail {
+    state: Arc<Mutex<State>>,
+    head: watch::Receiver<LogId>,
+}
+
+#[async_trait]
+impl LogTail for MemoryTail {
+    async fn read_after(
+        &mut self,
+        after: LogId,
+        block: Duration,
+        count: usize,
+    ) -> StoreResult<Vec<Event>> {
+        // Waiting for a head beyond `after` (rather than for a change) means
+        // an append that happened before this call is not waited for.
+        let _ = tokio::time::timeout(block, self.head.wait_for(|head| *head > after)).await;
+        lock(&self.state).read_after(after, count)
     }
 }

@@ -15,6 +15,7 @@ pub mod redis;
 use async_trait::async_trait;
 
 use crate::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
+use crate::realtime::log_tail::LogTail;
 
 pub use error::{StoreError, StoreResult};
 pub use log_id::{BadLogId, LogId};
@@ -102,6 +103,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// The position of the newest event (`LogId::ZERO` for an empty log).
     async fn log_head(&self) -> StoreResult<LogId>;
+
+    /// A chat by id, without a membership check: for resolving an event's
+    /// chat at delivery time, after the event itself was found visible.
+    async fn chat(&self, chat: &ChatId) -> StoreResult<Option<Chat>>;
+
+    /// The chats `user` belongs to together with the log head, read in one
+    /// atomic step: the memberships are exactly those at that position.
+    /// Subscriptions start from this pair.
+    async fn membership_snapshot(&self, user: &UserId) -> StoreResult<(Vec<ChatId>, LogId)>;
+
+    /// A reader that waits at the end of the log, for this process's one
+    /// consumer. It holds its own connection where the backend has them.
+    fn log_tail(&self) -> Box<dyn LogTail>;
 }
 
 /// Milliseconds since the Unix epoch, from the system clock.

@@ -83,8 +83,15 @@ impl Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventKind {
     /// A chat was created with these initial members, creator first.
-    ChatCreated { members: Vec<UserId> },
-    MemberJoined { user: UserId, added_by: UserId },
-    MemberLeft { user: UserId },
+    ChatCreated {
+        members: Vec<UserId>,
+    },
+    MemberJoined {
+        user: UserId,
+        added_by: UserId,
+    },
+    MemberLeft {
+        user: UserId,
+    },
     MessageCreated(Message),
 }

@@ -1,1 +1,528 @@
-//! Placeholder: the Redis backend is being written.
+//! The Redis backend: many server processes sharing one Redis.
+//!
+//! It behaves exactly like [`super::memory::MemoryStore`]; the behavioural
+//! test suite runs against both.
+//!
+//! # Layout
+//!
+//! Every key starts with a configurable prefix (see [`Keys`]):
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `user:{id}` | hash | `username` (as typed), `password_hash`, `created_at` (ms) |
+//! | `username:{lowercased}` | string | the user's id; `SET NX` makes names unique ignoring case |
+//! | `user:{id}:chats` | set | ids of the user's chats |
+//! | `chat:{id}` | hash | `title`, `created_by`, `created_at`, `last_activity` (ms), `join_seq` |
+//! | `chat:{id}:members` | sorted set | member ids scored by join order |
+//! | `chat:{id}:messages` | stream | the chat's messages, each with its event's id |
+//! | `events` | stream | the event log, trimmed to the retention |
+//! | `log:epoch` | string | the log's epoch |
+//! | `log:trimmed` | string | the id of the newest event trimmed from the log |
+//! | `idem:{chat}:{sender}:{clientMessageId}` | string | the first message's id, expiring after [`IDEMPOTENCY_TTL_MS`] |
+//!
+//! Why these shapes:
+//!
+//! - Members are a sorted set scored by a per-chat counter (`join_seq`), so
+//!   `ZRANGE` gives join order, and a member who leaves and is added again
+//!   gets a new, highest score: last, as the contract says.
+//! - A user's chats are a plain set, not a set sorted by activity: ordering
+//!   `chats` by activity is done by the caller from `last_activity`, which
+//!   keeps `sendMessage` O(1) instead of O(members).
+//! - A message is stored in its chat's stream under its event's id, so one
+//!   id is both the history cursor and the log position.
+//! - Trimming is exact and records the newest trimmed id, because Redis does
+//!   not record what `XADD MAXLEN` trims (its `max-deleted-entry-id` only
+//!   follows `XDEL`) and an `Expired` answer must be exact.
+//!
+//! # Event entries
+//!
+//! Every entry of `events` has `type` (`ChatCreated`, `MemberJoined`,
+//! `MemberLeft` or `MessageCreated`) and `chat` (the chat id), then:
+//!
+//! | type | fields |
+//! |---|---|
+//! | `ChatCreated` | `members`: ids joined with `,`, creator first |
+//! | `MemberJoined` | `user`, `by` (who added them) |
+//! | `MemberLeft` | `user` |
+//! | `MessageCreated` | `sender`, `body`, `cmid` (client message id; absent when none) |
+//!
+//! Entries of `chat:{id}:messages` carry the message fields (`sender`,
+//! `body`, optional `cmid`), so one decoder reads a message from either.
+//!
+//! # Atomicity
+//!
+//! Each write is one Lua script (see the `scripts` module): checks, the entity, its
+//! event, trimming, and creating the epoch when the log is new all happen in
+//! one step no other command interleaves with.
+
+mod decode;
+mod keys;
+mod log;
+mod scripts;
+mod tail;
+
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use redis::{Client, Script, ScriptInvocation};
+
+use crate::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
+use crate::realtime::log_tail::LogTail;
+
+use super::{
+    Chat, Event, IDEMPOTENCY_TTL_MS, LogId, Message, MessagePage, Sent, Store, StoreError,
+    StoreResult, User, now_ms,
+};
+use decode::{Entry, Fields, Reply};
+use log::{backend, predecessor};
+use scripts::Scripts;
+
+pub use keys::Keys;
+pub use tail::RedisTail;
+
+/// A store kept in Redis, shared by every process pointed at it.
+pub struct RedisStore {
+    /// Kept for opening dedicated connections (the log tail, and later any
+    /// other blocking reader).
+    client: Client,
+    /// One multiplexed, self-reconnecting connection for every request;
+    /// cloning it is cheap and shares the socket.
+    conn: ConnectionManager,
+    keys: Keys,
+    scripts: Scripts,
+    /// Events the log keeps at least (and, trimming being exact, at most).
+    retention: usize,
+}
+
+impl RedisStore {
+    /// Connects to `url`; every key is prefixed with `prefix`, and the event
+    /// log keeps the `retention` most recent events (at least one).
+    pub async fn connect(url: &str, prefix: &str, retention: usize) -> StoreResult<RedisStore> {
+        let client = Client::open(url).map_err(backend)?;
+        let conn = ConnectionManager::new(client.clone())
+            .await
+            .map_err(backend)?;
+        Ok(Self {
+            client,
+            conn,
+            keys: Keys::new(prefix),
+            scripts: Scripts::new(),
+            retention: retention.max(1),
+        })
+    }
+
+    /// The client, for opening a dedicated connection (blocking reads must
+    /// not run on the shared multiplexed one).
+    pub fn client(&self) -> &redis::Client {
+        &self.client
+    }
+
+    /// The key names this store uses.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// An invocation of an event-appending script with the keys and
+    /// arguments every such script takes first (see `append_event.lua`).
+    fn appending<'a>(&self, script: &'a Script) -> ScriptInvocation<'a> {
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .key(self.keys.events())
+            .key(self.keys.epoch())
+            .key(self.keys.trimmed())
+            .arg(self.retention)
+            .arg(new_epoch());
+        invocation
+    }
+
+    async fn run(&self, invocation: &ScriptInvocation<'_>) -> StoreResult<Reply> {
+        invocation
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)
+    }
+
+    async fn hash(&self, key: String) -> StoreResult<Fields> {
+        redis::cmd("HGETALL")
+            .arg(key)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)
+    }
+}
+
+/// A fresh epoch: offered to every event-writing script, used only by the
+/// one that finds the log without an epoch.
+fn new_epoch() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The error for a script status this code does not expect.
+fn unexpected(status: &str) -> StoreError {
+    match status {
+        "not_found" => StoreError::NotFound,
+        other => StoreError::Backend(format!("unexpected script status {other:?}")),
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    /// Reads the epoch, creating it when the log has none yet (`SET NX`, so
+    /// concurrent processes agree on one).
+    async fn epoch(&self) -> StoreResult<String> {
+        let key = self.keys.epoch();
+        let mut conn = self.conn();
+        let current: Option<String> = redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        if let Some(epoch) = current {
+            return Ok(epoch);
+        }
+        let fresh = new_epoch();
+        let previous: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(&fresh)
+            .arg("NX")
+            .arg("GET")
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok(previous.unwrap_or(fresh))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn create_user(&self, username: &Username, password_hash: &str) -> StoreResult<User> {
+        let id = UserId::generate();
+        let created_at = now_ms();
+        let mut invocation = self.scripts.create_user.prepare_invoke();
+        invocation
+            .key(self.keys.username(&username.canonical()))
+            .key(self.keys.user(&id))
+            .arg(id.as_str())
+            .arg(username.as_str())
+            .arg(password_hash)
+            .arg(created_at);
+        let (status, _, _) = self.run(&invocation).await?;
+        match status.as_str() {
+            "ok" => Ok(User {
+                id,
+                username: username.as_str().to_owned(),
+                created_at,
+            }),
+            "taken" => Err(StoreError::UsernameTaken),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn user(&self, id: &UserId) -> StoreResult<Option<User>> {
+        decode::user(id, &self.hash(self.keys.user(id)).await?)
+    }
+
+    async fn user_by_name(&self, username: &Username) -> StoreResult<Option<User>> {
+        let id: Option<String> = redis::cmd("GET")
+            .arg(self.keys.username(&username.canonical()))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        match id {
+            Some(id) => self.user(&UserId::from_stored(id)).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn password_hash(&self, id: &UserId) -> StoreResult<Option<String>> {
+        redis::cmd("HGET")
+            .arg(self.keys.user(id))
+            .arg("password_hash")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)
+    }
+
+    async fn create_chat(
+        &self,
+        creator: &UserId,
+        title: &ChatTitle,
+        others: &[UserId],
+    ) -> StoreResult<Chat> {
+        let chat_id = ChatId::generate();
+        let members: Vec<&UserId> = std::iter::once(creator).chain(others).collect();
+        let mut invocation = self.appending(&self.scripts.create_chat);
+        invocation
+            .key(self.keys.chat(&chat_id))
+            .key(self.keys.members(&chat_id));
+        for member in &members {
+            invocation
+                .key(self.keys.user(member))
+                .key(self.keys.user_chats(member));
+        }
+        invocation.arg(chat_id.as_str()).arg(title.as_str());
+        for member in &members {
+            invocation.arg(member.as_str());
+        }
+        let (status, id, _) = self.run(&invocation).await?;
+        if status != "ok" {
+            return Err(unexpected(&status));
+        }
+        let at = decode::log_id(&id)?.ms;
+        Ok(Chat {
+            id: chat_id,
+            title: title.as_str().to_owned(),
+            created_by: creator.clone(),
+            created_at: at,
+            last_activity: at,
+        })
+    }
+
+    async fn add_member(&self, chat: &ChatId, by: &UserId, user: &UserId) -> StoreResult<Chat> {
+        let mut invocation = self.appending(&self.scripts.add_member);
+        invocation
+            .key(self.keys.chat(chat))
+            .key(self.keys.members(chat))
+            .key(self.keys.user(user))
+            .key(self.keys.user_chats(user))
+            .arg(chat.as_str())
+            .arg(by.as_str())
+            .arg(user.as_str());
+        let (status, _, fields) = self.run(&invocation).await?;
+        if status != "ok" && status != "unchanged" {
+            return Err(unexpected(&status));
+        }
+        decode::chat(chat, &fields)?
+            .ok_or_else(|| StoreError::Backend("a chat with members has no hash".into()))
+    }
+
+    async fn leave_chat(&self, chat: &ChatId, user: &UserId) -> StoreResult<()> {
+        let mut invocation = self.appending(&self.scripts.leave_chat);
+        invocation
+            .key(self.keys.members(chat))
+            .key(self.keys.user_chats(user))
+            .arg(chat.as_str())
+            .arg(user.as_str());
+        let (status, _, _) = self.run(&invocation).await?;
+        match status.as_str() {
+            "ok" => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn chat_for_member(&self, chat: &ChatId, viewer: &UserId) -> StoreResult<Option<Chat>> {
+        let (score, fields): (Option<String>, Fields) = redis::pipe()
+            .cmd("ZSCORE")
+            .arg(self.keys.members(chat))
+            .arg(viewer.as_str())
+            .cmd("HGETALL")
+            .arg(self.keys.chat(chat))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        match score {
+            Some(_) => decode::chat(chat, &fields),
+            None => Ok(None),
+        }
+    }
+
+    async fn members(&self, chat: &ChatId) -> StoreResult<Vec<UserId>> {
+        let ids: Vec<String> = redis::cmd("ZRANGE")
+            .arg(self.keys.members(chat))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(ids.into_iter().map(UserId::from_stored).collect())
+    }
+
+    /// Sorted by id, as the memory store happens to return them.
+    async fn chats_of(&self, user: &UserId) -> StoreResult<Vec<Chat>> {
+        let mut conn = self.conn();
+        let mut ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.user_chats(user))
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        ids.sort_unstable();
+        let ids: Vec<ChatId> = ids.into_iter().map(ChatId::from_stored).collect();
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.cmd("HGETALL").arg(self.keys.chat(id));
+        }
+        let hashes: Vec<Fields> = pipe.query_async(&mut conn).await.map_err(backend)?;
+        let mut chats = Vec::with_capacity(ids.len());
+        for (id, fields) in ids.iter().zip(&hashes) {
+            chats.extend(decode::chat(id, fields)?);
+        }
+        Ok(chats)
+    }
+
+    async fn send_message(
+        &self,
+        chat: &ChatId,
+        sender: &UserId,
+        body: &MessageBody,
+        client_message_id: Option<&ClientMessageId>,
+    ) -> StoreResult<Sent> {
+        let mut invocation = self.appending(&self.scripts.send_message);
+        invocation
+            .key(self.keys.chat(chat))
+            .key(self.keys.members(chat))
+            .key(self.keys.messages(chat));
+        if let Some(client) = client_message_id {
+            invocation.key(self.keys.idempotency(chat, sender, client));
+        }
+        invocation
+            .arg(chat.as_str())
+            .arg(sender.as_str())
+            .arg(body.as_str())
+            .arg(IDEMPOTENCY_TTL_MS);
+        if let Some(client) = client_message_id {
+            invocation.arg(client.as_str());
+        }
+        let (status, id, fields) = self.run(&invocation).await?;
+        match status.as_str() {
+            "created" => Ok(Sent {
+                message: Message {
+                    id: decode::log_id(&id)?,
+                    chat_id: chat.clone(),
+                    sender: sender.clone(),
+                    body: body.as_str().to_owned(),
+                    client_message_id: client_message_id.map(|c| c.as_str().to_owned()),
+                },
+                created: true,
+            }),
+            "duplicate" => Ok(Sent {
+                message: decode::message(chat, &id, &fields)?,
+                created: false,
+            }),
+            "lost" => Err(StoreError::Backend(
+                "idempotency key names a lost message".into(),
+            )),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// `XREVRANGE` from just before `before` for one more than `limit`
+    /// (the extra one only tells that older ones exist), and in the same
+    /// `MULTI` one entry from `before` on, which tells that newer ones exist.
+    async fn messages(
+        &self,
+        chat: &ChatId,
+        before: Option<LogId>,
+        limit: usize,
+    ) -> StoreResult<MessagePage> {
+        let key = self.keys.messages(chat);
+        // `None` when nothing can be older than `before` (it is 0-0).
+        let end = match before {
+            None => Some("+".to_owned()),
+            Some(before) => predecessor(before).map(|id| id.to_string()),
+        };
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if let Some(end) = &end {
+            pipe.cmd("XREVRANGE")
+                .arg(&key)
+                .arg(end)
+                .arg("-")
+                .arg("COUNT")
+                .arg(limit.saturating_add(1));
+        }
+        if let Some(before) = before {
+            pipe.cmd("XRANGE")
+                .arg(&key)
+                .arg(before.to_string())
+                .arg("+")
+                .arg("COUNT")
+                .arg(1);
+        }
+        let replies: Vec<Vec<Entry>> = pipe.query_async(&mut self.conn()).await.map_err(backend)?;
+        let mut replies = replies.into_iter();
+        let mut newest_first = match end {
+            Some(_) => replies.next().unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let has_newer = before.is_some() && replies.next().is_some_and(|r| !r.is_empty());
+        let has_older = newest_first.len() > limit;
+        newest_first.truncate(limit);
+        let messages = newest_first
+            .iter()
+            .rev()
+            .map(|(id, fields)| decode::message(chat, id, fields))
+            .collect::<StoreResult<_>>()?;
+        Ok(MessagePage {
+            messages,
+            has_older,
+            has_newer,
+        })
+    }
+
+    async fn last_message(&self, chat: &ChatId) -> StoreResult<Option<Message>> {
+        let newest: Vec<Entry> = redis::cmd("XREVRANGE")
+            .arg(self.keys.messages(chat))
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        newest
+            .first()
+            .map(|(id, fields)| decode::message(chat, id, fields))
+            .transpose()
+    }
+
+    async fn read_log(&self, after: LogId, limit: usize) -> StoreResult<Vec<Event>> {
+        log::read_after(&mut self.conn(), &self.keys, after, limit).await
+    }
+
+    async fn log_head(&self) -> StoreResult<LogId> {
+        log::last_id(&mut self.conn(), &self.keys.events()).await
+    }
+
+    async fn chat(&self, chat: &ChatId) -> StoreResult<Option<Chat>> {
+        decode::chat(chat, &self.hash(self.keys.chat(chat)).await?)
+    }
+
+    /// The user's chats and the log's newest entry, in one `MULTI`. Chat ids
+    /// come sorted, as the memory store returns them.
+    async fn membership_snapshot(&self, user: &UserId) -> StoreResult<(Vec<ChatId>, LogId)> {
+        let (mut chats, newest): (Vec<String>, Vec<Entry>) = redis::pipe()
+            .atomic()
+            .cmd("SMEMBERS")
+            .arg(self.keys.user_chats(user))
+            .cmd("XREVRANGE")
+            .arg(self.keys.events())
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        chats.sort_unstable();
+        let head = match newest.first() {
+            Some((id, _)) => decode::log_id(id)?,
+            None => LogId::ZERO,
+        };
+        Ok((chats.into_iter().map(ChatId::from_stored).collect(), head))
+    }
+
+    fn log_tail(&self) -> Box<dyn LogTail> {
+        Box::new(RedisTail::new(self.client.clone(), self.keys.clone()))
+    }
+}

@@ -1,0 +1,83 @@
+//! Every Redis key the store uses, built in one place.
+//!
+//! All keys share a configurable prefix, so several deployments (or test
+//! runs) can share one Redis without seeing each other's data.
+
+use crate::domain::{ChatId, ClientMessageId, UserId};
+
+/// Builds the store's key names under one prefix (e.g. `chat:` gives
+/// `chat:user:{id}`).
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Keys under `prefix`, used verbatim (include any separator you want).
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// The prefix every key starts with.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Hash of an account: `username`, `password_hash`, `created_at`.
+    pub fn user(&self, id: &UserId) -> String {
+        format!("{}user:{id}", self.prefix)
+    }
+
+    /// String holding the id of the user with this canonical (lowercased)
+    /// name; `SET NX` on it is what makes names unique ignoring case.
+    pub fn username(&self, canonical: &str) -> String {
+        format!("{}username:{canonical}", self.prefix)
+    }
+
+    /// Set of the ids of the chats a user is a member of.
+    pub fn user_chats(&self, id: &UserId) -> String {
+        format!("{}user:{id}:chats", self.prefix)
+    }
+
+    /// Hash of a chat: `title`, `created_by`, `created_at`,
+    /// `last_activity`, and the `join_seq` counter.
+    pub fn chat(&self, id: &ChatId) -> String {
+        format!("{}chat:{id}", self.prefix)
+    }
+
+    /// Sorted set of a chat's members, scored by join order.
+    pub fn members(&self, id: &ChatId) -> String {
+        format!("{}chat:{id}:members", self.prefix)
+    }
+
+    /// Stream of a chat's messages, each with its event's id.
+    pub fn messages(&self, id: &ChatId) -> String {
+        format!("{}chat:{id}:messages", self.prefix)
+    }
+
+    /// The event log: a stream trimmed to the configured retention.
+    pub fn events(&self) -> String {
+        format!("{}events", self.prefix)
+    }
+
+    /// The log's epoch: a random string set when the log is (re)created.
+    pub fn epoch(&self) -> String {
+        format!("{}log:epoch", self.prefix)
+    }
+
+    /// The id of the newest event trimmed from the log (absent until the
+    /// first trim). A read after an older position is `Expired`.
+    pub fn trimmed(&self) -> String {
+        format!("{}log:trimmed", self.prefix)
+    }
+
+    /// String holding the id of the first message a sender sent in a chat
+    /// with a client message id; it expires after the idempotency window.
+    /// Chat and user ids are fixed-width hex, so the client id (which may
+    /// contain `:`) cannot make two different triples collide.
+    pub fn idempotency(&self, chat: &ChatId, sender: &UserId, client: &ClientMessageId) -> String {
+        format!("{}idem:{chat}:{sender}:{}", self.prefix, client.as_str())
+    }
+}

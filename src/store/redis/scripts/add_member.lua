@@ -1,0 +1,20 @@
+-- Adds a member on behalf of another and appends MemberJoined.
+-- (Follows append_event.lua.)
+-- KEYS[4] chat:{id}   KEYS[5] chat:{id}:members   KEYS[6] user:{user}   KEYS[7] user:{user}:chats
+-- ARGV[3] chat id   ARGV[4] by   ARGV[5] user
+-- Replies with the chat's hash; 'unchanged' (no event) when already a member.
+if not redis.call('ZSCORE', KEYS[5], ARGV[4]) then
+  return not_found()
+end
+if redis.call('EXISTS', KEYS[6]) == 0 then
+  return not_found()
+end
+local chat = redis.call('HGETALL', KEYS[4])
+if redis.call('ZSCORE', KEYS[5], ARGV[5]) then
+  return {'unchanged', '', chat}
+end
+local id = append_event({'type', 'MemberJoined', 'chat', ARGV[3], 'user', ARGV[5], 'by', ARGV[4]})
+local seq = redis.call('HINCRBY', KEYS[4], 'join_seq', 1)
+redis.call('ZADD', KEYS[5], seq, ARGV[5])
+redis.call('SADD', KEYS[7], ARGV[3])
+return {'ok', id, chat}

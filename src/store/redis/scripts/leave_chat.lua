@@ -1,0 +1,10 @@
+-- Removes a member and appends MemberLeft. (Follows append_event.lua.)
+-- KEYS[4] chat:{id}:members   KEYS[5] user:{user}:chats
+-- ARGV[3] chat id   ARGV[4] user
+if not redis.call('ZSCORE', KEYS[4], ARGV[4]) then
+  return not_found()
+end
+local id = append_event({'type', 'MemberLeft', 'chat', ARGV[3], 'user', ARGV[4]})
+redis.call('ZREM', KEYS[4], ARGV[4])
+redis.call('SREM', KEYS[5], ARGV[3])
+return {'ok', id, {}}

@@ -1,0 +1,112 @@
+//! The consumer's blocking reader of the event log.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client, Value};
+
+use crate::realtime::log_tail::LogTail;
+use crate::store::{Event, LogId, StoreError, StoreResult};
+
+use super::keys::Keys;
+use super::log::{backend, read_after};
+
+/// How much longer than its `BLOCK` a read may take before the connection
+/// is presumed dead and replaced.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// Waits at the end of the log with `XREAD BLOCK` on a connection of its
+/// own: a blocking read on the store's shared multiplexed connection would
+/// stall every resolver queued behind it.
+///
+/// `XREAD` serves only as the wake-up: the events themselves are read with
+/// `log::read_after`, which checks the trimmed marker in the same `MULTI` as the
+/// range, so the tail reports `Expired` exactly when the store would.
+pub struct RedisTail {
+    client: Client,
+    keys: Keys,
+    /// Opened on first use, dropped after an error so the next call reconnects.
+    conn: Option<MultiplexedConnection>,
+}
+
+impl RedisTail {
+    /// A tail that connects lazily with `client`.
+    pub fn new(client: Client, keys: Keys) -> Self {
+        Self {
+            client,
+            keys,
+            conn: None,
+        }
+    }
+
+    async fn connection(&mut self) -> StoreResult<MultiplexedConnection> {
+        if let Some(conn) = &self.conn {
+            return Ok(conn.clone());
+        }
+        // No response timeout: a blocking read legitimately answers late.
+        // `read_after` bounds each call itself.
+        let config = AsyncConnectionConfig::new().set_response_timeout(None);
+        let conn = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(backend)?;
+        self.conn = Some(conn.clone());
+        Ok(conn)
+    }
+
+    async fn read(
+        &mut self,
+        after: LogId,
+        block: Duration,
+        count: usize,
+    ) -> StoreResult<Vec<Event>> {
+        let mut conn = self.connection().await?;
+        let events = read_after(&mut conn, &self.keys, after, count).await?;
+        if !events.is_empty() || block.is_zero() {
+            return Ok(events);
+        }
+        let mut xread = redis::cmd("XREAD");
+        xread
+            .arg("BLOCK")
+            .arg(block_ms(block))
+            .arg("COUNT")
+            .arg(1)
+            .arg("STREAMS")
+            .arg(self.keys.events())
+            .arg(after.to_string());
+        let woke = tokio::time::timeout(block + GRACE, xread.query_async::<Value>(&mut conn))
+            .await
+            .map_err(|_| StoreError::Backend("XREAD BLOCK did not answer".into()))?
+            .map_err(backend)?;
+        if matches!(woke, Value::Nil) {
+            return Ok(Vec::new());
+        }
+        read_after(&mut conn, &self.keys, after, count).await
+    }
+}
+
+#[async_trait]
+impl LogTail for RedisTail {
+    async fn read_after(
+        &mut self,
+        after: LogId,
+        block: Duration,
+        count: usize,
+    ) -> StoreResult<Vec<Event>> {
+        let result = self.read(after, block, count).await;
+        if let Err(StoreError::Backend(_)) = &result {
+            self.conn = None;
+        }
+        result
+    }
+}
+
+/// `block` in whole milliseconds for `XREAD BLOCK`, rounded up: a zero
+/// would mean "wait forever" to Redis.
+fn block_ms(block: Duration) -> u64 {
+    u64::try_from(block.as_micros().div_ceil(1000))
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
