@@ -12,7 +12,7 @@ use crate::store::Chat;
 
 use super::account::{UserNode, load_user};
 use super::connection::PageInfo;
-use super::context::{ensure_current_epoch, store, viewer};
+use super::context::{ensure_current_epoch, null_with_error, store, viewer};
 use super::error::{ApiError, ApiResult};
 use super::message::{MessageConnection, MessageNode, history, last_message};
 use super::scalars::DateTime;
@@ -107,9 +107,10 @@ impl ChatQuery {
     /// A chat the viewer is a member of; null (with NOT_FOUND) otherwise.
     async fn chat(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<ChatNode>> {
         let viewer = viewer(ctx)?;
-        member_chat(ctx, &viewer, &id)
-            .await
-            .map(|c| Some(ChatNode(c)))
+        match member_chat(ctx, &viewer, &id).await {
+            Ok(chat) => Ok(Some(ChatNode(chat))),
+            Err(error) => Ok(null_with_error(ctx, error)),
+        }
     }
 
     /// The chats the viewer is a member of, most recently active first.

@@ -58,3 +58,12 @@ pub async fn ensure_current_epoch(ctx: &Context<'_>, epoch: &str) -> ApiResult<(
         Err(ApiError::CursorExpired)
     }
 }
+
+/// Records `error` against the current field and resolves the field to
+/// null. async-graphql would otherwise drop an erroring nullable field from
+/// `data` altogether, where the GraphQL spec wants it present as null.
+pub fn null_with_error<T>(ctx: &Context<'_>, error: ApiError) -> Option<T> {
+    let error = async_graphql::Error::from(error).into_server_error(ctx.item.pos);
+    ctx.add_error(ctx.set_error_path(error));
+    None
+}
