@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::sync::Arc;
 
-use chat_server::store::Store;
+use chat_server::store::{Event, LogId, Store};
 use chat_server::{AppState, Config};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -53,6 +53,7 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     shutdown: Option<oneshot::Sender<()>>,
     /// Kept for its `Drop`, which stops the private redis-server.
+    #[allow(dead_code, reason = "only its Drop is needed")]
     pub redis: Option<RedisServer>,
 }
 
@@ -110,21 +111,21 @@ impl TestApp {
         response.json().await.expect("response is not JSON")
     }
 
-    /// Signs up a fresh user with a unique name; returns (token, user id, username).
+    /// Signs up a fresh user with a unique name.
     pub async fn sign_up(&self) -> Account {
-        let username = unique_name("user");
+        self.sign_up_as(&unique_name("user")).await
+    }
+
+    /// Signs up `username` with [`PASSWORD`], failing the test when refused.
+    pub async fn sign_up_as(&self, username: &str) -> Account {
         let response = self
-            .graphql(
-                None,
-                "mutation($u: String!, $p: String!) { signUp(username: $u, password: $p) { token user { id username } } }",
-                json!({ "u": username, "p": PASSWORD }),
-            )
+            .graphql(None, SIGN_UP, json!({ "u": username, "p": PASSWORD }))
             .await;
         let payload = data(&response, "signUp");
         Account {
             token: payload["token"].as_str().unwrap().to_owned(),
             id: payload["user"]["id"].as_str().unwrap().to_owned(),
-            username,
+            username: username.to_owned(),
         }
     }
 
@@ -138,7 +139,10 @@ impl TestApp {
                 json!({ "i": { "title": "test chat", "memberIds": ids } }),
             )
             .await;
-        data(&response, "createChat")["id"].as_str().unwrap().to_owned()
+        data(&response, "createChat")["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// Sends a message as `sender`; returns the message (id, body, cursor).
@@ -151,6 +155,19 @@ impl TestApp {
             )
             .await;
         data(&response, "sendMessage").clone()
+    }
+
+    /// The whole event log, oldest first, read from the server's own store.
+    pub async fn events(&self) -> Vec<Event> {
+        self.store
+            .read_log(LogId::ZERO, 10_000)
+            .await
+            .expect("read_log failed")
+    }
+
+    /// The position of the newest event in the log.
+    pub async fn log_head(&self) -> LogId {
+        self.store.log_head().await.expect("log_head failed")
     }
 }
 
@@ -173,6 +190,12 @@ pub struct Account {
 /// The password every test account uses.
 pub const PASSWORD: &str = "correct horse battery";
 
+/// `signUp` with variables `u` (username) and `p` (password).
+pub const SIGN_UP: &str = "mutation($u: String!, $p: String!) { signUp(username: $u, password: $p) { token user { id username createdAt } } }";
+
+/// `signIn` with variables `u` (username) and `p` (password).
+pub const SIGN_IN: &str = "mutation($u: String!, $p: String!) { signIn(username: $u, password: $p) { token user { id username createdAt } } }";
+
 /// A username no other test uses (3–32 characters).
 pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -184,11 +207,18 @@ pub fn unique_name(prefix: &str) -> String {
 /// `response.data[field]`, failing the test (with the errors) when absent.
 pub fn data<'a>(response: &'a Value, field: &str) -> &'a Value {
     let value = &response["data"][field];
-    assert!(
-        !value.is_null(),
-        "no data.{field}; response: {response:#}"
-    );
+    assert!(!value.is_null(), "no data.{field}; response: {response:#}");
     value
+}
+
+/// Milliseconds since the Unix epoch of a `DateTime`, failing unless it is
+/// RFC 3339 in UTC.
+pub fn utc_millis(text: &str) -> u64 {
+    use time::format_description::well_known::Rfc3339;
+    let at = time::OffsetDateTime::parse(text, &Rfc3339)
+        .unwrap_or_else(|e| panic!("{text:?} is not RFC 3339: {e}"));
+    assert!(at.offset().is_utc(), "{text:?} is not in UTC");
+    u64::try_from(at.unix_timestamp_nanos() / 1_000_000).expect("a time before 1970")
 }
 
 /// The `extensions.code` of the first error, failing when there is none.

@@ -4,5 +4,10 @@
 //! its own redis-server), makes its own users and chats, and so runs in
 //! parallel with every other, in any order. `TEST_LOG=1` shows server logs.
 
+mod accounts;
+mod chats;
 mod helpers;
+mod http;
+mod messages;
 mod redis_server;
+mod schema;

@@ -36,7 +36,8 @@ impl RedisServer {
         let client = redis::Client::open(self.url()).unwrap();
         loop {
             if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
-                let pong: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut conn).await;
+                let pong: redis::RedisResult<String> =
+                    redis::cmd("PING").query_async(&mut conn).await;
                 if pong.is_ok() {
                     return;
                 }

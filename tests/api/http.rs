@@ -1,0 +1,281 @@
+//! GraphQL over HTTP: methods, media types, status codes, limits, batches,
+//! and the health endpoints. The transport is the same on every backend, so
+//! these run on the memory backend only.
+
+use reqwest::header::{ACCEPT, ALLOW, CONTENT_TYPE};
+use reqwest::{Response, StatusCode, Url};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, SIGN_IN, TestApp, data, error_code};
+
+const JSON: &str = "application/json";
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+/// POSTs a raw body to `/graphql` with the given headers.
+async fn post(app: &TestApp, headers: &[(&str, &str)], body: impl Into<reqwest::Body>) -> Response {
+    let mut request = app.http.post(format!("{}/graphql", app.address)).body(body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("request failed")
+}
+
+/// GETs `/graphql?query=...` with a bearer token.
+async fn get(app: &TestApp, token: &str, query: &str) -> Response {
+    let url =
+        Url::parse_with_params(&format!("{}/graphql", app.address), [("query", query)]).unwrap();
+    app.http
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request failed")
+}
+
+/// The media type of a response, without parameters.
+fn media_type(response: &Response) -> String {
+    let value = response.headers()[CONTENT_TYPE].to_str().unwrap();
+    value.split(';').next().unwrap().trim().to_owned()
+}
+
+/// Reads a JSON body, failing the test when it is not JSON.
+async fn json_body(response: Response) -> Value {
+    response.json().await.expect("body is not JSON")
+}
+
+/// GET /graphql runs a query.
+#[tokio::test]
+async fn get_runs_a_query() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Memory).await;
+    let ada = app.sign_up().await;
+
+    // Act
+    let response = get(&app, &ada.token, "{ me { id } }").await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(media_type(&response), JSON);
+    let body = json_body(response).await;
+    assert_eq!(data(&body, "me")["id"], ada.id.as_str());
+}
+
+/// A mutation sent with GET is 405 with `Allow: POST` and is not executed.
+#[tokio::test]
+async fn get_with_a_mutation_is_405() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Memory).await;
+    let ada = app.sign_up().await;
+    let mutation = "mutation { signUp(username: \"via_get\", password: \"12345678\") { token } }";
+
+    // Act
+    let response = get(&app, &ada.token, mutation).await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()[ALLOW], "POST");
+    let sign_in = app
+        .graphql(None, SIGN_IN, json!({ "u": "via_get", "p": "12345678" }))
+        .await;
+    assert_eq!(error_code(&sign_in), "UNAUTHENTICATED", "the mutation ran");
+}
+
+/// A body that is not JSON is 400 with a GraphQL-shaped BAD_USER_INPUT error.
+#[tokio::test]
+async fn malformed_json_is_400() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Memory).await;
+
+    // Act
+    let response = post(&app, &[("content-type", JSON)], "{\"query\": ").await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body = json_body(response).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+}
+
+/// A syntax error is BAD_USER_INPUT: 200 as application/json, 400 as graphql-response+json.
+#[tokio::test]
+async fn a_syntax_error_is_bad_user_input() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Memory).await;
+    let body = json!({ "query": "{ me { id " }).to_string();
+
+    // Act
+    let legacy = post(&app, &[("content-type", JSON)], body.clone()).await;
+    let modern = post(
+        &app,
+        &[("content-type", JSON), ("accept", GRAPHQL_RESPONSE)],
+        body,
+    )
+    .await;
+
+    // Assert
+    assert_eq!(legacy.status(), StatusCode::OK);
+    assert_eq!(media_type(&legacy), JSON);
+    assert_eq!(error_code(&json_body(legacy).await), "BAD_USER_INPUT");
+    assert_eq!(modern.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(media_type(&modern), GRAPHQL_RESPONSE);
+    assert_eq!(error_code(&json_body(modern).await), "BAD_USER_INPUT");
+}
+
+/// A document that fails validation (an unknown field) is BAD_USER_INPUT.
+#[tokio::test]
+async fn a_validation_error_is_bad_user_input() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Memory).await;
+    let ada = app.sign_up().await;
+
+    // Act
+    let response = app
+        .graphql(Some(&ada.token), "{ me { id noSuchField } }", json!({}))
+        .await;
+
+    // Assert
+    assert_eq!(error_code(&response), "BAD_USER_INPUT");
+}
+
+/// A variable of the wrong type is BAD_USER_INPUT.
+#[tokio::test]
+async fn a_variable_of_the_wrong_type_is_bad_user_input() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Memory).await;
+    let ada = app.sign_up().await;
+    let query = "query($first: Int) { chats(first: $first) { edges { cursor } } }";
+
+    // Act
+    let response = app
+        .graphql(Some(&ada.token), query, json!({ "first": "ten" }))
+        .await;
+
+    // Assert
+    assert_eq!(error_code(&response), "BAD_USER_INPUT");
+}
+
+/// A POST body declared as text/plain is 415.
+#[tokio::test]
+async fn a_text_plain_body_is_415() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Memory).await;
+    let body = json!({ "query": "{ __typename }" }).to_string();
+
+    // Act
+    let response = post(&app, &[("content-type", "text/plain")], body).await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+/// A client that accepts only text/html gets 406.
+#[tokio::test]
+async fn accepting_only_html_is_406() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Memory).await;
+    let body = json!({ "query": "{ __typename }" }).to_string();
+
+    // Act
+    let response = post(
+        &app,
+        &[("content-type", JSON), ("accept", "text/html")],
+        body,
+    )
+    .await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::NOT_ACCEPTABLE);
+}
+
+/// A body over the configured limit is 413; one under it is served.
+#[tokio::test]
+async fn a_body_over_the_limit_is_413() {
+    // Arrange
+    let app = TestApp::spawn_with(Backend::Memory, |config| config.max_body_bytes = 1024).await;
+    let small = json!({ "query": "{ __typename }" }).to_string();
+    let padding = "x".repeat(app.config.max_body_bytes);
+    let large = json!({ "query": format!("{{ __typename }} # {padding}") }).to_string();
+
+    // Act
+    let served = post(&app, &[("content-type", JSON)], small).await;
+    let refused = post(&app, &[("content-type", JSON)], large).await;
+
+    // Assert
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// /health and /ready answer 200 on a healthy server.
+#[tokio::test]
+async fn health_and_ready_are_200() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Memory).await;
+
+    for path in ["/health", "/ready"] {
+        // Act
+        let response = app
+            .http
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+
+        // Assert
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}
+
+/// A JSON array of two operations returns an array of two responses, in order.
+#[tokio::test]
+async fn a_batch_returns_an_array() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Memory).await;
+    let ada = app.sign_up().await;
+    let batch = json!([
+        { "query": "{ me { id } }" },
+        { "query": "{ me { username } }" },
+    ]);
+
+    // Act
+    let response = app
+        .http
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&ada.token)
+        .header(ACCEPT, JSON)
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json_body(response).await;
+    let answers = body
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {body:#}"));
+    assert_eq!(answers.len(), 2);
+    assert_eq!(data(&answers[0], "me")["id"], ada.id.as_str());
+    assert_eq!(data(&answers[1], "me")["username"], ada.username.as_str());
+}
+
+/// Introspection works and lists the schema's types.
+#[tokio::test]
+async fn introspection_lists_the_types() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Memory).await;
+
+    // Act
+    let response = app
+        .graphql(None, "{ __schema { types { name } } }", json!({}))
+        .await;
+
+    // Assert
+    let names: Vec<&str> = data(&response, "__schema")["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    for wanted in ["Query", "Mutation", "User", "Chat", "Message", "DateTime"] {
+        assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
+    }
+}

@@ -1,0 +1,620 @@
+//! Messages: sendMessage, its idempotency key, history paging with
+//! `Chat.messages`, `lastMessage`, and agreement with the event log.
+
+use std::collections::HashSet;
+
+use chat_server::store::{Event, EventKind, LogId};
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::helpers::{Account, Backend, TestApp, data, error_code, utc_millis};
+
+const SEND: &str = "mutation($i: SendMessageInput!) { sendMessage(input: $i) { id chatId body createdAt clientMessageId cursor sender { id username } } }";
+const HISTORY: &str = "query($id: ID!, $last: Int, $before: String) { chat(id: $id) { messages(last: $last, before: $before) { edges { cursor node { id body cursor createdAt } } pageInfo { hasPreviousPage hasNextPage startCursor endCursor } } } }";
+const LAST_MESSAGE: &str = "query($id: ID!) { chat(id: $id) { lastMessage { id body cursor } } }";
+
+/// Sends `input` (a SendMessageInput) as `sender`; returns the raw response.
+async fn send(app: &TestApp, sender: &Account, input: Value) -> Value {
+    app.graphql(Some(&sender.token), SEND, json!({ "i": input }))
+        .await
+}
+
+/// Sends `count` messages "m0", "m1", ... one after the other.
+async fn send_many(app: &TestApp, sender: &Account, chat: &str, count: usize) -> Vec<Value> {
+    let mut sent = Vec::with_capacity(count);
+    for i in 0..count {
+        sent.push(app.send(sender, chat, &format!("m{i}")).await);
+    }
+    sent
+}
+
+/// The raw `Chat.messages` response for `viewer`.
+async fn history_response(
+    app: &TestApp,
+    viewer: &Account,
+    chat: &str,
+    last: Option<i64>,
+    before: Option<&str>,
+) -> Value {
+    let variables = json!({ "id": chat, "last": last, "before": before });
+    app.graphql(Some(&viewer.token), HISTORY, variables).await
+}
+
+/// One page of `Chat.messages` (the connection), failing on an error.
+async fn history(
+    app: &TestApp,
+    viewer: &Account,
+    chat: &str,
+    last: Option<i64>,
+    before: Option<&str>,
+) -> Value {
+    let response = history_response(app, viewer, chat, last, before).await;
+    data(&response, "chat")["messages"].clone()
+}
+
+/// `node.<field>` of every edge of a connection.
+fn nodes(connection: &Value, field: &str) -> Vec<String> {
+    connection["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| edge["node"][field].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `<field>` of every message in a list.
+fn fields(messages: &[Value], field: &str) -> Vec<String> {
+    messages
+        .iter()
+        .map(|m| m[field].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The MessageCreated events of `chat` in the log, in log order.
+async fn logged_messages(app: &TestApp, chat: &str) -> Vec<Event> {
+    app.events()
+        .await
+        .into_iter()
+        .filter(|event| event.chat_id.as_str() == chat)
+        .filter(|event| matches!(event.kind, EventKind::MessageCreated(_)))
+        .collect()
+}
+
+/// The id of the message a MessageCreated event carries.
+fn message_id(event: &Event) -> String {
+    match &event.kind {
+        EventKind::MessageCreated(message) => message.id.to_string(),
+        other => panic!("not a MessageCreated event: {other:?}"),
+    }
+}
+
+fn now_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.unwrap().as_millis() as u64
+}
+
+/// sendMessage returns the message with its chat, sender, UTC createdAt and cursor.
+async fn send_message_returns_the_message(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+    let before = now_ms();
+
+    // Act
+    let response = send(&app, &ada, json!({ "chatId": chat, "body": "hello" })).await;
+
+    // Assert
+    let message = data(&response, "sendMessage");
+    assert_eq!(message["chatId"], chat.as_str());
+    assert_eq!(message["body"], "hello");
+    assert_eq!(message["sender"]["id"], ada.id.as_str());
+    assert_eq!(message["sender"]["username"], ada.username.as_str());
+    assert!(message["clientMessageId"].is_null());
+    assert!(!message["id"].as_str().unwrap().is_empty());
+    assert!(!message["cursor"].as_str().unwrap().is_empty());
+    let created = utc_millis(message["createdAt"].as_str().unwrap());
+    assert!(
+        (before - 1000..=now_ms() + 1000).contains(&created),
+        "createdAt {created} is not now"
+    );
+}
+
+/// A body is stored exactly as sent, leading and trailing whitespace included.
+async fn bodies_are_kept_exactly(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+    let body = "  indented\n\tcode  \n";
+
+    // Act
+    let sent = app.send(&ada, &chat, body).await;
+
+    // Assert
+    assert_eq!(sent["body"], body);
+    assert_eq!(
+        nodes(&history(&app, &ada, &chat, None, None).await, "body"),
+        [body]
+    );
+}
+
+/// Empty, whitespace-only and 4,001-character bodies are BAD_USER_INPUT and write nothing.
+async fn bad_bodies_are_bad_user_input(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+    let head = app.log_head().await;
+
+    for body in ["", "   ", " \u{2003}\n\t\u{3000}", &"a".repeat(4001)] {
+        // Act
+        let response = send(&app, &ada, json!({ "chatId": chat, "body": body })).await;
+
+        // Assert
+        assert_eq!(error_code(&response), "BAD_USER_INPUT", "{body:?}");
+    }
+    assert_eq!(app.log_head().await, head);
+}
+
+/// A body of 4,000 emoji (code points, not bytes) is accepted whole.
+async fn a_body_of_4000_emoji_is_accepted(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+    let body = "😀".repeat(4000);
+
+    // Act
+    let sent = app.send(&ada, &chat, &body).await;
+
+    // Assert
+    assert_eq!(sent["body"], body.as_str());
+    assert_eq!(
+        nodes(&history(&app, &ada, &chat, None, None).await, "body"),
+        [body]
+    );
+}
+
+/// A clientMessageId of 1–64 characters is accepted and echoed; 0 or 65 is BAD_USER_INPUT.
+async fn client_message_id_length_bounds(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+
+    for (key, accepted) in [
+        ("k".repeat(64), true),
+        ("k".repeat(65), false),
+        (String::new(), false),
+    ] {
+        // Act
+        let input = json!({ "chatId": chat, "body": "hi", "clientMessageId": key });
+        let response = send(&app, &ada, input).await;
+
+        // Assert
+        if accepted {
+            assert_eq!(
+                data(&response, "sendMessage")["clientMessageId"],
+                key.as_str()
+            );
+        } else {
+            assert_eq!(error_code(&response), "BAD_USER_INPUT", "{key:?}");
+        }
+    }
+}
+
+/// A retry with the same key returns the first message and writes nothing more.
+async fn a_retry_with_the_same_key_returns_the_first_message(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+    let input = json!({ "chatId": chat, "body": "once", "clientMessageId": "retry-1" });
+    let first = data(&send(&app, &ada, input.clone()).await, "sendMessage").clone();
+
+    // Act
+    let retry = send(&app, &ada, input).await;
+
+    // Assert
+    assert_eq!(data(&retry, "sendMessage"), &first);
+    let page = history(&app, &ada, &chat, None, None).await;
+    assert_eq!(nodes(&page, "id"), [first["id"].as_str().unwrap()]);
+    let logged = logged_messages(&app, &chat).await;
+    assert_eq!(logged.len(), 1, "MessageCreated events: {logged:?}");
+}
+
+/// The same key from another sender, or in another chat, makes a new message.
+async fn a_key_is_scoped_to_sender_and_chat(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let (ada, bob) = (app.sign_up().await, app.sign_up().await);
+    let (shared, other) = (
+        app.create_chat(&ada, &[&bob]).await,
+        app.create_chat(&ada, &[]).await,
+    );
+    let keyed = |chat: &str| json!({ "chatId": chat, "body": "k", "clientMessageId": "same" });
+
+    // Act
+    let sent = [
+        send(&app, &ada, keyed(&shared)).await,
+        send(&app, &bob, keyed(&shared)).await,
+        send(&app, &ada, keyed(&other)).await,
+    ];
+
+    // Assert
+    let ids: HashSet<String> = sent
+        .iter()
+        .map(|r| data(r, "sendMessage")["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 3, "{sent:#?}");
+    assert_eq!(
+        nodes(&history(&app, &ada, &shared, None, None).await, "id").len(),
+        2
+    );
+    assert_eq!(
+        nodes(&history(&app, &ada, &other, None, None).await, "id").len(),
+        1
+    );
+}
+
+/// A sender who left gets NOT_FOUND on a retry: membership is checked before the key.
+async fn a_retry_after_leaving_is_not_found(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let (ada, bob) = (app.sign_up().await, app.sign_up().await);
+    let chat = app.create_chat(&ada, &[&bob]).await;
+    let input = json!({ "chatId": chat, "body": "bye", "clientMessageId": "left-1" });
+    data(&send(&app, &bob, input.clone()).await, "sendMessage");
+    let left = app
+        .graphql(
+            Some(&bob.token),
+            "mutation($c: ID!) { leaveChat(chatId: $c) }",
+            json!({ "c": chat }),
+        )
+        .await;
+    assert_eq!(left["data"]["leaveChat"], true, "{left:#}");
+    let head = app.log_head().await;
+
+    // Act
+    let retry = send(&app, &bob, input).await;
+
+    // Assert
+    assert_eq!(error_code(&retry), "NOT_FOUND");
+    assert_eq!(app.log_head().await, head);
+}
+
+/// History is newest last and holds the newest 50 without `last`.
+async fn history_is_newest_last_and_defaults_to_50(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+    let sent = send_many(&app, &ada, &chat, 55).await;
+
+    // Act
+    let page = history(&app, &ada, &chat, None, None).await;
+
+    // Assert
+    assert_eq!(nodes(&page, "id"), fields(&sent[5..], "id"));
+    assert_eq!(page["pageInfo"]["hasPreviousPage"], true);
+    assert_eq!(page["pageInfo"]["hasNextPage"], false);
+}
+
+/// `last` outside 1–100 is BAD_USER_INPUT; 1 and 100 are accepted.
+async fn history_last_must_be_between_1_and_100(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+    app.send(&ada, &chat, "one").await;
+
+    for (last, accepted) in [
+        (0, false),
+        (101, false),
+        (-1, false),
+        (1, true),
+        (100, true),
+    ] {
+        // Act
+        let response = history_response(&app, &ada, &chat, Some(last), None).await;
+
+        // Assert
+        if accepted {
+            data(&response, "chat");
+        } else {
+            assert_eq!(error_code(&response), "BAD_USER_INPUT", "last: {last}");
+        }
+    }
+}
+
+/// Paging back with `before` visits every message exactly once, with a correct pageInfo.
+async fn paging_back_visits_every_message_once(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+    let sent = send_many(&app, &ada, &chat, 23).await;
+
+    // Act
+    let mut pages = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let page = history(&app, &ada, &chat, Some(5), before.as_deref()).await;
+        before = page["pageInfo"]["startCursor"].as_str().map(str::to_owned);
+        let more = page["pageInfo"]["hasPreviousPage"] == true;
+        pages.push(page);
+        if !more {
+            break;
+        }
+        assert!(pages.len() < 10, "paging does not end");
+    }
+    let beyond = history(&app, &ada, &chat, Some(5), before.as_deref()).await;
+
+    // Assert
+    let sizes: Vec<usize> = pages.iter().map(|p| nodes(p, "id").len()).collect();
+    assert_eq!(sizes, [5, 5, 5, 5, 3]);
+    let seen: Vec<String> = pages.iter().rev().flat_map(|p| nodes(p, "id")).collect();
+    assert_eq!(seen, fields(&sent, "id"));
+    for (index, page) in pages.iter().enumerate() {
+        let edges = page["edges"].as_array().unwrap();
+        let info = &page["pageInfo"];
+        assert_eq!(info["hasPreviousPage"], index < 4, "page {index}");
+        assert_eq!(info["hasNextPage"], index > 0, "page {index}");
+        assert_eq!(info["startCursor"], edges[0]["cursor"], "page {index}");
+        assert_eq!(
+            info["endCursor"],
+            edges[edges.len() - 1]["cursor"],
+            "page {index}"
+        );
+    }
+    let empty = json!({
+        "edges": [],
+        "pageInfo": { "hasPreviousPage": false, "hasNextPage": true, "startCursor": null, "endCursor": null },
+    });
+    assert_eq!(beyond, empty, "before the oldest message");
+}
+
+/// A chat without messages has an empty history and no lastMessage.
+async fn an_empty_chat_has_an_empty_history(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+
+    // Act
+    let page = history(&app, &ada, &chat, None, None).await;
+    let last = app
+        .graphql(Some(&ada.token), LAST_MESSAGE, json!({ "id": chat }))
+        .await;
+
+    // Assert
+    let empty = json!({
+        "edges": [],
+        "pageInfo": { "hasPreviousPage": false, "hasNextPage": false, "startCursor": null, "endCursor": null },
+    });
+    assert_eq!(page, empty);
+    assert!(data(&last, "chat")["lastMessage"].is_null(), "{last:#}");
+}
+
+/// A message cursor from another log (another server's) is CURSOR_EXPIRED as `before`.
+async fn a_cursor_from_another_log_is_expired(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+    app.send(&ada, &chat, "here").await;
+    let other = TestApp::spawn(backend).await;
+    let stranger = other.sign_up().await;
+    let far = other.create_chat(&stranger, &[]).await;
+    let foreign = other.send(&stranger, &far, "there").await["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Act
+    let response = history_response(&app, &ada, &chat, None, Some(&foreign)).await;
+
+    // Assert
+    assert_eq!(error_code(&response), "CURSOR_EXPIRED", "{response:#}");
+}
+
+/// A cursor from another chat works as `before`: log positions compare across chats.
+async fn before_accepts_a_cursor_from_another_chat(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let (chat, elsewhere) = (
+        app.create_chat(&ada, &[]).await,
+        app.create_chat(&ada, &[]).await,
+    );
+    let early = send_many(&app, &ada, &chat, 2).await;
+    let marker = app.send(&ada, &elsewhere, "marker").await;
+    app.send(&ada, &chat, "late").await;
+
+    // Act
+    let page = history(&app, &ada, &chat, None, marker["cursor"].as_str()).await;
+
+    // Assert
+    assert_eq!(nodes(&page, "id"), fields(&early, "id"));
+    assert_eq!(page["pageInfo"]["hasPreviousPage"], false);
+    assert_eq!(page["pageInfo"]["hasNextPage"], true);
+}
+
+/// A `chats` cursor or a string the server never made is refused as `before`.
+async fn before_refuses_foreign_cursors(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+    app.send(&ada, &chat, "hello").await;
+    let chats = app
+        .graphql(
+            Some(&ada.token),
+            "{ chats { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
+    let chats_cursor = data(&chats, "chats")["edges"][0]["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    for before in [chats_cursor.as_str(), "garbage", ""] {
+        // Act
+        let response = history_response(&app, &ada, &chat, None, Some(before)).await;
+
+        // Assert
+        assert_eq!(
+            error_code(&response),
+            "BAD_USER_INPUT",
+            "before: {before:?}"
+        );
+    }
+}
+
+/// `lastMessage` is the newest message.
+async fn last_message_is_the_newest(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+    let sent = send_many(&app, &ada, &chat, 2).await;
+
+    // Act
+    let response = app
+        .graphql(Some(&ada.token), LAST_MESSAGE, json!({ "id": chat }))
+        .await;
+
+    // Assert
+    let last = &data(&response, "chat")["lastMessage"];
+    assert_eq!(last["id"], sent[1]["id"]);
+    assert_eq!(last["body"], "m1");
+    assert_eq!(last["cursor"], sent[1]["cursor"]);
+}
+
+/// A message's `cursor` is its MessageEdge's cursor and what sendMessage returned.
+async fn a_message_has_one_cursor(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+    let sent = send_many(&app, &ada, &chat, 3).await;
+
+    // Act
+    let page = history(&app, &ada, &chat, None, None).await;
+
+    // Assert
+    let edge_cursors: Vec<String> = page["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["cursor"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(edge_cursors, nodes(&page, "cursor"));
+    assert_eq!(edge_cursors, fields(&sent, "cursor"));
+}
+
+/// Concurrent sends to one chat make distinct messages whose history order is the log order.
+async fn concurrent_sends_follow_log_order(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+
+    // Act
+    let bodies: Vec<String> = (0..20).map(|i| format!("c{i}")).collect();
+    let sent = join_all(bodies.iter().map(|body| app.send(&ada, &chat, body))).await;
+
+    // Assert
+    let sent_ids: HashSet<String> = fields(&sent, "id").into_iter().collect();
+    assert_eq!(sent_ids.len(), 20);
+    let history_ids = nodes(&history(&app, &ada, &chat, None, None).await, "id");
+    let logged = logged_messages(&app, &chat).await;
+    let log_ids: Vec<String> = logged.iter().map(message_id).collect();
+    assert_eq!(history_ids, log_ids);
+    assert_eq!(
+        history_ids.iter().cloned().collect::<HashSet<_>>(),
+        sent_ids
+    );
+    assert!(
+        logged.windows(2).all(|w| w[0].id < w[1].id),
+        "log not increasing"
+    );
+    let positions: Vec<LogId> = history_ids.iter().map(|id| id.parse().unwrap()).collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "history not increasing"
+    );
+}
+
+/// `Message.createdAt` is its MessageCreated event's time.
+async fn created_at_is_the_event_time(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+    send_many(&app, &ada, &chat, 3).await;
+
+    // Act
+    let page = history(&app, &ada, &chat, None, None).await;
+
+    // Assert
+    let events = logged_messages(&app, &chat).await;
+    assert_eq!(
+        nodes(&page, "id"),
+        events.iter().map(message_id).collect::<Vec<_>>()
+    );
+    let created: Vec<u64> = nodes(&page, "createdAt")
+        .iter()
+        .map(|t| utc_millis(t))
+        .collect();
+    let at: Vec<u64> = events.iter().map(Event::at).collect();
+    assert_eq!(created, at);
+}
+
+/// A member added later sees the whole history, including older messages.
+async fn a_later_member_sees_the_whole_history(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn(backend).await;
+    let (ada, bob) = (app.sign_up().await, app.sign_up().await);
+    let chat = app.create_chat(&ada, &[]).await;
+    let sent = send_many(&app, &ada, &chat, 3).await;
+    let added = app
+        .graphql(
+            Some(&ada.token),
+            "mutation($c: ID!, $u: ID!) { addMember(chatId: $c, userId: $u) { id } }",
+            json!({ "c": chat, "u": bob.id }),
+        )
+        .await;
+    data(&added, "addMember");
+
+    // Act
+    let page = history(&app, &bob, &chat, None, None).await;
+
+    // Assert
+    assert_eq!(nodes(&page, "id"), fields(&sent, "id"));
+}
+
+crate::on_both_backends!(
+    send_message_returns_the_message,
+    bodies_are_kept_exactly,
+    bad_bodies_are_bad_user_input,
+    a_body_of_4000_emoji_is_accepted,
+    client_message_id_length_bounds,
+    a_retry_with_the_same_key_returns_the_first_message,
+    a_key_is_scoped_to_sender_and_chat,
+    a_retry_after_leaving_is_not_found,
+    history_is_newest_last_and_defaults_to_50,
+    an_empty_chat_has_an_empty_history,
+    a_cursor_from_another_log_is_expired,
+    history_last_must_be_between_1_and_100,
+    paging_back_visits_every_message_once,
+    before_accepts_a_cursor_from_another_chat,
+    before_refuses_foreign_cursors,
+    last_message_is_the_newest,
+    a_message_has_one_cursor,
+    concurrent_sends_follow_log_order,
+    created_at_is_the_event_time,
+    a_later_member_sees_the_whole_history,
+);
