@@ -6,6 +6,7 @@
 
 mod accounts;
 mod chats;
+mod consumer;
 mod helpers;
 mod http;
 mod messages;
