@@ -60,6 +60,29 @@ pub struct Config {
     /// Most operations in one batched (JSON array) request.
     #[arg(long, env = "MAX_BATCH", default_value_t = 10)]
     pub max_batch: usize,
+
+    /// Time a WebSocket client has to send connection_init after the upgrade,
+    /// in milliseconds; later, the socket is closed with 4408, so idle
+    /// unauthenticated sockets cannot pile up.
+    #[arg(long, env = "WS_INIT_TIMEOUT_MS", default_value_t = 3_000)]
+    pub ws_init_timeout_ms: u64,
+
+    /// After this many milliseconds without a message to an acknowledged
+    /// WebSocket, the server sends a keepalive (`ping` in
+    /// graphql-transport-ws, `ka` in graphql-ws), so proxies do not drop
+    /// quiet sockets. 0 sends none.
+    #[arg(long, env = "WS_KEEPALIVE_MS", default_value_t = 12_000)]
+    pub ws_keepalive_ms: u64,
+
+    /// Largest WebSocket message (and frame) a client may send, in bytes; a
+    /// bigger one closes the socket.
+    #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024)]
+    pub ws_max_message_bytes: usize,
+
+    /// Most operations running at once on one WebSocket; one more gets an
+    /// `error` (RATE_LIMITED) and the socket stays open.
+    #[arg(long, env = "WS_MAX_OPERATIONS", default_value_t = 100)]
+    pub ws_max_operations: usize,
 }
 
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]

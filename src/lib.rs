@@ -9,7 +9,8 @@
 //!
 //! - [`config`]: flags and environment variables.
 //! - [`state`]: the shared [`state::AppState`], built from the config.
-//! - [`http`]: the router — `/graphql` (GraphQL over HTTP), `/health`, `/ready`.
+//! - [`http`]: the router — `/graphql` (GraphQL over HTTP), `/ws`, `/health`, `/ready`.
+//! - [`ws`]: GraphQL over WebSocket (graphql-transport-ws and legacy graphql-ws).
 //! - [`graphql`]: the schema, one module per domain (account, chat, message).
 //! - [`realtime`]: the log consumer, the hub, and each subscription's feed.
 //! - [`auth`]: argon2id password hashing and HS256 bearer tokens.
@@ -26,6 +27,7 @@ pub mod http;
 pub mod realtime;
 pub mod state;
 pub mod store;
+pub mod ws;
 
 use std::future::Future;
 

@@ -14,6 +14,7 @@ use crate::realtime::hub::Hub;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
+use crate::ws::WsLimits;
 
 /// Everything the router needs; cheap to clone.
 #[derive(Clone)]
@@ -22,6 +23,8 @@ pub struct AppState {
     pub tokens: Tokens,
     pub store: Arc<dyn Store>,
     pub limits: HttpLimits,
+    /// Timeouts and bounds of every WebSocket connection.
+    pub ws: WsLimits,
     /// Fan-out of consumed events to this process's subscriptions.
     pub hub: Hub,
     /// Health of this process's log consumer, for `/ready`.
@@ -84,6 +87,7 @@ impl AppState {
                 max_body_bytes: config.max_body_bytes,
                 max_batch: config.max_batch,
             },
+            ws: WsLimits::from_config(config),
             hub,
             consumer: ConsumerStatus::new(),
             shutdown: CancellationToken::new(),

@@ -9,11 +9,7 @@ pub fn viewer_from_authorization(tokens: &Tokens, value: Option<&str>) -> Viewer
     let Some(value) = value else {
         return Viewer::Anonymous;
     };
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim);
-    match token.map(|t| tokens.verify(t)) {
+    match bearer_token(value).map(|t| tokens.verify(t)) {
         Some(Ok((user, _expiry))) => Viewer::User(user),
         Some(Err(error)) => {
             tracing::debug!(%error, "refused bearer token");
@@ -21,4 +17,13 @@ pub fn viewer_from_authorization(tokens: &Tokens, value: Option<&str>) -> Viewer
         }
         None => Viewer::Invalid,
     }
+}
+
+/// The token of a `Bearer <token>` value, wherever it came from (the HTTP
+/// header or a WebSocket connection_init payload).
+pub fn bearer_token(value: &str) -> Option<&str> {
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
 }

@@ -11,8 +11,9 @@ use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
+use crate::ws;
 
-pub use auth_header::viewer_from_authorization;
+pub use auth_header::{bearer_token, viewer_from_authorization};
 
 /// The application's router. Tests build it too, with their own state.
 pub fn router(state: AppState) -> Router {
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/ws", get(ws::handler))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

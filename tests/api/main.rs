@@ -12,3 +12,6 @@ mod http;
 mod messages;
 mod redis_server;
 mod schema;
+mod ws_client;
+mod ws_operations;
+mod ws_protocol;

@@ -1,0 +1,327 @@
+//! One socket's state machine: awaiting `connection_init`, then
+//! acknowledged for one user until the socket ends.
+//!
+//! A single loop owns the socket and every running operation. It waits for
+//! whichever comes first — a client frame, an operation's next reply, the
+//! phase's deadline, a keepalive tick, server shutdown — and handles it.
+//! That makes the loop the socket's only writer, and it makes stopping an
+//! operation a plain removal from the map: its stream (and its hub
+//! subscription) is dropped right there, and nothing it produced earlier
+//! can still be on its way to the client. When the loop ends, so does every
+//! operation.
+
+use std::future::pending;
+use std::time::Duration;
+
+use async_graphql::{ErrorExtensionValues, Request, ServerError};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::stream::BoxStream;
+use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at, sleep_until, timeout};
+use tokio_stream::{StreamExt, StreamMap};
+use tracing::{Instrument, debug};
+
+use crate::auth::Viewer;
+use crate::domain::UserId;
+use crate::state::AppState;
+use crate::store::now_ms;
+
+use super::init_payload::authenticate;
+use super::operation::{Reply, replies};
+use super::protocol::{ClientMessage, Close, Protocol, ServerMessage};
+
+/// A client that takes no data for this long is dropped: a peer that
+/// stopped reading must not pin its connection and subscriptions forever.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the closing handshake may take before the TCP connection is
+/// dropped anyway.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Where the connection is in the protocol.
+enum Phase {
+    /// Nothing but `connection_init` (and pings) is accepted yet.
+    AwaitingInit,
+    /// Acknowledged: operations run as this user.
+    Acknowledged(UserId),
+}
+
+/// Why the connection ends.
+enum End {
+    /// The server closes with this code and reason.
+    Close(Close),
+    /// The client closed or the socket failed: there is no one to tell.
+    Gone,
+}
+
+/// One thing the loop woke up for.
+enum Event {
+    Shutdown,
+    Deadline,
+    KeepAlive,
+    Frame(Option<Result<Message, axum::Error>>),
+    Reply(String, Reply),
+}
+
+/// A live socket and everything running on it.
+pub struct Connection {
+    socket: WebSocket,
+    protocol: Protocol,
+    state: AppState,
+    phase: Phase,
+    /// When the phase runs out: the init timeout while awaiting init, the
+    /// token's expiry once acknowledged. `None`: never.
+    deadline: Option<Instant>,
+    /// Started at the ack, when the server's keepalive is configured; it
+    /// fires after that long without any message from the server.
+    keepalive: Option<Interval>,
+    /// Running operations by id.
+    operations: StreamMap<String, BoxStream<'static, Reply>>,
+}
+
+impl Connection {
+    pub fn new(socket: WebSocket, protocol: Protocol, state: AppState) -> Self {
+        let deadline = Instant::now().checked_add(state.ws.init_timeout);
+        Self {
+            socket,
+            protocol,
+            state,
+            phase: Phase::AwaitingInit,
+            deadline,
+            keepalive: None,
+            operations: StreamMap::new(),
+        }
+    }
+
+    /// Serves the socket until it closes, in a span naming its protocol
+    /// and, once authenticated, its viewer.
+    pub async fn run(mut self) {
+        let span = tracing::info_span!(
+            "ws",
+            protocol = %self.protocol,
+            viewer = tracing::field::Empty
+        );
+        async move {
+            debug!("socket open");
+            let end = loop {
+                if let Err(end) = self.step().await {
+                    break end;
+                }
+            };
+            self.finish(end).await;
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn step(&mut self) -> Result<(), End> {
+        let event = tokio::select! {
+            () = self.state.shutdown.cancelled() => Event::Shutdown,
+            () = until(self.deadline) => Event::Deadline,
+            () = tick(&mut self.keepalive) => Event::KeepAlive,
+            frame = self.socket.recv() => Event::Frame(frame),
+            Some((id, reply)) = self.operations.next(), if !self.operations.is_empty() => {
+                Event::Reply(id, reply)
+            }
+        };
+        match event {
+            Event::Shutdown => Err(End::Close(Close::going_away())),
+            Event::Deadline => Err(match self.phase {
+                Phase::AwaitingInit => violation(Close::init_timeout()),
+                Phase::Acknowledged(_) => {
+                    debug!("the token expired");
+                    End::Close(Close::forbidden())
+                }
+            }),
+            Event::KeepAlive => self.send(&ServerMessage::KeepAlive).await,
+            Event::Frame(frame) => self.on_frame(frame).await,
+            Event::Reply(id, reply) => self.on_reply(id, reply).await,
+        }
+    }
+
+    async fn on_frame(&mut self, frame: Option<Result<Message, axum::Error>>) -> Result<(), End> {
+        let text = match frame {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Binary(_))) => {
+                return Err(violation(Close::bad_request(
+                    "Binary messages are not supported",
+                )));
+            }
+            // The WebSocket layer answers control frames itself.
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Ok(()),
+            Some(Ok(Message::Close(_))) | None => return Err(End::Gone),
+            Some(Err(error)) => {
+                debug!(%error, "unreadable frame");
+                return Err(End::Close(Close::unreadable()));
+            }
+        };
+        let message = self.protocol.parse(text.as_str()).map_err(|error| {
+            violation(Close::bad_request(format!(
+                "Invalid message received: {error}"
+            )))
+        })?;
+        match message {
+            ClientMessage::Init(payload) => self.on_init(payload.as_ref()).await,
+            ClientMessage::Ping(payload) => self.send(&ServerMessage::Pong(payload)).await,
+            ClientMessage::Pong => Ok(()),
+            ClientMessage::Subscribe(id, request) => self.on_subscribe(id, *request).await,
+            ClientMessage::Complete(id) => {
+                if self.operations.remove(&id).is_some() {
+                    debug!(id, "operation stopped by the client");
+                }
+                Ok(())
+            }
+            ClientMessage::Terminate => Err(End::Close(Close::normal())),
+        }
+    }
+
+    async fn on_init(&mut self, payload: Option<&serde_json::Value>) -> Result<(), End> {
+        if let Phase::Acknowledged(_) = self.phase {
+            return Err(violation(Close::too_many_inits()));
+        }
+        // The token must still be valid by our clock: `verify` tolerates a
+        // little skew past `exp`, but the expiry timer would fire at once.
+        let remaining = authenticate(&self.state.tokens, payload).and_then(|session| {
+            let left = session
+                .expires_at
+                .saturating_mul(1000)
+                .checked_sub(now_ms())?;
+            (left > 0).then_some((session.user, Duration::from_millis(left)))
+        });
+        let Some((user, left)) = remaining else {
+            self.send(&ServerMessage::Refused).await?;
+            return Err(violation(Close::forbidden()));
+        };
+        tracing::Span::current().record("viewer", tracing::field::display(&user));
+        debug!(expires_in = ?left, "connection acknowledged");
+        self.phase = Phase::Acknowledged(user);
+        self.deadline = Instant::now().checked_add(left);
+        self.send(&ServerMessage::Ack).await?;
+        if let Some(period) = self.state.ws.keepalive {
+            let mut keepalive = interval_at(Instant::now() + period, period);
+            keepalive.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            self.keepalive = Some(keepalive);
+            // Legacy clients take a `ka` right after the ack as the sign
+            // that the server keeps the connection alive.
+            if self.protocol == Protocol::Legacy {
+                self.send(&ServerMessage::KeepAlive).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_subscribe(&mut self, id: String, request: Request) -> Result<(), End> {
+        let Phase::Acknowledged(user) = &self.phase else {
+            return Err(violation(Close::unauthorized()));
+        };
+        if self.operations.contains_key(&id) {
+            return Err(violation(Close::duplicate(&id)));
+        }
+        let limit = self.state.ws.max_operations;
+        if self.operations.len() >= limit {
+            debug!(id, limit, "refused an operation over the socket's limit");
+            let error = too_many_operations(limit);
+            return self.send(&ServerMessage::Error(id, vec![error])).await;
+        }
+        let viewer = Viewer::User(user.clone());
+        let responses = self.state.schema.execute_stream(request.data(viewer));
+        self.operations.insert(id, replies(responses));
+        Ok(())
+    }
+
+    async fn on_reply(&mut self, id: String, reply: Reply) -> Result<(), End> {
+        if reply.is_terminal() {
+            self.operations.remove(&id);
+        }
+        let message = match reply {
+            Reply::Next(response) => ServerMessage::Next(id, response),
+            Reply::Error(errors) => ServerMessage::Error(id, errors),
+            Reply::Complete => ServerMessage::Complete(id),
+        };
+        self.send(&message).await
+    }
+
+    /// Writes one message, unless this protocol has no such message.
+    async fn send(&mut self, message: &ServerMessage) -> Result<(), End> {
+        let text = match self.protocol.encode(message) {
+            None => return Ok(()),
+            Some(Ok(text)) => text,
+            Some(Err(error)) => {
+                tracing::error!(%error, "cannot serialise a server message");
+                return Err(End::Close(Close::internal()));
+            }
+        };
+        match timeout(WRITE_TIMEOUT, self.socket.send(Message::Text(text.into()))).await {
+            Ok(Ok(())) => {
+                // Keepalives are for idle sockets: any message shows the
+                // client (and proxies) that the connection is alive.
+                if let Some(keepalive) = &mut self.keepalive {
+                    keepalive.reset();
+                }
+                Ok(())
+            }
+            Ok(Err(error)) => {
+                debug!(%error, "socket write failed");
+                Err(End::Gone)
+            }
+            Err(_) => {
+                debug!("the client stopped reading; dropping the socket");
+                Err(End::Gone)
+            }
+        }
+    }
+
+    /// Stops every operation, sends the close frame if there is one, and
+    /// lets the closing handshake finish.
+    async fn finish(mut self, end: End) {
+        self.operations.clear();
+        if let End::Close(close) = end {
+            debug!(code = close.code, reason = %close.reason, "closing the socket");
+            let frame = CloseFrame {
+                code: close.code,
+                reason: close.reason.into(),
+            };
+            let _ = timeout(WRITE_TIMEOUT, self.socket.send(Message::Close(Some(frame)))).await;
+        }
+        // Reading on flushes the answer to a client's close and receives the
+        // answer to ours; the stream ends when the handshake is done.
+        let _ = timeout(CLOSE_GRACE, async {
+            while let Some(Ok(_)) = self.socket.recv().await {}
+        })
+        .await;
+        debug!("socket closed");
+    }
+}
+
+/// Logs a client's protocol violation and closes for it.
+fn violation(close: Close) -> End {
+    debug!(code = close.code, reason = %close.reason, "protocol violation");
+    End::Close(close)
+}
+
+/// The `error` for an operation over the socket's limit.
+fn too_many_operations(limit: usize) -> ServerError {
+    let mut error = ServerError::new(
+        format!("too many operations on this socket (at most {limit}): complete one first"),
+        None,
+    );
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", "RATE_LIMITED");
+    error.extensions = Some(extensions);
+    error
+}
+
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => sleep_until(deadline).await,
+        None => pending().await,
+    }
+}
+
+async fn tick(interval: &mut Option<Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => pending().await,
+    }
+}

@@ -1,0 +1,88 @@
+//! GraphQL over WebSocket at `GET /ws`.
+//!
+//! Written on the schema rather than with async-graphql's own handler,
+//! which does not follow graphql-transport-ws where it matters to clients
+//! (no 4409 on a reused id, no 4429, no `error` message, no server
+//! keepalive, no token expiry).
+//!
+//! # The route
+//!
+//! - Subprotocol (`Sec-WebSocket-Protocol`): `graphql-transport-ws`, or the
+//!   legacy `graphql-ws`; when the client offers both, the first. When it
+//!   offers neither (or no header), the socket speaks graphql-transport-ws
+//!   and the response names no subprotocol, because RFC 6455 clients fail a
+//!   handshake whose answer names one they did not offer.
+//! - Authentication: the bearer token in the `connection_init` payload
+//!   ([`init_payload`]); no or a bad token closes with 4403, and so does the
+//!   token's expiry while the socket is open.
+//! - Queries and mutations run over the socket like subscriptions: one
+//!   `next` then `complete`.
+//! - Close codes: 4400 bad message (unparseable JSON, binary frame, unknown
+//!   type), 4401 operation before the ack, 4403 forbidden, 4408 no
+//!   connection_init within `WS_INIT_TIMEOUT_MS`, 4409 reused running id,
+//!   4429 second connection_init, 1001 server shutdown; a frame over
+//!   `WS_MAX_MESSAGE_BYTES` ends the socket.
+//!
+//! # Layout
+//!
+//! - [`protocol`]: both protocols' messages and the close codes.
+//! - [`init_payload`]: the token in a connection_init payload.
+//! - [`operation`]: one operation's results as protocol replies.
+//! - [`connection`]: the per-socket state machine.
+
+mod connection;
+mod init_payload;
+mod operation;
+mod protocol;
+
+use std::time::Duration;
+
+use axum::extract::{State, WebSocketUpgrade};
+use axum::response::Response;
+
+use crate::config::Config;
+use crate::state::AppState;
+
+use self::connection::Connection;
+use self::protocol::Protocol;
+
+/// The bounds every WebSocket connection runs under, from the config.
+#[derive(Debug, Clone, Copy)]
+pub struct WsLimits {
+    /// How long a socket may stay unauthenticated before it is closed.
+    pub init_timeout: Duration,
+    /// Silence after which the server sends a keepalive; `None`: never.
+    pub keepalive: Option<Duration>,
+    /// Largest message and frame accepted from a client, in bytes.
+    pub max_message_bytes: usize,
+    /// Most operations running at once on one socket.
+    pub max_operations: usize,
+}
+
+impl WsLimits {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            init_timeout: Duration::from_millis(config.ws_init_timeout_ms),
+            keepalive: (config.ws_keepalive_ms > 0)
+                .then(|| Duration::from_millis(config.ws_keepalive_ms)),
+            max_message_bytes: config.ws_max_message_bytes,
+            max_operations: config.ws_max_operations,
+        }
+    }
+}
+
+/// `GET /ws`: upgrades, picks the subprotocol, and hands the socket to a
+/// [`Connection`]. Its span carries the protocol and, once known, the viewer.
+pub async fn handler(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    let limit = state.ws.max_message_bytes;
+    let upgrade = upgrade
+        .protocols(Protocol::NAMES)
+        .max_message_size(limit)
+        .max_frame_size(limit);
+    let protocol = upgrade
+        .selected_protocol()
+        .and_then(|name| name.to_str().ok())
+        .and_then(Protocol::from_name)
+        .unwrap_or(Protocol::TransportWs);
+    upgrade.on_upgrade(move |socket| Connection::new(socket, protocol, state).run())
+}
