@@ -12,6 +12,7 @@ mod http;
 mod messages;
 mod redis_server;
 mod schema;
+mod subscriptions;
 mod ws_client;
 mod ws_operations;
 mod ws_protocol;

@@ -261,6 +261,16 @@ impl WsClient {
         }
     }
 
+    /// The next message if one arrives within `period` (keepalives aside),
+    /// `None` if none does; fails on a close or an end.
+    pub async fn recv_within(&mut self, period: Duration) -> Option<Value> {
+        match tokio::time::timeout(period, self.incoming()).await {
+            Err(_) => None,
+            Ok(Incoming::Message(message)) => Some(message),
+            Ok(other) => panic!("expected a message or nothing, got {other:?}"),
+        }
+    }
+
     async fn incoming(&mut self) -> Incoming {
         loop {
             let frame = within(self.socket.next(), "a message").await;
