@@ -1,5 +1,7 @@
 //! Liveness and readiness.
 
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 
@@ -10,18 +12,30 @@ pub async fn health() -> &'static str {
     "ok"
 }
 
-/// Readiness: the store answers and the log consumer's last read worked.
-/// 503 tells a load balancer to send traffic elsewhere until both hold.
+/// How long the store may take to answer a readiness ping. A probe must
+/// answer promptly, and a store slower than this is not ready either.
+const PING_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Readiness: not shutting down, the log consumer's last read worked, and
+/// the store answers a ping in time. 503 tells a load balancer to send
+/// traffic elsewhere until all three hold. The cheap checks come first so
+/// an outage is reported without waiting on the store.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if let Err(error) = state.store.ping().await {
-        tracing::warn!(%error, "not ready: store unreachable");
-        return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable");
+    if state.shutdown.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
     }
     if !state.consumer.is_healthy() {
         return (StatusCode::SERVICE_UNAVAILABLE, "event log consumer down");
     }
-    if state.shutdown.is_cancelled() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    match tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "not ready: store unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+        }
+        Err(_) => {
+            tracing::warn!(timeout = ?PING_TIMEOUT, "not ready: store did not answer in time");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+        }
     }
-    (StatusCode::OK, "ready")
 }

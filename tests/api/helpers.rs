@@ -52,8 +52,8 @@ pub struct TestApp {
     /// The server's own store, for assertions on the event log.
     pub store: Arc<dyn Store>,
     shutdown: Option<oneshot::Sender<()>>,
-    /// Kept for its `Drop`, which stops the private redis-server.
-    #[allow(dead_code, reason = "only its Drop is needed")]
+    /// The private redis-server this app owns (stopped on drop); tests of
+    /// faults kill and restart it.
     pub redis: Option<RedisServer>,
 }
 
@@ -68,11 +68,38 @@ impl TestApp {
 
     /// Starts a server after letting the test adjust its configuration.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
-        init_logs();
         let redis = match backend {
             Backend::Memory => None,
             Backend::Redis => Some(RedisServer::start().await),
         };
+        Self::launch(redis, adjust).await
+    }
+
+    /// Starts a server on a Redis that writes every change to disk before
+    /// answering, so the test can kill it (`app.redis`) and restart it
+    /// without losing an acknowledged write.
+    pub async fn spawn_durable() -> TestApp {
+        Self::launch(Some(RedisServer::start_durable().await), |_| {}).await
+    }
+
+    /// Starts a second server sharing `other`'s Redis, key prefix and
+    /// secret: two processes of one deployment.
+    pub async fn spawn_sharing(other: &TestApp) -> TestApp {
+        let (url, prefix) = (
+            other.config.redis_url.clone(),
+            other.config.redis_key_prefix.clone(),
+        );
+        assert!(url.is_some(), "only a Redis-backed server can be shared");
+        Self::launch(None, |config| {
+            config.redis_url = url;
+            config.redis_key_prefix = prefix;
+        })
+        .await
+    }
+
+    /// Starts the server, owning `redis` (if given) for its lifetime.
+    async fn launch(redis: Option<RedisServer>, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        init_logs();
         let mut config = Config::defaults();
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.redis_url = redis.as_ref().map(RedisServer::url);

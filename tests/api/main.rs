@@ -11,6 +11,7 @@ mod helpers;
 mod http;
 mod messages;
 mod redis_server;
+mod scale_out;
 mod schema;
 mod subscriptions;
 mod ws_client;

@@ -62,7 +62,9 @@ mod scripts;
 mod tail;
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script, ScriptInvocation};
 
 use crate::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
@@ -98,7 +100,7 @@ impl RedisStore {
     /// log keeps the `retention` most recent events (at least one).
     pub async fn connect(url: &str, prefix: &str, retention: usize) -> StoreResult<RedisStore> {
         let client = Client::open(url).map_err(backend)?;
-        let conn = ConnectionManager::new(client.clone())
+        let conn = ConnectionManager::new_with_config(client.clone(), connection_config())
             .await
             .map_err(backend)?;
         Ok(Self {
@@ -152,6 +154,20 @@ impl RedisStore {
             .await
             .map_err(backend)
     }
+}
+
+/// How the shared connection behaves when Redis is slow or gone. The crate's
+/// defaults retry a lost connection six times with exponential backoff,
+/// which holds every request for up to ten seconds during an outage; a
+/// request should instead fail fast with a clear error, and readiness
+/// should say so at once. A write that fails this way was never executed
+/// (the connection was down), so nothing is claimed that was not stored.
+fn connection_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_millis(200))
 }
 
 /// A fresh epoch: offered to every event-writing script, used only by the
