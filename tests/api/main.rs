@@ -13,6 +13,7 @@ mod messages;
 mod redis_server;
 mod scale_out;
 mod schema;
+mod shutdown;
 mod subscriptions;
 mod ws_client;
 mod ws_operations;
