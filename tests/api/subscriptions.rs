@@ -1,7 +1,8 @@
 //! Subscriptions live: who receives what from `messageCreated` and
 //! `chatEvents`, with which types, in which order, how they fail and end,
 //! and in both protocols. Resuming with `after` is in [`resume`], which
-//! shares the helpers here.
+//! shares the helpers here; those that read any subscription (the [`SUB`]
+//! id, [`vars`], [`event`]) are in [`crate::ws_client`].
 //!
 //! A subscription without `after` has no acknowledgement, so a test that
 //! needs one live first makes it provably so ([`subscribe_live`]). "Receives
@@ -16,12 +17,9 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::helpers::{Account, Backend, TestApp, data, utc_millis};
-use crate::ws_client::{WsClient, WsProtocol};
+use crate::ws_client::{SUB, WsClient, WsProtocol, event, next_events, vars};
 
 mod resume;
-
-/// The operation id every test subscribes under.
-const SUB: &str = "s";
 
 const MESSAGES: &str = "subscription($c: ID, $a: String) { messageCreated(chatId: $c, after: $a) { id chatId body cursor createdAt sender { username } } }";
 
@@ -34,28 +32,14 @@ const EVENTS: &str = "subscription($c: ID, $a: String) { chatEvents(chatId: $c, 
 /// How long "nothing more" is awaited, once a marker proved delivery flows.
 const QUIET: Duration = Duration::from_millis(300);
 
-/// The variables of [`MESSAGES`] and [`EVENTS`].
-fn vars(chat: Option<&str>, after: Option<&str>) -> Value {
-    json!({ "c": chat, "a": after })
-}
-
-/// The event of one result: `data.messageCreated` or `data.chatEvents`.
-fn event(payload: &Value) -> &Value {
-    assert!(
-        payload["errors"].is_null(),
-        "a result with errors: {payload}"
-    );
-    let data = &payload["data"];
-    [&data["messageCreated"], &data["chatEvents"]]
-        .into_iter()
-        .find(|event| !event.is_null())
-        .unwrap_or_else(|| panic!("not a subscription result: {payload}"))
-}
-
 /// A result in short: `message <body>`, `created <title>`,
 /// `joined <user> by <user>` or `left <user>`.
 fn summary(payload: &Value) -> String {
-    let event = event(payload);
+    describe(event(payload))
+}
+
+/// An [`event`] in short, as [`summary`] puts it.
+fn describe(event: &Value) -> String {
     let name = |user: &Value| user["username"].as_str().unwrap().to_owned();
     match event["__typename"].as_str() {
         None => format!("message {}", event["body"].as_str().unwrap()),
@@ -67,17 +51,13 @@ fn summary(payload: &Value) -> String {
             name(&event["addedBy"])
         ),
         Some("MemberLeft") => format!("left {}", name(&event["user"])),
-        Some(other) => panic!("unknown event type {other}: {payload}"),
+        Some(other) => panic!("unknown event type {other}: {event}"),
     }
 }
 
 /// The summaries of the next `n` results of [`SUB`].
 async fn next_summaries(client: &mut WsClient, n: usize) -> Vec<String> {
-    let mut summaries = Vec::with_capacity(n);
-    for _ in 0..n {
-        summaries.push(summary(&client.expect_next(SUB).await));
-    }
-    summaries
+    next_events(client, n).await.iter().map(describe).collect()
 }
 
 /// `message <body>` for each body.
@@ -86,20 +66,6 @@ fn messages(bodies: &[&str]) -> Vec<String> {
         .iter()
         .map(|body| format!("message {body}"))
         .collect()
-}
-
-/// A graphql-transport-ws socket acknowledged for `viewer`.
-async fn connect(app: &TestApp, viewer: &Account) -> WsClient {
-    let mut client = WsClient::connect(app, WsProtocol::TransportWs).await;
-    client.init(&viewer.token).await;
-    client
-}
-
-/// A new socket for `viewer` running [`SUB`] (no wait: use with `after`).
-async fn subscribe(app: &TestApp, viewer: &Account, query: &str, vars: Value) -> WsClient {
-    let mut client = connect(app, viewer).await;
-    client.subscribe(SUB, query, vars).await;
-    client
 }
 
 /// The `extensions.code` of the `error` that starting [`SUB`] gets.
@@ -122,8 +88,7 @@ async fn subscribe_live(
     vars: Value,
     probe_chat: &str,
 ) -> WsClient {
-    let mut client = WsClient::connect(app, protocol).await;
-    client.init(&viewer.token).await;
+    let mut client = WsClient::connect_as(app, protocol, viewer).await;
     client.subscribe(SUB, query, vars).await;
     let result = match protocol {
         WsProtocol::TransportWs => "next",
@@ -371,10 +336,7 @@ async fn events_carry_their_types_and_fields(backend: Backend) {
     leave(&app, &cat, &chat).await;
 
     // Assert
-    let mut received = Vec::new();
-    for _ in 0..3 {
-        received.push(event(&client.expect_next(SUB).await).clone());
-    }
+    let received = next_events(&mut client, 3).await;
     let [joined, created, left] = received.as_slice() else {
         unreachable!()
     };
@@ -413,7 +375,7 @@ async fn a_chat_the_viewer_is_not_in_is_not_found(backend: Backend) {
     let cursor = cursor.as_str();
 
     // Act / Assert
-    let mut client = connect(&app, &eve).await;
+    let mut client = WsClient::connect_as(&app, WsProtocol::TransportWs, &eve).await;
     for query in [MESSAGES, EVENTS] {
         for chat in [theirs.as_str(), left.as_str(), "no-such-chat"] {
             for after in [None, cursor] {

@@ -7,6 +7,9 @@
 //! (`ping`, answered with a `pong`, and `ka`) are skipped unless
 //! [`WsClient::see_keepalives`] is called, so long tests are not tripped by
 //! them.
+//!
+//! The tests of subscriptions share the helpers at the end: one operation
+//! per socket, under the id [`SUB`], whose results are read as events.
 
 use std::time::Duration;
 
@@ -21,7 +24,7 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
-use crate::helpers::TestApp;
+use crate::helpers::{Account, TestApp};
 
 /// The longest any single wait may take.
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -83,6 +86,14 @@ impl WsClient {
             accepted,
             skip_keepalives: true,
         }
+    }
+
+    /// Connects offering `protocol` and authenticates as `viewer`: sends
+    /// its token in connection_init and expects the ack.
+    pub async fn connect_as(app: &TestApp, protocol: WsProtocol, viewer: &Account) -> WsClient {
+        let mut client = WsClient::connect(app, protocol).await;
+        client.init(&viewer.token).await;
+        client
     }
 
     /// Connects with this `Sec-WebSocket-Protocol` header (or none), and
@@ -317,4 +328,52 @@ async fn within<T>(future: impl Future<Output = T>, what: &str) -> T {
     tokio::time::timeout(WAIT, future)
         .await
         .unwrap_or_else(|_| panic!("timed out after {WAIT:?} waiting for {what}"))
+}
+
+/// The operation id a test gives the one subscription of a socket.
+pub const SUB: &str = "s";
+
+/// The variables of the tests' `messageCreated` and `chatEvents`
+/// documents: `$c`, the chat filter, and `$a`, the cursor to resume after.
+pub fn vars(chat: Option<&str>, after: Option<&str>) -> Value {
+    json!({ "c": chat, "a": after })
+}
+
+/// A new graphql-transport-ws socket for `viewer` running [`SUB`]. It does
+/// not wait for the subscription to be live: use it with `after`, or prove
+/// it live some other way.
+pub async fn subscribe(app: &TestApp, viewer: &Account, query: &str, vars: Value) -> WsClient {
+    let mut client = WsClient::connect_as(app, WsProtocol::TransportWs, viewer).await;
+    client.subscribe(SUB, query, vars).await;
+    client
+}
+
+/// The event of one result: `data.messageCreated` or `data.chatEvents`,
+/// failing the test when the result carries errors or neither.
+pub fn event(payload: &Value) -> &Value {
+    assert!(
+        payload["errors"].is_null(),
+        "a result with errors: {payload}"
+    );
+    let data = &payload["data"];
+    [&data["messageCreated"], &data["chatEvents"]]
+        .into_iter()
+        .find(|event| !event.is_null())
+        .unwrap_or_else(|| panic!("not a subscription result: {payload}"))
+}
+
+/// The [`event`] of the next result of [`SUB`] on `client`; anything else
+/// fails the test.
+pub async fn next_event(client: &mut WsClient) -> Value {
+    event(&client.expect_next(SUB).await).clone()
+}
+
+/// The events of the next `n` results of [`SUB`], each checked as it
+/// arrives.
+pub async fn next_events(client: &mut WsClient, n: usize) -> Vec<Value> {
+    let mut events = Vec::with_capacity(n);
+    for _ in 0..n {
+        events.push(next_event(client).await);
+    }
+    events
 }

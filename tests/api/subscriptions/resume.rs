@@ -6,11 +6,11 @@
 use serde_json::json;
 
 use super::{
-    EVENTS, MESSAGES, QUIET, SUB, add_member, connect, event, leave, messages, next_summaries,
-    refusal, subscribe, subscribe_live, summary, vars,
+    EVENTS, MESSAGES, QUIET, add_member, leave, messages, next_summaries, refusal, subscribe_live,
+    summary,
 };
 use crate::helpers::{Backend, TestApp, data};
-use crate::ws_client::WsProtocol;
+use crate::ws_client::{SUB, WsClient, WsProtocol, event, subscribe, vars};
 
 /// After a disconnect, `after` the cursor of message k delivers exactly the n messages missed, in order, then live ones, none twice.
 async fn resume_delivers_exactly_the_missed_then_live(backend: Backend) {
@@ -186,7 +186,7 @@ async fn foreign_cursors_are_bad_user_input(backend: Backend) {
     let response = app.graphql(Some(&ada.token), listing, json!({})).await;
     let chats_cursor = data(&response, "chats")["pageInfo"]["endCursor"].clone();
     let chats_cursor = chats_cursor.as_str().expect("a chats cursor");
-    let mut client = connect(&app, &ada).await;
+    let mut client = WsClient::connect_as(&app, WsProtocol::TransportWs, &ada).await;
 
     // Act / Assert
     for query in [MESSAGES, EVENTS] {
@@ -213,7 +213,7 @@ async fn a_cursor_older_than_the_retained_log_is_expired(backend: Backend) {
     for i in 1..=6 {
         cursors.push(app.send(&ada, &chat, &format!("m{i}")).await["cursor"].clone());
     }
-    let mut client = connect(&app, &ada).await;
+    let mut client = WsClient::connect_as(&app, WsProtocol::TransportWs, &ada).await;
 
     // Act / Assert: the early cursor is expired, with or without chatId.
     for query in [MESSAGES, EVENTS] {

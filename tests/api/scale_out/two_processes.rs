@@ -1,0 +1,87 @@
+//! Two processes, one Redis: one deployment of two servers acts as one
+//! service, whichever process a client talks to.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::{bodies, subscribe_messages, text};
+use crate::helpers::{Backend, TestApp};
+use crate::ws_client::{next_event, next_events};
+
+/// Two processes on one Redis act as one service: A's messages reach B's subscribers live, A's tokens work on B, and a client resuming on B with its last cursor from A gets exactly what it missed, then live messages from both.
+#[tokio::test]
+async fn two_processes_sharing_a_redis_serve_one_event_stream() {
+    // Arrange: two processes of one deployment; accounts and chat made on A.
+    let a = TestApp::spawn(Backend::Redis).await;
+    let b = TestApp::spawn_sharing(&a).await;
+    let (ada, bob) = (a.sign_up().await, a.sign_up().await);
+    let chat = a.create_chat(&ada, &[&bob]).await;
+    let m0 = a.send(&ada, &chat, "m0").await;
+    let after_m0 = text(&m0, "cursor");
+    // A watcher on B for the whole test, and the client that will move: on A.
+    let mut watcher = subscribe_messages(&b, &bob, Some(&chat), Some(&after_m0)).await;
+    let mut mover = subscribe_messages(&a, &bob, Some(&chat), Some(&after_m0)).await;
+
+    // Act 1: a token A issued, used on B.
+    let me = b
+        .graphql(Some(&ada.token), "{ me { id } }", json!({}))
+        .await;
+
+    // Act 2: messages sent through A. m1 proves the watcher's feed is open,
+    // so m2, appended after that, can only reach it through B's consumer.
+    let mut sent = vec![a.send(&ada, &chat, "m1").await];
+    let m1_on_b = next_event(&mut watcher).await;
+    sent.push(a.send(&ada, &chat, "m2").await);
+    let sent_at = Instant::now();
+    let m2_on_b = next_event(&mut watcher).await;
+    let a_to_b = sent_at.elapsed();
+    let seen_on_a = next_events(&mut mover, 2).await;
+    let last_cursor = text(&seen_on_a[1], "cursor");
+    drop(mover);
+
+    // Act 3: five more through A while the client is away; it comes back
+    // on B with its last cursor; then one more through each process (the
+    // one through B with A's token).
+    for i in 3..=7 {
+        sent.push(a.send(&ada, &chat, &format!("m{i}")).await);
+    }
+    let mut resumed = subscribe_messages(&b, &bob, Some(&chat), Some(&last_cursor)).await;
+    let missed = next_events(&mut resumed, 5).await;
+    sent.push(a.send(&ada, &chat, "m8").await);
+    sent.push(b.send(&ada, &chat, "m9").await);
+    let live = next_events(&mut resumed, 2).await;
+    let watched = next_events(&mut watcher, 7).await;
+
+    // Assert
+    assert_eq!(me["data"]["me"]["id"], ada.id.as_str(), "{me}");
+    assert_eq!(
+        m1_on_b,
+        json!({ "chatId": chat, "body": "m1", "cursor": sent[0]["cursor"] })
+    );
+    assert_eq!(
+        m2_on_b,
+        json!({ "chatId": chat, "body": "m2", "cursor": sent[1]["cursor"] })
+    );
+    assert_eq!(bodies(&seen_on_a), ["m1", "m2"]);
+    assert_eq!(bodies(&missed), ["m3", "m4", "m5", "m6", "m7"]);
+    assert_eq!(bodies(&live), ["m8", "m9"]);
+    assert_eq!(bodies(&watched), ["m3", "m4", "m5", "m6", "m7", "m8", "m9"]);
+    // One cursor per message whichever process printed it.
+    let sent_cursors: Vec<String> = sent[2..].iter().map(|m| text(m, "cursor")).collect();
+    let resumed_cursors: Vec<String> = missed
+        .iter()
+        .chain(&live)
+        .map(|m| text(m, "cursor"))
+        .collect();
+    assert_eq!(resumed_cursors, sent_cursors);
+    resumed.expect_silence(Duration::from_millis(300)).await;
+    watcher.expect_silence(Duration::from_millis(300)).await;
+    eprintln!(
+        "scale_out two processes: A→B live delivery {a_to_b:?}; resumed on B: {} missed + {} live, 0 duplicates; watcher on B: {} messages",
+        missed.len(),
+        live.len(),
+        watched.len() + 2
+    );
+}
