@@ -51,15 +51,24 @@ pub async fn read_after(
 
 /// The newest entry's id in a stream (`LogId::ZERO` when empty or missing).
 pub async fn last_id(conn: &mut impl ConnectionLike, stream: &str) -> StoreResult<LogId> {
-    let newest: Vec<Entry> = redis::cmd("XREVRANGE")
-        .arg(stream)
-        .arg("+")
-        .arg("-")
-        .arg("COUNT")
-        .arg(1)
+    let newest: Vec<Entry> = newest_entry(stream)
         .query_async(conn)
         .await
         .map_err(backend)?;
+    newest_id(&newest)
+}
+
+/// `XREVRANGE stream + - COUNT 1`: the newest entry of a stream, as a
+/// one-element (or, for an empty stream, empty) list of entries.
+pub fn newest_entry(stream: &str) -> redis::Cmd {
+    let mut cmd = redis::cmd("XREVRANGE");
+    cmd.arg(stream).arg("+").arg("-").arg("COUNT").arg(1);
+    cmd
+}
+
+/// The id of the entry [`newest_entry`] returned; `LogId::ZERO` when the
+/// stream is empty or missing.
+pub fn newest_id(newest: &[Entry]) -> StoreResult<LogId> {
     match newest.first() {
         Some((id, _)) => decode::log_id(id),
         None => Ok(LogId::ZERO),

@@ -487,12 +487,7 @@ impl Store for RedisStore {
     }
 
     async fn last_message(&self, chat: &ChatId) -> StoreResult<Option<Message>> {
-        let newest: Vec<Entry> = redis::cmd("XREVRANGE")
-            .arg(self.keys.messages(chat))
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(1)
+        let newest: Vec<Entry> = log::newest_entry(&self.keys.messages(chat))
             .query_async(&mut self.conn())
             .await
             .map_err(backend)?;
@@ -521,20 +516,12 @@ impl Store for RedisStore {
             .atomic()
             .cmd("SMEMBERS")
             .arg(self.keys.user_chats(user))
-            .cmd("XREVRANGE")
-            .arg(self.keys.events())
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(1)
+            .add_command(log::newest_entry(&self.keys.events()))
             .query_async(&mut self.conn())
             .await
             .map_err(backend)?;
         chats.sort_unstable();
-        let head = match newest.first() {
-            Some((id, _)) => decode::log_id(id)?,
-            None => LogId::ZERO,
-        };
+        let head = log::newest_id(&newest)?;
         Ok((chats.into_iter().map(ChatId::from_stored).collect(), head))
     }
 
