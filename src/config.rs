@@ -83,6 +83,12 @@ pub struct Config {
     /// `error` (RATE_LIMITED) and the socket stays open.
     #[arg(long, env = "WS_MAX_OPERATIONS", default_value_t = 100)]
     pub ws_max_operations: usize,
+
+    /// Longest wait, after SIGTERM or ctrl-c, for in-flight requests to
+    /// finish and open WebSockets to close (1001), in milliseconds; then the
+    /// process exits regardless.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_MS", default_value_t = 10_000)]
+    pub shutdown_timeout_ms: u64,
 }
 
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]

@@ -29,7 +29,7 @@ pub mod state;
 pub mod store;
 pub mod ws;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 
 use tokio::net::TcpListener;
 
@@ -39,8 +39,10 @@ pub use config::Config;
 pub use state::AppState;
 
 /// Serves the application on `listener` until `shutdown` completes, then
-/// signals long-lived work to stop (`state.shutdown`), finishes in-flight
-/// requests, waits for the log consumer and returns.
+/// signals long-lived work to stop (`state.shutdown`), lets in-flight
+/// requests finish and every WebSocket send its close frame (within
+/// `state.shutdown_timeout` of the signal), stops the log consumer and
+/// returns.
 ///
 /// The consumer starts at the log head read here, before the first request
 /// is accepted, so every event a subscription can be waiting for comes after
@@ -65,7 +67,31 @@ pub async fn serve(
     };
     let served = axum::serve(listener, http::router(state.clone()))
         .with_graceful_shutdown(stopping)
-        .await;
+        .into_future();
+    let deadline = async {
+        state.shutdown.cancelled().await;
+        tokio::time::sleep(state.shutdown_timeout).await;
+    };
+    let drained = async {
+        let served = served.await;
+        // axum's graceful shutdown lets go of upgraded connections, so the
+        // sockets are awaited here, or the process would exit before their
+        // close frames are written.
+        state.connections.close();
+        state.connections.wait().await;
+        served
+    };
+    let served = tokio::select! {
+        served = drained => served,
+        () = deadline => {
+            tracing::warn!(
+                timeout = ?state.shutdown_timeout,
+                sockets = state.connections.len(),
+                "shutdown deadline passed; exiting with work still open"
+            );
+            Ok(())
+        }
+    };
     state.shutdown.cancel();
     consumer.await?;
     Ok(served?)

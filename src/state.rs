@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::auth::Tokens;
 use crate::config::Config;
@@ -33,6 +34,11 @@ pub struct AppState {
     /// (WebSockets, subscriptions, the log consumer) watches it, because
     /// axum's graceful shutdown does not reach upgraded connections.
     pub shutdown: CancellationToken,
+    /// Every upgraded WebSocket, from the 101 answer until its close
+    /// handshake is done, so shutdown can wait for their close frames.
+    pub connections: TaskTracker,
+    /// How long shutdown waits for requests and sockets to finish.
+    pub shutdown_timeout: Duration,
 }
 
 /// Limits enforced by the HTTP layer before GraphQL runs.
@@ -91,6 +97,8 @@ impl AppState {
             hub,
             consumer: ConsumerStatus::new(),
             shutdown: CancellationToken::new(),
+            connections: TaskTracker::new(),
+            shutdown_timeout: Duration::from_millis(config.shutdown_timeout_ms),
         })
     }
 

@@ -38,7 +38,8 @@ mod protocol;
 use std::time::Duration;
 
 use axum::extract::{State, WebSocketUpgrade};
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -73,7 +74,19 @@ impl WsLimits {
 
 /// `GET /ws`: upgrades, picks the subprotocol, and hands the socket to a
 /// [`Connection`]. Its span carries the protocol and, once known, the viewer.
+///
+/// Once shutdown has begun, upgrades are refused with 503 so clients
+/// reconnect to another process. An accepted socket is tracked from here
+/// (before the 101 goes out) until its closing handshake ends.
 pub async fn handler(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    if state.shutdown.is_cancelled() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down",
+        )
+            .into_response();
+    }
+    let tracked = state.connections.token();
     let limit = state.ws.max_message_bytes;
     let upgrade = upgrade
         .protocols(Protocol::NAMES)
@@ -84,5 +97,8 @@ pub async fn handler(State(state): State<AppState>, upgrade: WebSocketUpgrade) -
         .and_then(|name| name.to_str().ok())
         .and_then(Protocol::from_name)
         .unwrap_or(Protocol::TransportWs);
-    upgrade.on_upgrade(move |socket| Connection::new(socket, protocol, state).run())
+    upgrade.on_upgrade(move |socket| async move {
+        Connection::new(socket, protocol, state).run().await;
+        drop(tracked);
+    })
 }
