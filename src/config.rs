@@ -48,9 +48,24 @@ pub struct Config {
     #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = 16)]
     pub max_query_depth: usize,
 
-    /// Highest complexity (number of selected fields) an operation may have.
-    #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 1000)]
+    /// Highest complexity an operation may have: one per selected field,
+    /// with the selection of a paginated list (`chats`, `messages`) counted
+    /// once per item of the page asked for.
+    #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 2500)]
     pub max_query_complexity: usize,
+
+    /// Most aliased fields in one operation document.
+    #[arg(long, env = "MAX_QUERY_ALIASES", default_value_t = 30)]
+    pub max_query_aliases: usize,
+
+    /// Most directives in one operation document.
+    #[arg(long, env = "MAX_QUERY_DIRECTIVES", default_value_t = 30)]
+    pub max_query_directives: usize,
+
+    /// Whether the schema answers introspection (`__schema`, `__type`);
+    /// GraphiQL and code generators need it. `false` turns it off.
+    #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
 
     /// Events a subscription may fall behind the live broadcast before it
     /// must catch up from the log (it never loses them either way).

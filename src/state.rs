@@ -83,6 +83,9 @@ impl AppState {
         let limits = QueryLimits {
             max_depth: config.max_query_depth,
             max_complexity: config.max_query_complexity,
+            max_aliases: config.max_query_aliases,
+            max_directives: config.max_query_directives,
+            introspection: config.introspection,
         };
         let hub = Hub::new(config.hub_buffer);
         Ok(Self {

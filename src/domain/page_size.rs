@@ -22,6 +22,13 @@ impl PageSize {
         }
     }
 
+    /// The page an operation will ask for, for estimating its cost before
+    /// it runs: like [`Self::parse`], but clamping what `parse` rejects.
+    pub fn estimate(raw: Option<i32>, default: usize) -> usize {
+        raw.map_or(default, |n| usize::try_from(n).unwrap_or(0))
+            .clamp(1, Self::MAX)
+    }
+
     pub fn get(self) -> usize {
         self.0
     }

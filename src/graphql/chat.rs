@@ -14,7 +14,10 @@ use super::account::{UserNode, load_user};
 use super::connection::PageInfo;
 use super::context::{ensure_current_epoch, null_with_error, store, viewer};
 use super::error::{ApiError, ApiResult};
-use super::message::{MessageConnection, MessageNode, history, last_message};
+use super::limits::page_cost;
+use super::message::{
+    DEFAULT_MESSAGES_PAGE, MessageConnection, MessageNode, history, last_message,
+};
 use super::scalars::DateTime;
 
 /// Default page size of `chats`.
@@ -53,6 +56,7 @@ impl ChatNode {
     }
 
     /// Newest last. `last` defaults to 50 and is capped by the server; `before` pages back in time.
+    #[graphql(complexity = "page_cost(last, DEFAULT_MESSAGES_PAGE, child_complexity)")]
     async fn messages(
         &self,
         ctx: &Context<'_>,
@@ -114,6 +118,7 @@ impl ChatQuery {
     }
 
     /// The chats the viewer is a member of, most recently active first.
+    #[graphql(complexity = "page_cost(first, DEFAULT_CHATS_PAGE, child_complexity)")]
     async fn chats(
         &self,
         ctx: &Context<'_>,

@@ -13,7 +13,7 @@ use super::error::{ApiError, ApiResult};
 use super::scalars::DateTime;
 
 /// Default page size of `Chat.messages`.
-const DEFAULT_MESSAGES_PAGE: usize = 50;
+pub(super) const DEFAULT_MESSAGES_PAGE: usize = 50;
 
 /// A message, with the epoch needed to print its cursor.
 pub struct MessageNode {

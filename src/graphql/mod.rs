@@ -11,6 +11,7 @@ mod context;
 mod error;
 mod error_codes;
 mod events;
+mod limits;
 mod message;
 mod scalars;
 
@@ -23,6 +24,7 @@ use crate::realtime::hub::Hub;
 use crate::store::Store;
 
 pub use error::{ApiError, ApiResult};
+pub use limits::QueryLimits;
 
 #[derive(MergedObject, Default)]
 pub struct Query(account::AccountQuery, chat::ChatQuery);
@@ -40,13 +42,6 @@ pub struct Subscription(events::EventSubscription);
 /// The schema type served by this crate.
 pub type ChatSchema = Schema<Query, Mutation, Subscription>;
 
-/// Limits applied to every operation before it runs.
-#[derive(Debug, Clone, Copy)]
-pub struct QueryLimits {
-    pub max_depth: usize,
-    pub max_complexity: usize,
-}
-
 /// Builds the schema with its services injected.
 pub fn build_schema(
     store: Arc<dyn Store>,
@@ -54,7 +49,7 @@ pub fn build_schema(
     hub: Hub,
     limits: QueryLimits,
 ) -> ChatSchema {
-    Schema::build(
+    let builder = Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
@@ -62,10 +57,13 @@ pub fn build_schema(
     .data(store)
     .data(tokens)
     .data(hub)
-    .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity)
-    .extension(error_codes::ErrorCodes)
-    .finish()
+    .extension(limits)
+    .extension(error_codes::ErrorCodes);
+    if limits.introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().finish()
+    }
 }
 
 /// The schema's SDL, as committed in `schema.graphql`.

@@ -10,6 +10,7 @@ mod consumer;
 mod helpers;
 mod http;
 mod messages;
+mod query_limits;
 mod redis_server;
 mod scale_out;
 mod schema;
