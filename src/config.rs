@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand};
 
+use crate::throttle::Rate;
+
 /// A real-time GraphQL chat server. Every setting can be given as a flag or
 /// as the environment variable named beside it.
 #[derive(Parser, Debug, Clone)]
@@ -98,6 +100,36 @@ pub struct Config {
     /// `error` (RATE_LIMITED) and the socket stays open.
     #[arg(long, env = "WS_MAX_OPERATIONS", default_value_t = 100)]
     pub ws_max_operations: usize,
+
+    /// Most `sendMessage` calls per user, as COUNT/PERIOD (e.g. `30/10s`,
+    /// `5/1m`; bursts up to COUNT) or `off`. Shared by every process on
+    /// one Redis.
+    #[arg(long, env = "RATE_SEND_MESSAGE", default_value = "30/10s")]
+    pub rate_send_message: Rate,
+
+    /// Most `createChat` calls per user (COUNT/PERIOD or `off`).
+    #[arg(long, env = "RATE_CREATE_CHAT", default_value = "10/1m")]
+    pub rate_create_chat: Rate,
+
+    /// Most `addMember` calls per user (COUNT/PERIOD or `off`).
+    #[arg(long, env = "RATE_ADD_MEMBER", default_value = "60/1m")]
+    pub rate_add_member: Rate,
+
+    /// Most sign-in attempts per account name since its last successful
+    /// sign-in (COUNT/PERIOD or `off`): slows password guessing.
+    #[arg(long, env = "RATE_SIGN_IN_ACCOUNT", default_value = "5/1m")]
+    pub rate_sign_in_account: Rate,
+
+    /// Most sign-in attempts per client address (COUNT/PERIOD or `off`),
+    /// so one address cannot cycle through account names.
+    #[arg(long, env = "RATE_SIGN_IN_ADDRESS", default_value = "30/1m")]
+    pub rate_sign_in_address: Rate,
+
+    /// Take the client address from the last `X-Forwarded-For` entry (the
+    /// one the nearest proxy added) instead of the TCP peer. Only behind a
+    /// proxy that sets it: otherwise clients could pick their own address.
+    #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
 
     /// Longest wait, after SIGTERM or ctrl-c, for in-flight requests to
     /// finish and open WebSockets to close (1001), in milliseconds; then the

@@ -15,6 +15,7 @@
 //! - [`realtime`]: the log consumer, the hub, and each subscription's feed.
 //! - [`auth`]: argon2id password hashing and HS256 bearer tokens.
 //! - [`store`]: the storage trait and its `memory` and `redis` backends.
+//! - [`throttle`]: rate limits on writes and sign-in attempts.
 //! - [`domain`]: input newtypes that validate at the boundary.
 //! - [`cursor`]: the opaque cursors handed to clients.
 
@@ -27,9 +28,11 @@ pub mod http;
 pub mod realtime;
 pub mod state;
 pub mod store;
+pub mod throttle;
 pub mod ws;
 
 use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 
@@ -65,7 +68,8 @@ pub async fn serve(
         shutdown.await;
         token.cancel();
     };
-    let served = axum::serve(listener, http::router(state.clone()))
+    let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(stopping)
         .into_future();
     let deadline = async {

@@ -15,6 +15,9 @@ use crate::realtime::hub::Hub;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
+use crate::throttle::memory::MemoryThrottle;
+use crate::throttle::policy::Rates;
+use crate::throttle::{Policy, Throttle};
 use crate::ws::WsLimits;
 
 /// Everything the router needs; cheap to clone.
@@ -37,6 +40,8 @@ pub struct AppState {
     /// Every upgraded WebSocket, from the 101 answer until its close
     /// handshake is done, so shutdown can wait for their close frames.
     pub connections: TaskTracker,
+    /// Whether the client address comes from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
     /// How long shutdown waits for requests and sockets to finish.
     pub shutdown_timeout: Duration,
 }
@@ -51,14 +56,30 @@ pub struct HttpLimits {
 impl AppState {
     /// Connects the configured backend and builds the schema.
     pub async fn from_config(config: &Config) -> anyhow::Result<Self> {
-        let store: Arc<dyn Store> = match &config.redis_url {
-            Some(url) => Arc::new(
-                RedisStore::connect(url, &config.redis_key_prefix, config.event_retention)
-                    .await
-                    .with_context(|| "connecting to Redis")?,
+        let (store, throttle): (Arc<dyn Store>, Arc<dyn Throttle>) = match &config.redis_url {
+            Some(url) => {
+                let redis =
+                    RedisStore::connect(url, &config.redis_key_prefix, config.event_retention)
+                        .await
+                        .with_context(|| "connecting to Redis")?;
+                let throttle = Arc::new(redis.throttle());
+                (Arc::new(redis), throttle)
+            }
+            None => (
+                Arc::new(MemoryStore::new(config.event_retention)),
+                Arc::new(MemoryThrottle::new()),
             ),
-            None => Arc::new(MemoryStore::new(config.event_retention)),
         };
+        let policy = Policy::new(
+            throttle,
+            Rates {
+                send_message: config.rate_send_message,
+                create_chat: config.rate_create_chat,
+                add_member: config.rate_add_member,
+                sign_in_per_account: config.rate_sign_in_account,
+                sign_in_per_address: config.rate_sign_in_address,
+            },
+        );
         let secret = match (&config.jwt_secret, &config.redis_url) {
             (Some(secret), _) => secret.clone(),
             (None, Some(_)) => anyhow::bail!(
@@ -89,7 +110,7 @@ impl AppState {
         };
         let hub = Hub::new(config.hub_buffer);
         Ok(Self {
-            schema: build_schema(store.clone(), tokens.clone(), hub.clone(), limits),
+            schema: build_schema(store.clone(), tokens.clone(), hub.clone(), policy, limits),
             tokens,
             store,
             limits: HttpLimits {
@@ -101,6 +122,7 @@ impl AppState {
             consumer: ConsumerStatus::new(),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
+            trust_forwarded_for: config.trust_forwarded_for,
             shutdown_timeout: Duration::from_millis(config.shutdown_timeout_ms),
         })
     }

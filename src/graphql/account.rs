@@ -6,7 +6,7 @@ use crate::auth::{hash_password, verify_password};
 use crate::domain::{Password, UserId, Username};
 use crate::store::User;
 
-use super::context::{store, tokens, viewer};
+use super::context::{client_address, policy, store, tokens, viewer};
 use super::error::{ApiError, ApiResult};
 use super::scalars::DateTime;
 
@@ -121,6 +121,10 @@ impl AccountMutation {
         password: String,
     ) -> ApiResult<AuthPayload> {
         const WRONG: ApiError = ApiError::Unauthenticated("wrong username or password");
+        let policy = policy(ctx)?;
+        policy
+            .sign_in_attempt(&username, client_address(ctx))
+            .await?;
         let store = store(ctx)?;
         let user = match Username::parse(&username) {
             Ok(name) => store.user_by_name(&name).await?,
@@ -134,7 +138,10 @@ impl AccountMutation {
         // answer takes as long whether or not the username exists.
         let matches = verify_password(&password, hash).await;
         match user {
-            Some(user) if matches => payload(ctx, user),
+            Some(user) if matches => {
+                policy.sign_in_succeeded(&username).await?;
+                payload(ctx, user)
+            }
             _ => Err(WRONG),
         }
     }

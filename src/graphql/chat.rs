@@ -9,10 +9,11 @@ use futures_util::future::try_join_all;
 use crate::cursor::Cursor;
 use crate::domain::{ChatId, ChatTitle, PageSize, UserId};
 use crate::store::Chat;
+use crate::throttle::Action;
 
 use super::account::{UserNode, load_user};
 use super::connection::PageInfo;
-use super::context::{ensure_current_epoch, null_with_error, store, viewer};
+use super::context::{ensure_current_epoch, null_with_error, policy, store, viewer};
 use super::error::{ApiError, ApiResult};
 use super::limits::page_cost;
 use super::message::{
@@ -183,6 +184,7 @@ pub struct ChatMutation;
 impl ChatMutation {
     async fn create_chat(&self, ctx: &Context<'_>, input: CreateChatInput) -> ApiResult<ChatNode> {
         let creator = viewer(ctx)?;
+        policy(ctx)?.write(Action::CreateChat, &creator).await?;
         let title = ChatTitle::parse(&input.title)?;
         let ids = input.member_ids.unwrap_or_default();
         if ids.len() > MAX_INITIAL_MEMBERS {
@@ -204,6 +206,7 @@ impl ChatMutation {
     /// Any member may add a user to the chat. Adding a member twice is a no-op.
     async fn add_member(&self, ctx: &Context<'_>, chat_id: ID, user_id: ID) -> ApiResult<ChatNode> {
         let by = viewer(ctx)?;
+        policy(ctx)?.write(Action::AddMember, &by).await?;
         let chat = ChatId::parse(&chat_id).ok_or(ApiError::NotFound)?;
         let user = self::user_id(&user_id)?;
         let chat = store(ctx)?.add_member(&chat, &by, &user).await?;

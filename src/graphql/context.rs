@@ -1,5 +1,6 @@
 //! What resolvers take from the request context.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_graphql::Context;
@@ -8,8 +9,14 @@ use crate::auth::{Tokens, Viewer};
 use crate::cursor::Cursor;
 use crate::domain::UserId;
 use crate::store::{LogId, Store};
+use crate::throttle::Policy;
 
 use super::error::{ApiError, ApiResult};
+
+/// The address a request came from, put into the request's data by the
+/// transport; sign-in attempts are limited per address.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub IpAddr);
 
 /// The store injected into the schema.
 pub fn store<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<dyn Store>> {
@@ -21,6 +28,18 @@ pub fn store<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<dyn Store>> {
 pub fn tokens<'a>(ctx: &Context<'a>) -> ApiResult<&'a Tokens> {
     ctx.data::<Tokens>()
         .map_err(|e| ApiError::internal(e.message))
+}
+
+/// The rate limits injected into the schema.
+pub fn policy<'a>(ctx: &Context<'a>) -> ApiResult<&'a Policy> {
+    ctx.data::<Policy>()
+        .map_err(|e| ApiError::internal(e.message))
+}
+
+/// The client's address, as the transport put it into the request (absent
+/// when it cannot tell).
+pub fn client_address(ctx: &Context<'_>) -> Option<IpAddr> {
+    ctx.data_opt::<ClientAddress>().map(|address| address.0)
 }
 
 /// The authenticated user, or UNAUTHENTICATED.

@@ -1,10 +1,13 @@
 //! The API's error type and its stable `extensions.code`s.
 
+use std::time::Duration;
+
 use async_graphql::ErrorExtensions;
 
 use crate::cursor::MalformedCursor;
 use crate::domain::InvalidInput;
 use crate::store::StoreError;
+use crate::throttle::policy::Refusal;
 
 /// Every way an operation can fail, as the client sees it. Each variant is
 /// one `extensions.code` of the contract; nothing internal is ever sent.
@@ -22,6 +25,9 @@ pub enum ApiError {
     BadUserInput(String),
     /// CONFLICT: the username is taken.
     Conflict(String),
+    /// RATE_LIMITED: over a configured rate; the same request is allowed
+    /// again after this long (sent as `extensions.retryAfterMs`).
+    RateLimited(Duration),
     /// CURSOR_EXPIRED: the cursor is older than the retained log, or comes
     /// from a log that was lost.
     CursorExpired,
@@ -36,6 +42,7 @@ impl ApiError {
             ApiError::NotFound => "NOT_FOUND",
             ApiError::BadUserInput(_) => "BAD_USER_INPUT",
             ApiError::Conflict(_) => "CONFLICT",
+            ApiError::RateLimited(_) => "RATE_LIMITED",
             ApiError::CursorExpired => "CURSOR_EXPIRED",
             ApiError::Internal(_) => "INTERNAL",
         }
@@ -50,6 +57,10 @@ impl ApiError {
             ApiError::Unauthenticated(why) => (*why).to_owned(),
             ApiError::NotFound => "not found".to_owned(),
             ApiError::BadUserInput(why) | ApiError::Conflict(why) => why.clone(),
+            ApiError::RateLimited(wait) => format!(
+                "too many requests: try again in {} ms",
+                wait.as_millis()
+            ),
             ApiError::CursorExpired => {
                 "cursor expired: it is older than the retained event log; reload and resume from a fresh cursor".to_owned()
             }
@@ -64,7 +75,18 @@ impl From<ApiError> for async_graphql::Error {
             tracing::error!(%cause, "internal error");
         }
         let code = error.code();
-        async_graphql::Error::new(error.message()).extend_with(|_, ext| ext.set("code", code))
+        let retry_after = match &error {
+            ApiError::RateLimited(wait) => {
+                Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX))
+            }
+            _ => None,
+        };
+        async_graphql::Error::new(error.message()).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(ms) = retry_after {
+                ext.set("retryAfterMs", ms);
+            }
+        })
     }
 }
 
@@ -75,6 +97,15 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Expired => ApiError::CursorExpired,
             StoreError::Backend(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Limited(wait) => ApiError::RateLimited(wait),
+            Refusal::Unavailable(cause) => ApiError::internal(cause),
         }
     }
 }

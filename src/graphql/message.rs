@@ -5,10 +5,11 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use crate::cursor::Cursor;
 use crate::domain::{ChatId, ClientMessageId, MessageBody, PageSize};
 use crate::store::Message;
+use crate::throttle::Action;
 
 use super::account::{UserNode, load_user};
 use super::connection::PageInfo;
-use super::context::{log_position, store, viewer};
+use super::context::{log_position, policy, store, viewer};
 use super::error::{ApiError, ApiResult};
 use super::scalars::DateTime;
 
@@ -140,6 +141,7 @@ impl MessageMutation {
         input: SendMessageInput,
     ) -> ApiResult<MessageNode> {
         let sender = viewer(ctx)?;
+        policy(ctx)?.write(Action::SendMessage, &sender).await?;
         let body = MessageBody::parse(&input.body)?;
         let key = input
             .client_message_id

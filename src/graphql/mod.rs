@@ -22,7 +22,9 @@ use async_graphql::{MergedObject, MergedSubscription, Schema};
 use crate::auth::Tokens;
 use crate::realtime::hub::Hub;
 use crate::store::Store;
+use crate::throttle::Policy;
 
+pub use context::ClientAddress;
 pub use error::{ApiError, ApiResult};
 pub use limits::QueryLimits;
 
@@ -47,6 +49,7 @@ pub fn build_schema(
     store: Arc<dyn Store>,
     tokens: Tokens,
     hub: Hub,
+    policy: Policy,
     limits: QueryLimits,
 ) -> ChatSchema {
     let builder = Schema::build(
@@ -57,6 +60,7 @@ pub fn build_schema(
     .data(store)
     .data(tokens)
     .data(hub)
+    .data(policy)
     .extension(limits)
     .extension(error_codes::ErrorCodes);
     if limits.introspection {

@@ -9,20 +9,25 @@
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::graphql::ClientAddress;
 use crate::state::AppState;
 
 use super::auth_header::viewer_from_authorization;
+use super::client_address::client_address;
 use super::media::{ResponseType, is_json_request};
 
 /// `POST /graphql` with a JSON body: one operation or a batch (array).
 pub async fn graphql_post(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -58,13 +63,14 @@ pub async fn graphql_post(
             ),
         );
     }
-    execute(&state, &headers, batch, response_type).await
+    execute(&state, &headers, peer, batch, response_type).await
 }
 
 /// `GET /graphql?query=...`: queries only, so that GET stays safe to cache
 /// and to prefetch.
 pub async fn graphql_get(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -95,6 +101,7 @@ pub async fn graphql_get(
     execute(
         &state,
         &headers,
+        peer,
         BatchRequest::Single(request),
         response_type,
     )
@@ -127,12 +134,15 @@ fn non_query_operation(request: &Request) -> Option<&'static str> {
 async fn execute(
     state: &AppState,
     headers: &HeaderMap,
+    peer: SocketAddr,
     batch: BatchRequest,
     response_type: ResponseType,
 ) -> Response {
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     let viewer = viewer_from_authorization(&state.tokens, authorization);
-    let response = state.schema.execute_batch(batch.data(viewer)).await;
+    let address = client_address(headers, peer, state.trust_forwarded_for);
+    let batch = batch.data(viewer).data(ClientAddress(address));
+    let response = state.schema.execute_batch(batch).await;
     let status = match (&response, response_type) {
         (BatchResponse::Single(single), ResponseType::GraphqlResponse)
             if is_request_error(single) =>

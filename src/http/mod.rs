@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, and the GraphQL-over-HTTP handler.
 
 mod auth_header;
+mod client_address;
 mod graphql;
 mod health;
 mod media;
@@ -14,6 +15,7 @@ use crate::state::AppState;
 use crate::ws;
 
 pub use auth_header::{bearer_token, viewer_from_authorization};
+pub use client_address::client_address;
 
 /// The application's router. Tests build it too, with their own state.
 pub fn router(state: AppState) -> Router {

@@ -11,6 +11,7 @@
 //! operation.
 
 use std::future::pending;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use async_graphql::{ErrorExtensionValues, Request, ServerError};
@@ -22,6 +23,7 @@ use tracing::{Instrument, debug};
 
 use crate::auth::Viewer;
 use crate::domain::UserId;
+use crate::graphql::ClientAddress;
 use crate::state::AppState;
 use crate::store::now_ms;
 
@@ -67,6 +69,8 @@ pub struct Connection {
     socket: WebSocket,
     protocol: Protocol,
     state: AppState,
+    /// Where the client connects from, for limits kept per address.
+    address: IpAddr,
     phase: Phase,
     /// When the phase runs out: the init timeout while awaiting init, the
     /// token's expiry once acknowledged. `None`: never.
@@ -79,12 +83,13 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(socket: WebSocket, protocol: Protocol, state: AppState) -> Self {
+    pub fn new(socket: WebSocket, protocol: Protocol, state: AppState, address: IpAddr) -> Self {
         let deadline = Instant::now().checked_add(state.ws.init_timeout);
         Self {
             socket,
             protocol,
             state,
+            address,
             phase: Phase::AwaitingInit,
             deadline,
             keepalive: None,
@@ -223,7 +228,8 @@ impl Connection {
             return self.send(&ServerMessage::Error(id, vec![error])).await;
         }
         let viewer = Viewer::User(user.clone());
-        let responses = self.state.schema.execute_stream(request.data(viewer));
+        let request = request.data(viewer).data(ClientAddress(self.address));
+        let responses = self.state.schema.execute_stream(request);
         self.operations.insert(id, replies(responses));
         Ok(())
     }

@@ -37,11 +37,15 @@ mod protocol;
 
 use std::time::Duration;
 
-use axum::extract::{State, WebSocketUpgrade};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::config::Config;
+use crate::http::client_address;
 use crate::state::AppState;
 
 use self::connection::Connection;
@@ -78,7 +82,12 @@ impl WsLimits {
 /// Once shutdown has begun, upgrades are refused with 503 so clients
 /// reconnect to another process. An accepted socket is tracked from here
 /// (before the 101 goes out) until its closing handshake ends.
-pub async fn handler(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+pub async fn handler(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     if state.shutdown.is_cancelled() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -97,8 +106,11 @@ pub async fn handler(State(state): State<AppState>, upgrade: WebSocketUpgrade) -
         .and_then(|name| name.to_str().ok())
         .and_then(Protocol::from_name)
         .unwrap_or(Protocol::TransportWs);
+    let address = client_address(&headers, peer, state.trust_forwarded_for);
     upgrade.on_upgrade(move |socket| async move {
-        Connection::new(socket, protocol, state).run().await;
+        Connection::new(socket, protocol, state, address)
+            .run()
+            .await;
         drop(tracked);
     })
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chat_server::store::{Event, LogId, Store};
+use chat_server::throttle::Rate;
 use chat_server::{AppState, Config};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -82,19 +83,16 @@ impl TestApp {
         Self::launch(Some(RedisServer::start_durable().await), |_| {}).await
     }
 
-    /// Starts a second server sharing `other`'s Redis, key prefix and
-    /// secret: two processes of one deployment.
+    /// Starts a second server with `other`'s configuration, sharing its
+    /// Redis, key prefix and secret: two processes of one deployment.
     pub async fn spawn_sharing(other: &TestApp) -> TestApp {
-        let (url, prefix) = (
-            other.config.redis_url.clone(),
-            other.config.redis_key_prefix.clone(),
+        assert!(
+            other.config.redis_url.is_some(),
+            "only a Redis-backed server can be shared"
         );
-        assert!(url.is_some(), "only a Redis-backed server can be shared");
-        Self::launch(None, |config| {
-            config.redis_url = url;
-            config.redis_key_prefix = prefix;
-        })
-        .await
+        let mut shared = other.config.clone();
+        shared.listen = "127.0.0.1:0".parse().unwrap();
+        Self::launch(None, |config| *config = shared).await
     }
 
     /// Starts the server, owning `redis` (if given) for its lifetime.
@@ -105,6 +103,11 @@ impl TestApp {
         config.redis_url = redis.as_ref().map(RedisServer::url);
         config.jwt_secret = Some(TEST_SECRET.to_owned());
         config.redis_key_prefix = "test:".to_owned();
+        // Most tests write far faster than a person could; the write limits
+        // are off unless a test (see `rate_limits`) turns them on.
+        config.rate_send_message = Rate::OFF;
+        config.rate_create_chat = Rate::OFF;
+        config.rate_add_member = Rate::OFF;
         adjust(&mut config);
         let state = AppState::from_config(&config).await.expect("app state");
         let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();

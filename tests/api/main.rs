@@ -11,6 +11,7 @@ mod helpers;
 mod http;
 mod messages;
 mod query_limits;
+mod rate_limits;
 mod redis_server;
 mod scale_out;
 mod schema;

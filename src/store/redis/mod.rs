@@ -123,6 +123,12 @@ impl RedisStore {
         &self.keys
     }
 
+    /// A rate limiter keeping its state in this Redis, under this store's
+    /// prefix and on its multiplexed connection.
+    pub fn throttle(&self) -> crate::throttle::redis::RedisThrottle {
+        crate::throttle::redis::RedisThrottle::new(self.conn(), self.keys.prefix())
+    }
+
     fn conn(&self) -> ConnectionManager {
         self.conn.clone()
     }

@@ -1,0 +1,262 @@
+//! Rate limits: writes per user, sign-in attempts per account name and per
+//! client address, RATE_LIMITED with a retry hint, nothing written when
+//! refused, and (on Redis) one allowance shared by every process.
+
+use std::time::Duration;
+
+use chat_server::Config;
+use chat_server::throttle::Rate;
+use serde_json::{Value, json};
+
+use crate::helpers::{Account, Backend, PASSWORD, SIGN_IN, TestApp, error_code};
+
+const SEND: &str = "mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }";
+const CREATE: &str = "mutation($i: CreateChatInput!) { createChat(input: $i) { id } }";
+const ADD: &str = "mutation($c: ID!, $u: ID!) { addMember(chatId: $c, userId: $u) { id } }";
+
+fn per_minute(count: u32) -> Rate {
+    Rate::per(count, Duration::from_secs(60))
+}
+
+async fn send(app: &TestApp, sender: &Account, chat: &str, body: &str) -> Value {
+    app.graphql(
+        Some(&sender.token),
+        SEND,
+        json!({ "i": { "chatId": chat, "body": body } }),
+    )
+    .await
+}
+
+async fn sign_in(app: &TestApp, username: &str, password: &str) -> Value {
+    app.graphql(None, SIGN_IN, json!({ "u": username, "p": password }))
+        .await
+}
+
+/// Asserts RATE_LIMITED with a retry hint no longer than `period`.
+fn assert_limited(response: &Value, period: Duration) {
+    assert_eq!(error_code(response), "RATE_LIMITED", "{response}");
+    let retry = response["errors"][0]["extensions"]["retryAfterMs"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no retryAfterMs in {response}"));
+    assert!(
+        retry > 0 && u128::from(retry) <= period.as_millis(),
+        "retryAfterMs {retry} out of range"
+    );
+}
+
+crate::on_both_backends!(
+    send_message_is_limited_per_user_and_a_refused_send_writes_nothing,
+    create_chat_and_add_member_are_limited_per_user,
+    failed_sign_ins_lock_the_name_whether_or_not_it_exists,
+    a_successful_sign_in_clears_the_names_failures,
+);
+
+async fn send_message_is_limited_per_user_and_a_refused_send_writes_nothing(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn_with(backend, |c| c.rate_send_message = per_minute(3)).await;
+    let (alice, bob) = (app.sign_up().await, app.sign_up().await);
+    let chat = app.create_chat(&alice, &[&bob]).await;
+    for i in 0..3 {
+        assert!(send(&app, &alice, &chat, &format!("m{i}")).await["errors"].is_null());
+    }
+    let head = app.log_head().await;
+
+    // Act
+    let refused = send(&app, &alice, &chat, "one too many").await;
+    let other_user = send(&app, &bob, &chat, "bob's first").await;
+
+    // Assert
+    assert_limited(&refused, Duration::from_secs(60));
+    assert!(refused["data"].is_null(), "{refused}");
+    assert!(other_user["errors"].is_null(), "{other_user}");
+    let events = app.events().await;
+    let after: Vec<_> = events.iter().filter(|e| e.id > head).collect();
+    assert_eq!(after.len(), 1, "only bob's message is new: {after:?}");
+}
+
+async fn create_chat_and_add_member_are_limited_per_user(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn_with(backend, |c| {
+        c.rate_create_chat = per_minute(1);
+        c.rate_add_member = per_minute(1);
+    })
+    .await;
+    let (alice, bob, carol) = (
+        app.sign_up().await,
+        app.sign_up().await,
+        app.sign_up().await,
+    );
+    let chat = app.create_chat(&alice, &[]).await;
+    let input = json!({ "i": { "title": "second", "memberIds": [] } });
+
+    // Act
+    let second_chat = app.graphql(Some(&alice.token), CREATE, input).await;
+    let first_add = app
+        .graphql(Some(&alice.token), ADD, json!({ "c": chat, "u": bob.id }))
+        .await;
+    let second_add = app
+        .graphql(Some(&alice.token), ADD, json!({ "c": chat, "u": carol.id }))
+        .await;
+
+    // Assert
+    assert_limited(&second_chat, Duration::from_secs(60));
+    assert!(first_add["errors"].is_null(), "{first_add}");
+    assert_limited(&second_add, Duration::from_secs(60));
+}
+
+async fn failed_sign_ins_lock_the_name_whether_or_not_it_exists(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn_with(backend, |c| c.rate_sign_in_account = per_minute(3)).await;
+    let alice = app.sign_up().await;
+    let ghost = crate::helpers::unique_name("ghost");
+    for _ in 0..3 {
+        let wrong = sign_in(&app, &alice.username, "not the password").await;
+        assert_eq!(error_code(&wrong), "UNAUTHENTICATED");
+        let unknown = sign_in(&app, &ghost, "not the password").await;
+        assert_eq!(error_code(&unknown), "UNAUTHENTICATED");
+    }
+
+    // Act
+    let right_password = sign_in(&app, &alice.username.to_uppercase(), PASSWORD).await;
+    let unknown = sign_in(&app, &ghost, PASSWORD).await;
+    let someone_else = app.sign_up().await;
+    let other = sign_in(&app, &someone_else.username, PASSWORD).await;
+
+    // Assert: locked names answer alike; other names are unaffected.
+    assert_limited(&right_password, Duration::from_secs(60));
+    assert_limited(&unknown, Duration::from_secs(60));
+    assert!(other["errors"].is_null(), "{other}");
+}
+
+async fn a_successful_sign_in_clears_the_names_failures(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn_with(backend, |c| c.rate_sign_in_account = per_minute(3)).await;
+    let alice = app.sign_up().await;
+    for _ in 0..2 {
+        sign_in(&app, &alice.username, "not the password").await;
+    }
+
+    // Act
+    let success = sign_in(&app, &alice.username, PASSWORD).await;
+    let mut later = Vec::new();
+    for _ in 0..2 {
+        later.push(sign_in(&app, &alice.username, "not the password").await);
+    }
+
+    // Assert: two failures after the success are not over a limit of 3.
+    assert!(success["errors"].is_null(), "{success}");
+    for response in &later {
+        assert_eq!(error_code(response), "UNAUTHENTICATED", "{response}");
+    }
+}
+
+/// Signs in as `username` with a wrong password, claiming `forwarded` in
+/// `X-Forwarded-For`.
+async fn sign_in_forwarded(app: &TestApp, username: &str, forwarded: &str) -> Value {
+    app.http
+        .post(format!("{}/graphql", app.address))
+        .header("x-forwarded-for", forwarded)
+        .json(&json!({ "query": SIGN_IN, "variables": { "u": username, "p": "wrong password" } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_address_cannot_cycle_through_names() {
+    // Arrange: X-Forwarded-For is a client's claim unless configured.
+    let app =
+        TestApp::spawn_with(Backend::Memory, |c| c.rate_sign_in_address = per_minute(3)).await;
+    let name = || crate::helpers::unique_name("guess");
+    for i in 0..3 {
+        let response = sign_in_forwarded(&app, &name(), &format!("10.0.0.{i}")).await;
+        assert_eq!(error_code(&response), "UNAUTHENTICATED");
+    }
+
+    // Act
+    let fourth = sign_in_forwarded(&app, &name(), "10.0.0.99").await;
+
+    // Assert
+    assert_limited(&fourth, Duration::from_secs(60));
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_counted() {
+    // Arrange
+    let app = TestApp::spawn_with(Backend::Memory, |c| {
+        c.rate_sign_in_address = per_minute(2);
+        c.trust_forwarded_for = true;
+    })
+    .await;
+    let name = || crate::helpers::unique_name("guess");
+    for _ in 0..2 {
+        sign_in_forwarded(&app, &name(), "203.0.113.7").await;
+    }
+
+    // Act
+    let same_client = sign_in_forwarded(&app, &name(), "198.51.100.1, 203.0.113.7").await;
+    let other_client = sign_in_forwarded(&app, &name(), "203.0.113.8").await;
+
+    // Assert: the proxy-appended (last) entry decides.
+    assert_limited(&same_client, Duration::from_secs(60));
+    assert_eq!(
+        error_code(&other_client),
+        "UNAUTHENTICATED",
+        "{other_client}"
+    );
+}
+
+#[tokio::test]
+async fn processes_on_one_redis_share_each_users_allowance() {
+    // Arrange: two processes of one deployment.
+    let a = TestApp::spawn_with(Backend::Redis, |c| c.rate_send_message = per_minute(4)).await;
+    let b = TestApp::spawn_sharing(&a).await;
+    let alice = a.sign_up().await;
+    let chat = a.create_chat(&alice, &[]).await;
+    for (i, app) in [&a, &b, &a, &b].into_iter().enumerate() {
+        let response = send(app, &alice, &chat, &format!("m{i}")).await;
+        assert!(response["errors"].is_null(), "{response}");
+    }
+
+    // Act
+    let on_a = send(&a, &alice, &chat, "fifth").await;
+    let on_b = send(&b, &alice, &chat, "sixth").await;
+
+    // Assert
+    assert_limited(&on_a, Duration::from_secs(60));
+    assert_limited(&on_b, Duration::from_secs(60));
+}
+
+#[tokio::test]
+async fn the_default_limits_stop_a_burst_of_messages() {
+    // Arrange: the shipped defaults, which the harness otherwise turns off.
+    let defaults = Config::defaults();
+    let app = TestApp::spawn_with(Backend::Memory, |c| {
+        c.rate_send_message = defaults.rate_send_message;
+    })
+    .await;
+    let alice = app.sign_up().await;
+    let chat = app.create_chat(&alice, &[]).await;
+
+    // Act: a burst far beyond what a person types.
+    let mut refused = None;
+    for i in 0..100 {
+        let response = send(&app, &alice, &chat, &format!("spam {i}")).await;
+        if !response["errors"].is_null() {
+            refused = Some((i, response));
+            break;
+        }
+    }
+
+    // Assert: refused after the default burst of 30 (plus the one or two
+    // the allowance regains while the burst is being sent).
+    let (at, response) = refused.expect("100 messages in a burst were all accepted");
+    assert!(
+        (30..=35).contains(&at),
+        "refused at message {at}: {response}"
+    );
+    assert_limited(&response, Duration::from_secs(10));
+}
