@@ -131,6 +131,18 @@ pub struct Config {
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_for: bool,
 
+    /// A WebSocket client that sends nothing — no message, no pong to the
+    /// server's keepalive pings — for this many milliseconds is taken for
+    /// gone and its socket is dropped. Checked at each keepalive, so it
+    /// needs WS_KEEPALIVE_MS on.
+    #[arg(long, env = "WS_PEER_TIMEOUT_MS", default_value_t = 30_000)]
+    pub ws_peer_timeout_ms: u64,
+
+    /// Most acknowledged WebSockets one user may hold on one process; one
+    /// more is closed with 1008.
+    #[arg(long, env = "WS_MAX_SOCKETS_PER_USER", default_value_t = 32)]
+    pub ws_max_sockets_per_user: usize,
+
     /// Longest wait, after SIGTERM or ctrl-c, for in-flight requests to
     /// finish and open WebSockets to close (1001), in milliseconds; then the
     /// process exits regardless.

@@ -18,7 +18,7 @@ use crate::store::redis::RedisStore;
 use crate::throttle::memory::MemoryThrottle;
 use crate::throttle::policy::Rates;
 use crate::throttle::{Policy, Throttle};
-use crate::ws::WsLimits;
+use crate::ws::{UserSockets, WsLimits};
 
 /// Everything the router needs; cheap to clone.
 #[derive(Clone)]
@@ -29,6 +29,8 @@ pub struct AppState {
     pub limits: HttpLimits,
     /// Timeouts and bounds of every WebSocket connection.
     pub ws: WsLimits,
+    /// Acknowledged sockets per user, capped.
+    pub sockets: Arc<UserSockets>,
     /// Fan-out of consumed events to this process's subscriptions.
     pub hub: Hub,
     /// Health of this process's log consumer, for `/ready`.
@@ -118,6 +120,7 @@ impl AppState {
                 max_batch: config.max_batch,
             },
             ws: WsLimits::from_config(config),
+            sockets: UserSockets::new(config.ws_max_sockets_per_user),
             hub,
             consumer: ConsumerStatus::new(),
             shutdown: CancellationToken::new(),

@@ -30,6 +30,7 @@ use crate::store::now_ms;
 use super::init_payload::authenticate;
 use super::operation::{Reply, replies};
 use super::protocol::{ClientMessage, Close, Protocol, ServerMessage};
+use super::sockets::Admitted;
 
 /// A client that takes no data for this long is dropped: a peer that
 /// stopped reading must not pin its connection and subscriptions forever.
@@ -75,9 +76,13 @@ pub struct Connection {
     /// When the phase runs out: the init timeout while awaiting init, the
     /// token's expiry once acknowledged. `None`: never.
     deadline: Option<Instant>,
-    /// Started at the ack, when the server's keepalive is configured; it
-    /// fires after that long without any message from the server.
+    /// Started at the ack, when the server's keepalive is configured; each
+    /// tick checks that the client is still there and pings it.
     keepalive: Option<Interval>,
+    /// When the client last sent anything (a message, a ping, a pong).
+    last_heard: Instant,
+    /// This socket's place in its user's socket count, from the ack.
+    seat: Option<Admitted>,
     /// Running operations by id.
     operations: StreamMap<String, BoxStream<'static, Reply>>,
 }
@@ -93,6 +98,8 @@ impl Connection {
             phase: Phase::AwaitingInit,
             deadline,
             keepalive: None,
+            last_heard: Instant::now(),
+            seat: None,
             operations: StreamMap::new(),
         }
     }
@@ -137,13 +144,29 @@ impl Connection {
                     End::Close(Close::forbidden())
                 }
             }),
-            Event::KeepAlive => self.send(&ServerMessage::KeepAlive).await,
+            Event::KeepAlive => self.keep_alive().await,
             Event::Frame(frame) => self.on_frame(frame).await,
             Event::Reply(id, reply) => self.on_reply(id, reply).await,
         }
     }
 
+    /// Drops a client that has gone silent past the peer timeout; otherwise
+    /// pings it twice over: a WebSocket ping, which every client stack
+    /// answers with a pong by itself (the legacy protocol has no reply to
+    /// `ka`), and the protocol's own keepalive for clients that watch for it.
+    async fn keep_alive(&mut self) -> Result<(), End> {
+        if self.last_heard.elapsed() > self.state.ws.peer_timeout {
+            debug!(silent_for = ?self.last_heard.elapsed(), "the client is gone; dropping the socket");
+            return Err(End::Gone);
+        }
+        self.write(Message::Ping(Default::default())).await?;
+        self.send(&ServerMessage::KeepAlive).await
+    }
+
     async fn on_frame(&mut self, frame: Option<Result<Message, axum::Error>>) -> Result<(), End> {
+        if let Some(Ok(_)) = &frame {
+            self.last_heard = Instant::now();
+        }
         let text = match frame {
             Some(Ok(Message::Text(text))) => text,
             Some(Ok(Message::Binary(_))) => {
@@ -196,9 +219,16 @@ impl Connection {
             self.send(&ServerMessage::Refused).await?;
             return Err(violation(Close::forbidden()));
         };
+        let Some(admitted) = self.state.sockets.admit(&user) else {
+            let limit = self.state.sockets.limit();
+            debug!(%user, limit, "refused a socket over the user's limit");
+            self.send(&ServerMessage::Refused).await?;
+            return Err(End::Close(Close::too_many_sockets(limit)));
+        };
         tracing::Span::current().record("viewer", tracing::field::display(&user));
         debug!(expires_in = ?left, "connection acknowledged");
         self.phase = Phase::Acknowledged(user);
+        self.seat = Some(admitted);
         self.deadline = Instant::now().checked_add(left);
         self.send(&ServerMessage::Ack).await?;
         if let Some(period) = self.state.ws.keepalive {
@@ -256,15 +286,13 @@ impl Connection {
                 return Err(End::Close(Close::internal()));
             }
         };
-        match timeout(WRITE_TIMEOUT, self.socket.send(Message::Text(text.into()))).await {
-            Ok(Ok(())) => {
-                // Keepalives are for idle sockets: any message shows the
-                // client (and proxies) that the connection is alive.
-                if let Some(keepalive) = &mut self.keepalive {
-                    keepalive.reset();
-                }
-                Ok(())
-            }
+        self.write(Message::Text(text.into())).await
+    }
+
+    /// Writes one frame; a client that does not take it in time is dropped.
+    async fn write(&mut self, frame: Message) -> Result<(), End> {
+        match timeout(WRITE_TIMEOUT, self.socket.send(frame)).await {
+            Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => {
                 debug!(%error, "socket write failed");
                 Err(End::Gone)
@@ -280,6 +308,9 @@ impl Connection {
     /// lets the closing handshake finish.
     async fn finish(mut self, end: End) {
         self.operations.clear();
+        // Give the seat back before the closing handshake, so a client that
+        // replaces this socket as soon as it sees the close is admitted.
+        drop(self.seat.take());
         if let End::Close(close) = end {
             debug!(code = close.code, reason = %close.reason, "closing the socket");
             let frame = CloseFrame {

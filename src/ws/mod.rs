@@ -34,6 +34,7 @@ mod connection;
 mod init_payload;
 mod operation;
 mod protocol;
+mod sockets;
 
 use std::time::Duration;
 
@@ -51,6 +52,8 @@ use crate::state::AppState;
 use self::connection::Connection;
 use self::protocol::Protocol;
 
+pub use self::sockets::UserSockets;
+
 /// The bounds every WebSocket connection runs under, from the config.
 #[derive(Debug, Clone, Copy)]
 pub struct WsLimits {
@@ -62,6 +65,9 @@ pub struct WsLimits {
     pub max_message_bytes: usize,
     /// Most operations running at once on one socket.
     pub max_operations: usize,
+    /// A socket that has sent nothing (not even a pong) for this long is
+    /// taken for dead and dropped; checked at each keepalive.
+    pub peer_timeout: Duration,
 }
 
 impl WsLimits {
@@ -72,6 +78,7 @@ impl WsLimits {
                 .then(|| Duration::from_millis(config.ws_keepalive_ms)),
             max_message_bytes: config.ws_max_message_bytes,
             max_operations: config.ws_max_operations,
+            peer_timeout: Duration::from_millis(config.ws_peer_timeout_ms),
         }
     }
 }

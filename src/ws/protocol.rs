@@ -278,6 +278,14 @@ impl Close {
         Self::new(1008, "Unreadable frame")
     }
 
+    /// 1008: the user already holds as many sockets as one user may.
+    pub fn too_many_sockets(limit: usize) -> Self {
+        Self::new(
+            1008,
+            format!("Too many open sockets for this user (at most {limit})"),
+        )
+    }
+
     /// 1011: a result we could not serialise.
     pub fn internal() -> Self {
         Self::new(1011, "Internal server error")

@@ -18,5 +18,6 @@ mod schema;
 mod shutdown;
 mod subscriptions;
 mod ws_client;
+mod ws_limits;
 mod ws_operations;
 mod ws_protocol;
