@@ -33,7 +33,7 @@ use ops::Op;
 use subject::Subject;
 
 /// Enough to cover the operation mix within a few seconds of a debug build.
-const DEFAULT_CASES: u32 = 48;
+const DEFAULT_CASES: u32 = 64;
 const MAX_OPS: usize = 40;
 
 /// Proves both backends implement the store contract the model states.
@@ -59,7 +59,7 @@ fn backends_agree_with_the_model() {
 /// positions.
 fn case() -> impl Strategy<Value = (usize, Vec<Op>)> {
     let retention = prop_oneof![3 => Just(1000usize), 1 => 1..6usize];
-    (retention, prop::collection::vec(ops::op(), 1..=MAX_OPS))
+    (retention, ops::ops(MAX_OPS))
 }
 
 /// Proptest's defaults (which read `PROPTEST_CASES`), with our own case

@@ -24,7 +24,7 @@ const TITLES: &[&str] = &["general", "random", "Ünïcode ☃"];
 const BODIES: &[&str] = &["hi", "  padded  ", "two\nlines", "a,b:c", "ünï ☃"];
 /// Few client message ids, so retries with the same one are common; one has
 /// the `:` the Redis idempotency key uses as its separator.
-const CLIENT_IDS: &[&str] = &["k1", "k2", "a:b"];
+const CLIENT_IDS: &[&str] = &["k1", "a:b"];
 
 /// The page size `History` reads with: more than a case ever sends, and
 /// small enough for Redis' `COUNT`.
@@ -127,12 +127,15 @@ pub enum Op {
     },
 }
 
+/// A user index: mostly one the setup created, sometimes one that names
+/// nobody (or a user only a later `CreateUser` makes).
 fn user() -> impl Strategy<Value = u8> {
-    0..USER_INDICES
+    prop_oneof![8 => 0..3u8, 1 => 3..USER_INDICES]
 }
 
+/// A chat index, likewise mostly one that exists.
 fn chat() -> impl Strategy<Value = u8> {
-    0..CHAT_INDICES
+    prop_oneof![8 => 0..2u8, 1 => 2..CHAT_INDICES]
 }
 
 fn pos() -> impl Strategy<Value = Pos> {
@@ -143,19 +146,42 @@ fn pos() -> impl Strategy<Value = Pos> {
     ]
 }
 
-/// One operation, weighted so that sends (and so retries) dominate and
-/// there are enough users and chats for them to land somewhere.
+/// A whole case: a setup of three or four users and two chats among the
+/// first three users, so that most operations land on users and chats that
+/// exist, then random operations. All of it shrinks.
+pub fn ops(max: usize) -> impl Strategy<Value = Vec<Op>> {
+    let users = prop::sample::subsequence(&USERNAMES[..4], 3..=4).prop_map(|names| {
+        names
+            .into_iter()
+            .map(|name| Op::CreateUser { name })
+            .collect()
+    });
+    let setup_chat = (0..3u8, select(TITLES), prop::collection::vec(0..3u8, 1..=3)).prop_map(
+        |(creator, title, others)| Op::CreateChat {
+            creator,
+            title,
+            others,
+        },
+    );
+    let chats = prop::collection::vec(setup_chat, 2);
+    let rest = prop::collection::vec(op(), 1..=max);
+    (users, chats, rest).prop_map(|(users, chats, rest): (Vec<Op>, _, _)| {
+        users.into_iter().chain(chats).chain(rest).collect()
+    })
+}
+
+/// One operation, weighted so that sends (and so retries) dominate.
 pub fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => select(USERNAMES).prop_map(|name| Op::CreateUser { name }),
         1 => select(USERNAMES).prop_map(|name| Op::FindUser { name }),
-        3 => (user(), select(TITLES), prop::collection::vec(user(), 0..4))
+        2 => (user(), select(TITLES), prop::collection::vec(user(), 0..3))
             .prop_map(|(creator, title, others)| Op::CreateChat { creator, title, others }),
         2 => (chat(), user(), user()).prop_map(|(chat, by, user)| Op::AddMember { chat, by, user }),
         1 => (chat(), user()).prop_map(|(chat, user)| Op::LeaveChat { chat, user }),
-        6 => (chat(), user(), select(BODIES), prop::option::of(select(CLIENT_IDS)))
+        8 => (chat(), user(), select(BODIES), prop::option::weighted(0.7, select(CLIENT_IDS)))
             .prop_map(|(chat, sender, body, client_id)| Op::SendMessage { chat, sender, body, client_id }),
-        3 => (chat(), user(), prop::option::of(pos()), 1..6u8)
+        3 => (chat(), user(), prop::option::of(pos()), 1..4u8)
             .prop_map(|(chat, viewer, before, limit)| Op::ReadMessages { chat, viewer, before, limit }),
         1 => user().prop_map(|user| Op::ListChats { user }),
         2 => (pos(), 1..6u8).prop_map(|(after, limit)| Op::ReadLog { after, limit }),
