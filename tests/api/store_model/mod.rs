@@ -5,7 +5,8 @@
 //! ([`model`]), the in-memory backend and the Redis backend. After every
 //! operation each backend must be seen to do exactly what the model does
 //! ([`observe`]): the same result or error kind, the same events appended
-//! (none for reads, failures and idempotent retries), the same log head.
+//! (none for reads, failures and idempotent retries), the same log head,
+//! and log positions that strictly increase.
 //! When the sequence ends, an audit reads every user's and chat's final
 //! state and the whole log the same way.
 //!

@@ -138,6 +138,8 @@ fn chat() -> impl Strategy<Value = u8> {
     prop_oneof![8 => 0..2u8, 1 => 2..CHAT_INDICES]
 }
 
+/// Mostly a real event's position (cursors come from the log), and the
+/// two ends, where off-by-one mistakes live.
 fn pos() -> impl Strategy<Value = Pos> {
     prop_oneof![
         2 => any::<u8>().prop_map(Pos::Event),
@@ -148,7 +150,8 @@ fn pos() -> impl Strategy<Value = Pos> {
 
 /// A whole case: a setup of three or four users and two chats among the
 /// first three users, so that most operations land on users and chats that
-/// exist, then random operations. All of it shrinks.
+/// exist, then random operations. Shrinking simplifies the setup but keeps
+/// its size; the random part shrinks to the few operations that matter.
 pub fn ops(max: usize) -> impl Strategy<Value = Vec<Op>> {
     let users = prop::sample::subsequence(&USERNAMES[..4], 3..=4).prop_map(|names| {
         names
