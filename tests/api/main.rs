@@ -16,6 +16,7 @@ mod redis_server;
 mod scale_out;
 mod schema;
 mod shutdown;
+mod store_model;
 mod subscriptions;
 mod ws_client;
 mod ws_limits;

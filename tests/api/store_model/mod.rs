@@ -1,0 +1,127 @@
+//! A model-based property test of the storage layer.
+//!
+//! Proptest generates sequences of store operations (see [`ops`]); each
+//! runs, one operation at a time, against a plain model of the contract
+//! ([`model`]), the in-memory backend and the Redis backend. After every
+//! operation each backend must be seen to do exactly what the model does
+//! ([`observe`]): the same result or error kind, the same events appended
+//! (none for reads, failures and idempotent retries), the same log head,
+//! and log positions that strictly increase.
+//! When the sequence ends, an audit reads every user's and chat's final
+//! state and the whole log the same way.
+//!
+//! Backend ids are learned as they appear and compared by the model's
+//! logical names ([`subject`]), so a failure shrinks to a short sequence
+//! that reads like a story: "user 0 creates chat 0, sends with `k1` twice".
+//!
+//! One redis-server serves the whole test; each case gets a fresh key
+//! prefix, so cases never see each other's data. `PROPTEST_CASES` sets the
+//! number of cases (default [`DEFAULT_CASES`]).
+
+mod model;
+mod observe;
+mod ops;
+mod subject;
+
+use chat_server::store::memory::MemoryStore;
+use chat_server::store::redis::RedisStore;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+use crate::redis_server::RedisServer;
+use model::Model;
+use ops::Op;
+use subject::Subject;
+
+/// Enough to cover the operation mix within a few seconds of a debug build.
+const DEFAULT_CASES: u32 = 64;
+const MAX_OPS: usize = 40;
+
+/// Proves both backends implement the store contract the model states.
+#[test]
+fn backends_agree_with_the_model() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let redis = runtime.block_on(RedisServer::start());
+    let url = redis.url();
+    let mut runner = TestRunner::new(config());
+    let result = runner.run(&case(), |(retention, ops)| {
+        runtime.block_on(check(retention, &ops, &url))
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
+    }
+}
+
+/// A case: the log's retention, and the operations. Retention is usually
+/// larger than any case, and sometimes tiny so that reads hit trimmed
+/// positions.
+fn case() -> impl Strategy<Value = (usize, Vec<Op>)> {
+    let retention = prop_oneof![3 => Just(1000usize), 1 => 1..6usize];
+    (retention, ops::ops(MAX_OPS))
+}
+
+/// Proptest's defaults (which read `PROPTEST_CASES`), with our own case
+/// count unless the environment sets one. Failures are not persisted to
+/// files: the shrunk sequence in the panic message is the reproduction.
+fn config() -> Config {
+    let defaults = Config::default();
+    let cases = match std::env::var_os("PROPTEST_CASES") {
+        Some(_) => defaults.cases,
+        None => DEFAULT_CASES,
+    };
+    Config {
+        cases,
+        failure_persistence: None,
+        ..defaults
+    }
+}
+
+/// Runs `ops`, then the audit, on the model and on fresh stores of both
+/// backends, failing at the first observation that differs.
+async fn check(retention: usize, ops: &[Op], redis_url: &str) -> Result<(), TestCaseError> {
+    let prefix = format!("model:{}:", uuid::Uuid::new_v4().simple());
+    let redis = RedisStore::connect(redis_url, &prefix, retention)
+        .await
+        .map_err(|e| TestCaseError::fail(format!("cannot connect to Redis: {e}")))?;
+    let mut subjects = [
+        Subject::new("memory", Box::new(MemoryStore::new(retention))),
+        Subject::new("redis", Box::new(redis)),
+    ];
+    let mut model = Model::new(retention);
+    for (step, op) in ops.iter().enumerate() {
+        compare(&mut model, &mut subjects, op, &format!("step {step}")).await?;
+    }
+    for op in ops::audit(model.users(), model.chats()) {
+        compare(&mut model, &mut subjects, &op, "the final audit").await?;
+    }
+    Ok(())
+}
+
+/// Applies one operation everywhere and compares each backend with the
+/// model.
+async fn compare(
+    model: &mut Model,
+    subjects: &mut [Subject],
+    op: &Op,
+    when: &str,
+) -> Result<(), TestCaseError> {
+    let expected = model.apply(op);
+    for subject in subjects {
+        let actual = subject
+            .apply(op)
+            .await
+            .map_err(|e| TestCaseError::fail(format!("{} at {when}, {op:?}: {e}", subject.name)))?;
+        let mut expected = expected.clone();
+        expected.outcome.localise(|n| subject.event_ms(n));
+        if actual != expected {
+            return Err(TestCaseError::fail(format!(
+                "{} differs from the model at {when}, {op:?}\n  model:   {expected:?}\n  backend: {actual:?}",
+                subject.name
+            )));
+        }
+    }
+    Ok(())
+}

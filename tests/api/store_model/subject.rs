@@ -1,0 +1,412 @@
+//! A backend under test: runs operations on a real `Store` and describes
+//! what it saw in the model's logical names.
+//!
+//! The subject learns the backend's ids as they appear, in the order the
+//! model numbers them: a user's id from `create_user`, a chat's from
+//! `create_chat`, an event's log position from reading the log right after
+//! each operation. An id the subject never learned, or a log position that
+//! does not follow the previous one, cannot be named and fails the case.
+
+use chat_server::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
+use chat_server::store::{
+    Chat, Event, EventKind, LogId, Message, MessagePage, Sent, Store, StoreResult, User,
+};
+
+use super::observe::{
+    ChatView, EventView, Failure, KindView, MessageView, Observation, Outcome, PageView, Stamp,
+    UserView,
+};
+use super::ops::{HISTORY_LIMIT, Op, Resolved};
+
+/// Stored for every user: the property never checks passwords, and hashing
+/// one with argon2 would cost more than the whole case.
+const PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+
+/// Enough to read everything one operation appends (at most one event).
+const SYNC_LIMIT: usize = 8;
+
+/// The backend's ids behind the model's numbers.
+struct Names {
+    users: Vec<UserId>,
+    chats: Vec<ChatId>,
+    /// Log positions by event number; strictly increasing by construction.
+    events: Vec<LogId>,
+    /// What an index naming no user (or chat) stands for: an id of the
+    /// right shape that exists nowhere.
+    ghost_user: UserId,
+    ghost_chat: ChatId,
+}
+
+/// A backend's store and what has been learned of its ids.
+pub struct Subject {
+    pub name: &'static str,
+    store: Box<dyn Store>,
+    names: Names,
+}
+
+/// A store's answer to one operation, before it is named.
+enum Raw {
+    User(StoreResult<User>),
+    Found(StoreResult<Option<User>>),
+    Chat(StoreResult<Chat>),
+    Left(StoreResult<()>),
+    Sent(StoreResult<Sent>),
+    Page(StoreResult<Option<(Chat, MessagePage)>>),
+    Chats(StoreResult<Vec<Chat>>),
+    Log(StoreResult<Vec<Event>>),
+    Snapshot(StoreResult<(Vec<ChatId>, LogId)>),
+    Members(StoreResult<Vec<UserId>>),
+    Info(StoreResult<(Option<Chat>, Option<Message>)>),
+    History(StoreResult<MessagePage>),
+}
+
+impl Subject {
+    pub fn new(name: &'static str, store: Box<dyn Store>) -> Self {
+        Self {
+            name,
+            store,
+            names: Names {
+                users: Vec::new(),
+                chats: Vec::new(),
+                events: Vec::new(),
+                ghost_user: UserId::generate(),
+                ghost_chat: ChatId::generate(),
+            },
+        }
+    }
+
+    /// The milliseconds of event `n` on this backend, once learned.
+    pub fn event_ms(&self, n: usize) -> Option<u64> {
+        self.names.events.get(n).map(|id| id.ms)
+    }
+
+    /// Runs `op`, then reads what it appended and the head; `Err` when the
+    /// backend answered with something that cannot be named.
+    pub async fn apply(&mut self, op: &Op) -> Result<Observation, String> {
+        let raw = self.call(op).await;
+        let (appended, head) = self.sync().await?;
+        Ok(Observation {
+            outcome: self.name_outcome(raw)?,
+            appended,
+            head,
+        })
+    }
+
+    async fn call(&mut self, op: &Op) -> Raw {
+        let store = &*self.store;
+        match *op {
+            Op::CreateUser { name } => {
+                let name = Username::parse(name).expect("pool names are valid");
+                let created = store.create_user(&name, PASSWORD_HASH).await;
+                if let Ok(user) = &created {
+                    self.names.users.push(user.id.clone());
+                }
+                Raw::User(created)
+            }
+            Op::FindUser { name } => {
+                let name = Username::parse(name).expect("pool names are valid");
+                Raw::Found(store.user_by_name(&name).await)
+            }
+            Op::CreateChat {
+                creator,
+                title,
+                ref others,
+            } => {
+                let creator = self.user_id(creator);
+                // As the resolver does: no repeats, not the creator.
+                let mut ids: Vec<UserId> = Vec::new();
+                for other in others.iter().map(|&o| self.user_id(o)) {
+                    if other != creator && !ids.contains(&other) {
+                        ids.push(other);
+                    }
+                }
+                let title = ChatTitle::parse(title).expect("pool titles are valid");
+                let created = store.create_chat(&creator, &title, &ids).await;
+                if let Ok(chat) = &created {
+                    self.names.chats.push(chat.id.clone());
+                }
+                Raw::Chat(created)
+            }
+            Op::AddMember { chat, by, user } => Raw::Chat(
+                store
+                    .add_member(&self.chat_id(chat), &self.user_id(by), &self.user_id(user))
+                    .await,
+            ),
+            Op::LeaveChat { chat, user } => Raw::Left(
+                store
+                    .leave_chat(&self.chat_id(chat), &self.user_id(user))
+                    .await,
+            ),
+            Op::SendMessage {
+                chat,
+                sender,
+                body,
+                client_id,
+            } => {
+                let body = MessageBody::parse(body).expect("pool bodies are valid");
+                let client_id =
+                    client_id.map(|c| ClientMessageId::parse(c).expect("pool ids are valid"));
+                Raw::Sent(
+                    store
+                        .send_message(
+                            &self.chat_id(chat),
+                            &self.user_id(sender),
+                            &body,
+                            client_id.as_ref(),
+                        )
+                        .await,
+                )
+            }
+            Op::ReadMessages {
+                chat,
+                viewer,
+                before,
+                limit,
+            } => {
+                let chat = self.chat_id(chat);
+                let before = before.map(|p| self.position(p.resolve(self.names.events.len())));
+                let viewer = self.user_id(viewer);
+                Raw::Page(read_page(store, &chat, &viewer, before, usize::from(limit)).await)
+            }
+            Op::ListChats { user } => Raw::Chats(store.chats_of(&self.user_id(user)).await),
+            Op::ReadLog { after, limit } => {
+                let after = self.position(after.resolve(self.names.events.len()));
+                Raw::Log(store.read_log(after, usize::from(limit)).await)
+            }
+            Op::MembershipSnapshot { user } => {
+                Raw::Snapshot(store.membership_snapshot(&self.user_id(user)).await)
+            }
+            Op::Members { chat } => Raw::Members(store.members(&self.chat_id(chat)).await),
+            Op::ChatInfo { chat } => {
+                let chat = self.chat_id(chat);
+                Raw::Info(chat_info(store, &chat).await)
+            }
+            Op::History { chat } => Raw::History(
+                store
+                    .messages(&self.chat_id(chat), None, HISTORY_LIMIT)
+                    .await,
+            ),
+        }
+    }
+
+    /// Reads the events appended since the last one learned (learning
+    /// their positions) and the head.
+    async fn sync(&mut self) -> Result<(Vec<EventView>, Option<usize>), String> {
+        let last = self.names.events.last().copied().unwrap_or(LogId::ZERO);
+        let fresh = self
+            .store
+            .read_log(last, SYNC_LIMIT)
+            .await
+            .map_err(|e| format!("reading the log after {last} failed: {e}"))?;
+        let mut previous = last;
+        for event in &fresh {
+            if event.id <= previous {
+                return Err(format!("log id {} follows {previous}", event.id));
+            }
+            previous = event.id;
+            self.names.events.push(event.id);
+        }
+        let appended = fresh
+            .iter()
+            .map(|e| self.event_view(e))
+            .collect::<Result<_, _>>()?;
+        let head = self
+            .store
+            .log_head()
+            .await
+            .map_err(|e| format!("log_head failed: {e}"))?;
+        let head = match head {
+            LogId::ZERO => None,
+            head => Some(self.event(head)?),
+        };
+        Ok((appended, head))
+    }
+
+    fn name_outcome(&self, raw: Raw) -> Result<Outcome, String> {
+        // Store errors are part of the outcome; naming errors end the case.
+        fn named<T, U>(
+            result: StoreResult<T>,
+            name: impl FnOnce(T) -> Result<U, String>,
+        ) -> Result<Result<U, Failure>, String> {
+            match result {
+                Ok(value) => name(value).map(Ok),
+                Err(error) => Ok(Err(error.into())),
+            }
+        }
+        Ok(match raw {
+            Raw::User(r) => Outcome::User(named(r, |u| self.user_view(&u))?),
+            Raw::Found(r) => {
+                Outcome::Found(named(r, |u| u.map(|u| self.user_view(&u)).transpose())?)
+            }
+            Raw::Chat(r) => Outcome::Chat(named(r, |c| self.chat_view(&c))?),
+            Raw::Left(r) => Outcome::Left(named(r, Ok)?),
+            Raw::Sent(r) => Outcome::Sent(named(r, |s| {
+                Ok((self.message_view(&s.message)?, s.created))
+            })?),
+            Raw::Page(r) => Outcome::Page(named(r, |found| {
+                found
+                    .map(|(chat, page)| Ok((self.chat_view(&chat)?, self.page_view(&page)?)))
+                    .transpose()
+            })?),
+            Raw::Chats(r) => Outcome::Chats(named(r, |chats| {
+                let mut views = chats
+                    .iter()
+                    .map(|c| self.chat_view(c))
+                    .collect::<Result<Vec<_>, _>>()?;
+                // `chats_of` promises no order; the caller sorts.
+                views.sort_by_key(|v| v.chat);
+                Ok(views)
+            })?),
+            Raw::Log(r) => Outcome::Log(named(r, |events| {
+                events.iter().map(|e| self.event_view(e)).collect()
+            })?),
+            Raw::Snapshot(r) => Outcome::Snapshot(named(r, |(chats, head)| {
+                let mut chats = chats
+                    .iter()
+                    .map(|c| self.chat(c))
+                    .collect::<Result<Vec<_>, _>>()?;
+                chats.sort_unstable();
+                let head = match head {
+                    LogId::ZERO => None,
+                    head => Some(self.event(head)?),
+                };
+                Ok((chats, head))
+            })?),
+            Raw::Members(r) => Outcome::Members(named(r, |members| {
+                members.iter().map(|m| self.user(m)).collect()
+            })?),
+            Raw::Info(r) => Outcome::Info(named(r, |(chat, last)| {
+                Ok((
+                    chat.map(|c| self.chat_view(&c)).transpose()?,
+                    last.map(|m| self.message_view(&m)).transpose()?,
+                ))
+            })?),
+            Raw::History(r) => Outcome::History(named(r, |page| self.page_view(&page))?),
+        })
+    }
+
+    fn user_id(&self, index: u8) -> UserId {
+        let found = self.names.users.get(usize::from(index));
+        found.unwrap_or(&self.names.ghost_user).clone()
+    }
+
+    fn chat_id(&self, index: u8) -> ChatId {
+        let found = self.names.chats.get(usize::from(index));
+        found.unwrap_or(&self.names.ghost_chat).clone()
+    }
+
+    fn position(&self, resolved: Resolved) -> LogId {
+        match resolved {
+            Resolved::Zero => LogId::ZERO,
+            Resolved::Event(n) => self.names.events[n],
+            Resolved::Max => LogId {
+                ms: u64::MAX,
+                seq: u64::MAX,
+            },
+        }
+    }
+
+    fn user(&self, id: &UserId) -> Result<usize, String> {
+        let found = self.names.users.iter().position(|u| u == id);
+        found.ok_or_else(|| format!("unknown user id {id}"))
+    }
+
+    fn chat(&self, id: &ChatId) -> Result<usize, String> {
+        let found = self.names.chats.iter().position(|c| c == id);
+        found.ok_or_else(|| format!("unknown chat id {id}"))
+    }
+
+    fn event(&self, id: LogId) -> Result<usize, String> {
+        let found = self.names.events.binary_search(&id);
+        found.map_err(|_| format!("unknown log position {id}"))
+    }
+
+    fn user_view(&self, user: &User) -> Result<UserView, String> {
+        Ok(UserView {
+            user: self.user(&user.id)?,
+            username: user.username.clone(),
+        })
+    }
+
+    fn chat_view(&self, chat: &Chat) -> Result<ChatView, String> {
+        Ok(ChatView {
+            chat: self.chat(&chat.id)?,
+            title: chat.title.clone(),
+            created_by: self.user(&chat.created_by)?,
+            created_at: Stamp::Ms(chat.created_at),
+            last_activity: Stamp::Ms(chat.last_activity),
+        })
+    }
+
+    fn message_view(&self, message: &Message) -> Result<MessageView, String> {
+        Ok(MessageView {
+            event: self.event(message.id)?,
+            chat: self.chat(&message.chat_id)?,
+            sender: self.user(&message.sender)?,
+            body: message.body.clone(),
+            client_id: message.client_message_id.clone(),
+        })
+    }
+
+    fn page_view(&self, page: &MessagePage) -> Result<PageView, String> {
+        Ok(PageView {
+            messages: page
+                .messages
+                .iter()
+                .map(|m| self.message_view(m))
+                .collect::<Result<_, _>>()?,
+            has_older: page.has_older,
+            has_newer: page.has_newer,
+        })
+    }
+
+    fn event_view(&self, event: &Event) -> Result<EventView, String> {
+        let kind = match &event.kind {
+            EventKind::ChatCreated { members } => KindView::ChatCreated {
+                members: members
+                    .iter()
+                    .map(|m| self.user(m))
+                    .collect::<Result<_, _>>()?,
+            },
+            EventKind::MemberJoined { user, added_by } => KindView::MemberJoined {
+                user: self.user(user)?,
+                by: self.user(added_by)?,
+            },
+            EventKind::MemberLeft { user } => KindView::MemberLeft {
+                user: self.user(user)?,
+            },
+            EventKind::MessageCreated(message) => {
+                KindView::MessageCreated(self.message_view(message)?)
+            }
+        };
+        Ok(EventView {
+            event: self.event(event.id)?,
+            chat: self.chat(&event.chat_id)?,
+            kind,
+        })
+    }
+}
+
+/// What `Chat.messages` reads: the chat when `viewer` is a member, then a
+/// page of it; nothing at all for a non-member.
+async fn read_page(
+    store: &dyn Store,
+    chat: &ChatId,
+    viewer: &UserId,
+    before: Option<LogId>,
+    limit: usize,
+) -> StoreResult<Option<(Chat, MessagePage)>> {
+    let Some(found) = store.chat_for_member(chat, viewer).await? else {
+        return Ok(None);
+    };
+    let page = store.messages(chat, before, limit).await?;
+    Ok(Some((found, page)))
+}
+
+/// A chat read without a membership check, with its newest message.
+async fn chat_info(
+    store: &dyn Store,
+    chat: &ChatId,
+) -> StoreResult<(Option<Chat>, Option<Message>)> {
+    Ok((store.chat(chat).await?, store.last_message(chat).await?))
+}
