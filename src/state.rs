@@ -10,6 +10,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Tokens;
 use crate::config::Config;
 use crate::graphql::{ChatSchema, QueryLimits, build_schema};
+use crate::http::AllowedOrigins;
 use crate::realtime::consumer::ConsumerStatus;
 use crate::realtime::hub::Hub;
 use crate::store::Store;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub connections: TaskTracker,
     /// How long shutdown waits for requests and sockets to finish.
     pub shutdown_timeout: Duration,
+    /// Other origins whose pages may use `/graphql` and `/ws`.
+    pub allowed_origins: Arc<AllowedOrigins>,
 }
 
 /// Limits enforced by the HTTP layer before GraphQL runs.
@@ -85,6 +88,8 @@ impl AppState {
             max_complexity: config.max_query_complexity,
         };
         let hub = Hub::new(config.hub_buffer);
+        let allowed_origins =
+            AllowedOrigins::parse(&config.allowed_origins).context("ALLOWED_ORIGINS")?;
         Ok(Self {
             schema: build_schema(store.clone(), tokens.clone(), hub.clone(), limits),
             tokens,
@@ -99,6 +104,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
             shutdown_timeout: Duration::from_millis(config.shutdown_timeout_ms),
+            allowed_origins: Arc::new(allowed_origins),
         })
     }
 

@@ -38,7 +38,7 @@ mod protocol;
 use std::time::Duration;
 
 use axum::extract::{State, WebSocketUpgrade};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::config::Config;
@@ -78,7 +78,19 @@ impl WsLimits {
 /// Once shutdown has begun, upgrades are refused with 503 so clients
 /// reconnect to another process. An accepted socket is tracked from here
 /// (before the 101 goes out) until its closing handshake ends.
-pub async fn handler(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+///
+/// A browser's upgrade from a page of another origin is refused with 403
+/// unless that origin is allowed ([`AllowedOrigins`](crate::http::AllowedOrigins)):
+/// CORS does not cover WebSockets, so this is the only thing that stops a
+/// foreign page from using the API through the user's browser.
+pub async fn handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if !state.allowed_origins.admits_upgrade(&headers) {
+        return (StatusCode::FORBIDDEN, "this origin may not open /ws").into_response();
+    }
     if state.shutdown.is_cancelled() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

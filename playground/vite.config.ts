@@ -1,0 +1,23 @@
+// Builds both pages into dist/, which is committed and embedded in the
+// server binary. The output is a pure function of the sources and the
+// locked node_modules: file names carry content hashes, and there are no
+// source maps or timestamps, so CI can rebuild and demand an empty diff.
+import { defineConfig } from "vite";
+import { resolve } from "node:path";
+
+export default defineConfig({
+  base: "/",
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    sourcemap: false,
+    // GraphiQL is one large chunk by nature; it is served locally.
+    chunkSizeWarningLimit: 4096,
+    rollupOptions: {
+      input: {
+        graphiql: resolve(import.meta.dirname, "index.html"),
+        chat: resolve(import.meta.dirname, "chat/index.html"),
+      },
+    },
+  },
+});
