@@ -5,8 +5,17 @@
 import { defineConfig } from "vite";
 import { resolve } from "node:path";
 
+/** Where `npm run dev` forwards API calls: a `cargo run` server by default. */
+const api = process.env.CHAT_SERVER_URL ?? "http://127.0.0.1:8000";
+
 export default defineConfig({
   base: "/",
+  server: {
+    proxy: {
+      "/graphql": api,
+      "/ws": { target: api.replace(/^http/, "ws"), ws: true },
+    },
+  },
   build: {
     outDir: "dist",
     emptyOutDir: true,

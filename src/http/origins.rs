@@ -121,7 +121,10 @@ mod tests {
 
     #[test]
     fn upgrades_from_other_origins_need_the_list() {
-        let request = headers(&[("host", "127.0.0.1:8000"), ("origin", "http://evil.example")]);
+        let request = headers(&[
+            ("host", "127.0.0.1:8000"),
+            ("origin", "http://evil.example"),
+        ]);
         assert!(!AllowedOrigins::default().admits_upgrade(&request));
         let other_port = headers(&[("host", "127.0.0.1:8000"), ("origin", "http://127.0.0.1:9")]);
         assert!(!AllowedOrigins::default().admits_upgrade(&other_port));

@@ -16,7 +16,7 @@ async fn get(app: &TestApp, path: &str) -> reqwest::Response {
 }
 
 /// The value of a header, failing the test when it is absent.
-fn header<'a>(response: &'a reqwest::Response, name: reqwest::header::HeaderName) -> &'a str {
+fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> &str {
     response
         .headers()
         .get(&name)
@@ -27,7 +27,10 @@ fn header<'a>(response: &'a reqwest::Response, name: reqwest::header::HeaderName
 
 /// The `/assets/…` script a page loads.
 fn script_of(page: &str) -> String {
-    let start = page.find("src=\"/assets/").expect("the page loads no asset") + 5;
+    let start = page
+        .find("src=\"/assets/")
+        .expect("the page loads no asset")
+        + 5;
     let end = start + page[start..].find('"').unwrap();
     page[start..end].to_owned()
 }
