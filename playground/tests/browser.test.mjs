@@ -7,7 +7,15 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { chromium } from "playwright-core";
-import { createChat, sendMessage, sendUntilReceived, startServer, uniqueName, PASSWORD } from "./server.mjs";
+import {
+  createChat,
+  sendMessage,
+  sendUntilReceived,
+  signUp,
+  startServer,
+  uniqueName,
+  PASSWORD,
+} from "./server.mjs";
 
 const ARTIFACTS = process.env.ARTIFACTS_DIR ?? resolve(import.meta.dirname, "../test-artifacts");
 const TIMEOUT = 15_000;
@@ -188,6 +196,35 @@ test("chat page: two users chat live, a drop resumes, a reload shows history", a
   } finally {
     await a.context.close();
     await b.context.close();
+  }
+});
+
+test("chat page: history pages back with a button", async () => {
+  const { context, problems } = await newContext();
+  const page = await context.newPage();
+  try {
+    const ada = await signUp(server.base, "pager");
+    const chat = await createChat(server.base, ada, uniqueName("long"));
+    for (let n = 1; n <= 25; n += 1) await sendMessage(server.base, ada, chat, `message ${n}`);
+    await page.goto(`${server.base}/chat`);
+    await page.fill('form.sign-in input[name="username"]', ada.username);
+    await page.fill('form.sign-in input[name="password"]', PASSWORD);
+    await page.click('form.sign-in button[name="sign-in"]');
+
+    await page.click('[data-testid="chat-item"]');
+    await page.waitForSelector('[data-testid="message"]:has-text("message 25")');
+    const firstPage = await page.locator('[data-testid="message"] .body').allInnerTexts();
+    await page.click('[data-testid="older"]');
+    await page.waitForSelector('[data-testid="message"]:has-text("message 1")');
+    const all = await page.locator('[data-testid="message"] .body').allInnerTexts();
+
+    assert.equal(firstPage.length, 20);
+    assert.equal(firstPage[0], "message 6");
+    assert.deepEqual(all, Array.from({ length: 25 }, (_, i) => `message ${i + 1}`));
+    assert.equal(await page.locator('[data-testid="older"]').count(), 0, "no older page is left");
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
   }
 });
 
