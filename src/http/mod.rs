@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/", get(playground::graphiql))
         .route("/chat", get(playground::chat))
+        .route("/chat/", get(playground::chat))
         .route("/assets/{*file}", get(playground::asset))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))

@@ -12,6 +12,9 @@
 //!   offers neither (or no header), the socket speaks graphql-transport-ws
 //!   and the response names no subprotocol, because RFC 6455 clients fail a
 //!   handshake whose answer names one they did not offer.
+//! - Origin: an upgrade whose `Origin` is neither the server's own nor in
+//!   `ALLOWED_ORIGINS` is refused with 403 (browsers apply no CORS to
+//!   WebSockets); one without `Origin` (not a browser) is let through.
 //! - Authentication: the bearer token in the `connection_init` payload
 //!   ([`init_payload`]); no or a bad token closes with 4403, and so does the
 //!   token's expiry while the socket is open.
