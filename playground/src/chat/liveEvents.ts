@@ -54,12 +54,7 @@ export function startFeed(token: string, handlers: Handlers): Feed {
           variables: { after: cursor },
         });
         for await (const result of results) {
-          const codes = result.errors?.map((e) => e.extensions?.code);
-          if (codes?.includes("CURSOR_EXPIRED")) {
-            cursor = null;
-            handlers.onExpired();
-            throw new Error("cursor expired; starting afresh");
-          }
+          if (isExpired(result.errors)) throw result.errors;
           const event = (result.data as LiveEventsSubscription | undefined)?.chatEvents;
           if (!event) throw new Error(result.errors?.[0]?.message ?? "empty event");
           cursor = event.cursor;
@@ -74,6 +69,13 @@ export function startFeed(token: string, handlers: Handlers): Feed {
         throw new Error("the server ended the feed");
       } catch (error) {
         if (stopped) break;
+        // The cursor is older than the server keeps (it may arrive as an
+        // `error` message, thrown here as its list of errors): whatever was
+        // missed cannot be replayed, so start live and reload what is shown.
+        if (isExpired(error)) {
+          cursor = null;
+          handlers.onExpired();
+        }
         handlers.onStatus({ state: "reconnecting", reason: describe(error) });
       } finally {
         await client.dispose();
@@ -93,6 +95,14 @@ export function startFeed(token: string, handlers: Handlers): Feed {
       current?.terminate();
     },
   };
+}
+
+/** Whether a list of GraphQL errors says the resume cursor expired. */
+function isExpired(errors: unknown): boolean {
+  return (
+    Array.isArray(errors) &&
+    errors.some((e) => (e as { extensions?: { code?: unknown } })?.extensions?.code === "CURSOR_EXPIRED")
+  );
 }
 
 /** A short reason for a failed socket, whatever graphql-ws threw. */
