@@ -66,7 +66,14 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let mut response = file.data.into_owned().into_response();
-        if let Ok(mime) = HeaderValue::from_str(file.metadata.mimetype()) {
+        let mime = file.metadata.mimetype();
+        // Vite writes UTF-8; say so rather than leave text to be sniffed.
+        let mime = if mime.starts_with("text/") {
+            format!("{mime}; charset=utf-8")
+        } else {
+            mime.to_owned()
+        };
+        if let Ok(mime) = HeaderValue::from_str(&mime) {
             response.headers_mut().insert(CONTENT_TYPE, mime);
         }
         response

@@ -47,7 +47,7 @@ async fn root_serves_the_graphiql_page() {
 
     // Assert
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(header(&response, CONTENT_TYPE).starts_with("text/html"));
+    assert_eq!(header(&response, CONTENT_TYPE), "text/html; charset=utf-8");
     assert_eq!(header(&response, CACHE_CONTROL), "no-cache");
     assert!(header(&response, CONTENT_SECURITY_POLICY).contains("default-src 'self'"));
     let page = response.text().await.unwrap();
