@@ -148,6 +148,13 @@ pub struct Config {
     /// process exits regardless.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_MS", default_value_t = 10_000)]
     pub shutdown_timeout_ms: u64,
+
+    /// Origins, besides the server's own, whose pages may call `/graphql`
+    /// (CORS) and open `/ws` (checked against the upgrade's `Origin`),
+    /// comma-separated, e.g. `https://app.example,http://localhost:5173`.
+    /// Empty: only pages the server serves itself.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]

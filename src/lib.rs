@@ -9,7 +9,9 @@
 //!
 //! - [`config`]: flags and environment variables.
 //! - [`state`]: the shared [`state::AppState`], built from the config.
-//! - [`http`]: the router — `/graphql` (GraphQL over HTTP), `/ws`, `/health`, `/ready`.
+//! - [`http`]: the router — `/graphql` (GraphQL over HTTP), `/ws`, `/health`, `/ready`,
+//!   and which other origins may use them.
+//! - [`playground`]: the embedded web playground (GraphiQL at `/`, a chat page at `/chat`).
 //! - [`ws`]: GraphQL over WebSocket (graphql-transport-ws and legacy graphql-ws).
 //! - [`graphql`]: the schema, one module per domain (account, chat, message).
 //! - [`realtime`]: the log consumer, the hub, and each subscription's feed.
@@ -25,6 +27,7 @@ pub mod cursor;
 pub mod domain;
 pub mod graphql;
 pub mod http;
+pub mod playground;
 pub mod realtime;
 pub mod state;
 pub mod store;

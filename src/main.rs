@@ -28,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(
         address = %listener.local_addr()?,
         backend = AppState::backend_name(&config),
-        "listening on http://{}/graphql",
+        "listening on http://{}/ (playground; the API is at /graphql and /ws)",
         listener.local_addr()?
     );
     serve(listener, state, shutdown_signal()).await?;

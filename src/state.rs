@@ -10,6 +10,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Tokens;
 use crate::config::Config;
 use crate::graphql::{ChatSchema, QueryLimits, build_schema};
+use crate::http::AllowedOrigins;
 use crate::realtime::consumer::ConsumerStatus;
 use crate::realtime::hub::Hub;
 use crate::store::Store;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// How long shutdown waits for requests and sockets to finish.
     pub shutdown_timeout: Duration,
+    /// Other origins whose pages may use `/graphql` and `/ws`.
+    pub allowed_origins: Arc<AllowedOrigins>,
 }
 
 /// Limits enforced by the HTTP layer before GraphQL runs.
@@ -111,6 +114,8 @@ impl AppState {
             introspection: config.introspection,
         };
         let hub = Hub::new(config.hub_buffer);
+        let allowed_origins =
+            AllowedOrigins::parse(&config.allowed_origins).context("ALLOWED_ORIGINS")?;
         Ok(Self {
             schema: build_schema(store.clone(), tokens.clone(), hub.clone(), policy, limits),
             tokens,
@@ -127,6 +132,7 @@ impl AppState {
             connections: TaskTracker::new(),
             trust_forwarded_for: config.trust_forwarded_for,
             shutdown_timeout: Duration::from_millis(config.shutdown_timeout_ms),
+            allowed_origins: Arc::new(allowed_origins),
         })
     }
 

@@ -12,6 +12,9 @@
 //!   offers neither (or no header), the socket speaks graphql-transport-ws
 //!   and the response names no subprotocol, because RFC 6455 clients fail a
 //!   handshake whose answer names one they did not offer.
+//! - Origin: an upgrade whose `Origin` is neither the server's own nor in
+//!   `ALLOWED_ORIGINS` is refused with 403 (browsers apply no CORS to
+//!   WebSockets); one without `Origin` (not a browser) is let through.
 //! - Authentication: the bearer token in the `connection_init` payload
 //!   ([`init_payload`]); no or a bad token closes with 4403, and so does the
 //!   token's expiry while the socket is open.
@@ -41,8 +44,7 @@ use std::time::Duration;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::http::HeaderMap;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::config::Config;
@@ -89,12 +91,20 @@ impl WsLimits {
 /// Once shutdown has begun, upgrades are refused with 503 so clients
 /// reconnect to another process. An accepted socket is tracked from here
 /// (before the 101 goes out) until its closing handshake ends.
+///
+/// A browser's upgrade from a page of another origin is refused with 403
+/// unless that origin is allowed ([`AllowedOrigins`](crate::http::AllowedOrigins)):
+/// CORS does not cover WebSockets, so this is the only thing that stops a
+/// foreign page from using the API through the user's browser.
 pub async fn handler(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    if !state.allowed_origins.admits_upgrade(&headers) {
+        return (StatusCode::FORBIDDEN, "this origin may not open /ws").into_response();
+    }
     if state.shutdown.is_cancelled() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -7,9 +7,11 @@
 mod accounts;
 mod chats;
 mod consumer;
+mod cors;
 mod helpers;
 mod http;
 mod messages;
+mod playground;
 mod query_limits;
 mod rate_limits;
 mod redis_server;

@@ -310,7 +310,8 @@ impl WsClient {
     }
 }
 
-fn ws_url(app: &TestApp) -> String {
+/// The address of `/ws` on `app`.
+pub fn ws_url(app: &TestApp) -> String {
     format!("{}/ws", app.address.replacen("http", "ws", 1))
 }
 
