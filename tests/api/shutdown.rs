@@ -50,6 +50,8 @@ async fn sigterm_closes_every_socket_with_1001_and_exits() {
         .env("LISTEN_ADDR", &address)
         .env("JWT_SECRET", TEST_SECRET)
         .env("RUST_LOG", "warn")
+        // Every socket belongs to one test user.
+        .env("WS_MAX_SOCKETS_PER_USER", SOCKETS.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
