@@ -12,6 +12,7 @@
 //! - [`http`]: the router — `/graphql` (GraphQL over HTTP), `/ws`, `/health`, `/ready`,
 //!   and which other origins may use them.
 //! - [`playground`]: the embedded web playground (GraphiQL at `/`, a chat page at `/chat`).
+//! - [`metrics`]: Prometheus metrics at `/metrics`.
 //! - [`ws`]: GraphQL over WebSocket (graphql-transport-ws and legacy graphql-ws).
 //! - [`graphql`]: the schema, one module per domain (account, chat, message).
 //! - [`realtime`]: the log consumer, the hub, and each subscription's feed.
@@ -27,6 +28,7 @@ pub mod cursor;
 pub mod domain;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod playground;
 pub mod realtime;
 pub mod state;

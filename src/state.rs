@@ -11,6 +11,8 @@ use crate::auth::Tokens;
 use crate::config::Config;
 use crate::graphql::{ChatSchema, QueryLimits, build_schema};
 use crate::http::AllowedOrigins;
+use crate::metrics::Metrics;
+use crate::metrics::live::Live;
 use crate::realtime::consumer::ConsumerStatus;
 use crate::realtime::hub::Hub;
 use crate::store::Store;
@@ -30,6 +32,8 @@ pub struct AppState {
     pub limits: HttpLimits,
     /// Timeouts and bounds of every WebSocket connection.
     pub ws: WsLimits,
+    /// Counters and histograms for `/metrics`.
+    pub metrics: Metrics,
     /// Acknowledged sockets per user, capped.
     pub sockets: Arc<UserSockets>,
     /// Fan-out of consumed events to this process's subscriptions.
@@ -116,8 +120,23 @@ impl AppState {
         let hub = Hub::new(config.hub_buffer);
         let allowed_origins =
             AllowedOrigins::parse(&config.allowed_origins).context("ALLOWED_ORIGINS")?;
+        let sockets = UserSockets::new(config.ws_max_sockets_per_user);
+        let consumer = ConsumerStatus::new();
+        let connections = TaskTracker::new();
+        let metrics = Metrics::new(Live {
+            connections: connections.clone(),
+            sockets: sockets.clone(),
+            consumer: consumer.clone(),
+        });
         Ok(Self {
-            schema: build_schema(store.clone(), tokens.clone(), hub.clone(), policy, limits),
+            schema: build_schema(
+                store.clone(),
+                tokens.clone(),
+                hub.clone(),
+                policy,
+                limits,
+                metrics.clone(),
+            ),
             tokens,
             store,
             limits: HttpLimits {
@@ -125,11 +144,12 @@ impl AppState {
                 max_batch: config.max_batch,
             },
             ws: WsLimits::from_config(config),
-            sockets: UserSockets::new(config.ws_max_sockets_per_user),
+            sockets,
             hub,
-            consumer: ConsumerStatus::new(),
+            consumer,
+            metrics,
             shutdown: CancellationToken::new(),
-            connections: TaskTracker::new(),
+            connections,
             trust_forwarded_for: config.trust_forwarded_for,
             shutdown_timeout: Duration::from_millis(config.shutdown_timeout_ms),
             allowed_origins: Arc::new(allowed_origins),

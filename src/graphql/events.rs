@@ -8,6 +8,7 @@ use futures_util::{Stream, StreamExt};
 
 use crate::cursor::Cursor;
 use crate::domain::{ChatId, UserId};
+use crate::metrics::Metrics;
 use crate::realtime::feed::Feed;
 use crate::realtime::hub::Hub;
 use crate::store::{Event, EventKind, StoreResult};
@@ -199,6 +200,28 @@ async fn open(
     }))
 }
 
+/// `items` counted in the metrics: on the active-subscriptions gauge while
+/// the stream lives, and each result sent as a delivery.
+fn observed<T, S>(
+    ctx: &Context<'_>,
+    items: S,
+) -> ApiResult<impl Stream<Item = ApiResult<T>> + use<T, S>>
+where
+    S: Stream<Item = ApiResult<T>> + Send + 'static,
+{
+    let metrics = ctx
+        .data::<Metrics>()
+        .map_err(|e| ApiError::internal(e.message))?
+        .clone();
+    let running = metrics.subscription_started();
+    Ok(items.inspect(move |item| {
+        let _ = &running;
+        if item.is_ok() {
+            metrics.delivered();
+        }
+    }))
+}
+
 #[derive(Default)]
 pub struct EventSubscription;
 
@@ -217,7 +240,7 @@ impl EventSubscription {
         after: Option<String>,
     ) -> Result<impl Stream<Item = ApiResult<MessageNode>> + use<>, ApiError> {
         let events = open(ctx, chat_id, after).await?;
-        Ok(events.filter_map(|item| async move {
+        let items = events.filter_map(|item| async move {
             match item {
                 Err(error) => Some(Err(ApiError::from(error))),
                 Ok(envelope) => match &envelope.event.kind {
@@ -228,7 +251,8 @@ impl EventSubscription {
                     _ => None,
                 },
             }
-        }))
+        });
+        Ok(observed(ctx, items)?)
     }
 
     /// Every event visible to the viewer (or of one chat), resumable like messageCreated.
@@ -239,6 +263,7 @@ impl EventSubscription {
         after: Option<String>,
     ) -> Result<impl Stream<Item = ApiResult<ChatEvent>> + use<>, ApiError> {
         let events = open(ctx, chat_id, after).await?;
-        Ok(events.map(|item| item.map(ChatEvent::from).map_err(ApiError::from)))
+        let items = events.map(|item| item.map(ChatEvent::from).map_err(ApiError::from));
+        Ok(observed(ctx, items)?)
     }
 }

@@ -20,6 +20,8 @@ use std::sync::Arc;
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
 use crate::auth::Tokens;
+use crate::metrics::Metrics;
+use crate::metrics::extension::Observe;
 use crate::realtime::hub::Hub;
 use crate::store::Store;
 use crate::throttle::Policy;
@@ -51,6 +53,7 @@ pub fn build_schema(
     hub: Hub,
     policy: Policy,
     limits: QueryLimits,
+    metrics: Metrics,
 ) -> ChatSchema {
     let builder = Schema::build(
         Query::default(),
@@ -61,7 +64,10 @@ pub fn build_schema(
     .data(tokens)
     .data(hub)
     .data(policy)
+    .data(metrics.clone())
     .extension(limits)
+    // Outside ErrorCodes, so it counts errors with their final codes.
+    .extension(Observe(metrics))
     .extension(error_codes::ErrorCodes);
     if limits.introspection {
         builder.finish()

@@ -5,6 +5,7 @@ mod client_address;
 mod graphql;
 mod health;
 mod media;
+mod metrics;
 mod origins;
 
 use axum::Router;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/{*file}", get(playground::asset))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/metrics", get(metrics::metrics))
         .route("/ws", get(ws::handler))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())

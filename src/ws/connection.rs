@@ -222,6 +222,7 @@ impl Connection {
         let Some(admitted) = self.state.sockets.admit(&user) else {
             let limit = self.state.sockets.limit();
             debug!(%user, limit, "refused a socket over the user's limit");
+            self.state.metrics.reject("ws_sockets_per_user");
             self.send(&ServerMessage::Refused).await?;
             return Err(End::Close(Close::too_many_sockets(limit)));
         };
@@ -254,6 +255,7 @@ impl Connection {
         let limit = self.state.ws.max_operations;
         if self.operations.len() >= limit {
             debug!(id, limit, "refused an operation over the socket's limit");
+            self.state.metrics.reject("ws_operations_per_socket");
             let error = too_many_operations(limit);
             return self.send(&ServerMessage::Error(id, vec![error])).await;
         }

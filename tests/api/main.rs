@@ -11,6 +11,7 @@ mod cors;
 mod helpers;
 mod http;
 mod messages;
+mod metrics;
 mod playground;
 mod query_limits;
 mod rate_limits;

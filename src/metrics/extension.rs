@@ -1,0 +1,80 @@
+//! The schema extension that counts operations, their errors by code and
+//! the limits that refused them, and times queries and mutations.
+//!
+//! It is registered before the extension that fills in missing codes, so
+//! it wraps it and sees every error with its final code.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe,
+};
+use async_graphql::futures_util::stream::BoxStream;
+use async_graphql::{Response, ServerError, Value};
+use futures_util::StreamExt;
+use tokio::time::Instant;
+
+use super::{CodeLabel, Metrics};
+
+/// Schema extension feeding [`Metrics`].
+pub struct Observe(pub Metrics);
+
+impl ExtensionFactory for Observe {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ObserveExtension(self.0.clone()))
+    }
+}
+
+struct ObserveExtension(Metrics);
+
+#[async_trait::async_trait]
+impl Extension for ObserveExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let started = Instant::now();
+        let response = next.run(ctx).await;
+        let inner = self.0.inner();
+        inner.requests.inc();
+        inner.duration.observe(started.elapsed().as_secs_f64());
+        count_errors(&self.0, &response.errors);
+        response
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        self.0.inner().requests.inc();
+        let metrics = self.0.clone();
+        next.run(ctx, stream)
+            .map(move |response| {
+                count_errors(&metrics, &response.errors);
+                response
+            })
+            .boxed()
+    }
+}
+
+/// Counts each error by code, and the refusals among them by limit.
+fn count_errors(metrics: &Metrics, errors: &[ServerError]) {
+    for error in errors {
+        let extension = |name: &str| match error.extensions.as_ref().and_then(|e| e.get(name)) {
+            Some(Value::String(text)) => Some(text.clone()),
+            _ => None,
+        };
+        let code = extension("code").unwrap_or_else(|| "NONE".to_owned());
+        match code.as_str() {
+            "QUERY_TOO_COMPLEX" => {
+                metrics.reject(&extension("limit").unwrap_or_else(|| code.clone()));
+            }
+            "RATE_LIMITED" => metrics.reject("rate_limited"),
+            _ => {}
+        }
+        metrics
+            .inner()
+            .errors
+            .get_or_create(&CodeLabel { code })
+            .inc();
+    }
+}
