@@ -252,7 +252,7 @@ impl EventSubscription {
                 },
             }
         });
-        Ok(observed(ctx, items)?)
+        observed(ctx, items)
     }
 
     /// Every event visible to the viewer (or of one chat), resumable like messageCreated.
@@ -264,6 +264,6 @@ impl EventSubscription {
     ) -> Result<impl Stream<Item = ApiResult<ChatEvent>> + use<>, ApiError> {
         let events = open(ctx, chat_id, after).await?;
         let items = events.map(|item| item.map(ChatEvent::from).map_err(ApiError::from));
-        Ok(observed(ctx, items)?)
+        observed(ctx, items)
     }
 }
