@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::throttle::Rate;
 
@@ -143,6 +143,18 @@ pub struct Config {
     #[arg(long, env = "WS_MAX_SOCKETS_PER_USER", default_value_t = 32)]
     pub ws_max_sockets_per_user: usize,
 
+    /// Log output: `text` for people, `json` (one object per line, with
+    /// the span fields) for log collectors. The level is set by RUST_LOG.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// After SIGTERM or ctrl-c, how long (ms) to keep serving HTTP while
+    /// `/ready` answers 503 and new WebSockets are refused, so load
+    /// balancers stop routing here before the listener closes. Open
+    /// sockets are closed (1001) at the start of it. 0 stops at once.
+    #[arg(long, env = "SHUTDOWN_DRAIN_MS", default_value_t = 0)]
+    pub shutdown_drain_ms: u64,
+
     /// Longest wait, after SIGTERM or ctrl-c, for in-flight requests to
     /// finish and open WebSockets to close (1001), in milliseconds; then the
     /// process exits regardless.
@@ -155,6 +167,13 @@ pub struct Config {
     /// Empty: only pages the server serves itself.
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+}
+
+/// How log lines are written.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]

@@ -69,9 +69,13 @@ pub async fn serve(
     );
     let consumer = tokio::spawn(consumer.run(state.shutdown.clone()));
     let token = state.shutdown.clone();
+    let drain = state.shutdown_drain;
     let stopping = async move {
         shutdown.await;
+        // Unready, sockets closing, upgrades refused; requests still served
+        // for the drain, so load balancers notice before the listener goes.
         token.cancel();
+        tokio::time::sleep(drain).await;
     };
     let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
@@ -79,7 +83,7 @@ pub async fn serve(
         .into_future();
     let deadline = async {
         state.shutdown.cancelled().await;
-        tokio::time::sleep(state.shutdown_timeout).await;
+        tokio::time::sleep(state.shutdown_drain + state.shutdown_timeout).await;
     };
     let drained = async {
         let served = served.await;

@@ -1,7 +1,7 @@
 //! The chat server binary: parse config, start tracing, bind, serve.
 
 use anyhow::Context as _;
-use chat_server::config::{Command, Config};
+use chat_server::config::{Command, Config, LogFormat};
 use chat_server::{AppState, graphql, serve};
 use clap::Parser;
 use tokio::net::TcpListener;
@@ -14,12 +14,17 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", graphql::sdl());
         return Ok(());
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info")),
-        )
-        .init();
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match config.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
 
     let state = AppState::from_config(&config).await?;
     let listener = TcpListener::bind(config.listen)

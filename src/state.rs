@@ -49,6 +49,8 @@ pub struct AppState {
     pub connections: TaskTracker,
     /// Whether the client address comes from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
+    /// How long shutdown keeps serving, unready, before it stops accepting.
+    pub shutdown_drain: Duration,
     /// How long shutdown waits for requests and sockets to finish.
     pub shutdown_timeout: Duration,
     /// Other origins whose pages may use `/graphql` and `/ws`.
@@ -151,6 +153,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             connections,
             trust_forwarded_for: config.trust_forwarded_for,
+            shutdown_drain: Duration::from_millis(config.shutdown_drain_ms),
             shutdown_timeout: Duration::from_millis(config.shutdown_timeout_ms),
             allowed_origins: Arc::new(allowed_origins),
         })

@@ -1,5 +1,6 @@
 //! The schema extension that counts operations, their errors by code and
-//! the limits that refused them, and times queries and mutations.
+//! the limits that refused them, times queries and mutations, and puts
+//! each operation's execution in a `graphql` span naming it.
 //!
 //! It is registered before the extension that fills in missing codes, so
 //! it wraps it and sees every error with its final code.
@@ -7,12 +8,13 @@
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextRequest, NextSubscribe,
 };
 use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::{Response, ServerError, Value};
 use futures_util::StreamExt;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::{CodeLabel, Metrics};
 
@@ -37,6 +39,25 @@ impl Extension for ObserveExtension {
         inner.duration.observe(started.elapsed().as_secs_f64());
         count_errors(&self.0, &response.errors);
         response
+    }
+
+    /// Runs the operation in a span naming it, so every log line it causes
+    /// says which operation it belongs to.
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let span =
+            tracing::info_span!("graphql", operation = operation_name.unwrap_or("anonymous"));
+        async {
+            let response = next.run(ctx, operation_name).await;
+            tracing::debug!(errors = response.errors.len(), "operation finished");
+            response
+        }
+        .instrument(span)
+        .await
     }
 
     fn subscribe<'s>(

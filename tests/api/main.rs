@@ -5,6 +5,7 @@
 //! parallel with every other, in any order. `TEST_LOG=1` shows server logs.
 
 mod accounts;
+mod binary;
 mod chats;
 mod consumer;
 mod cors;
@@ -18,7 +19,6 @@ mod rate_limits;
 mod redis_server;
 mod scale_out;
 mod schema;
-mod shutdown;
 mod store_model;
 mod subscriptions;
 mod ws_client;
