@@ -51,9 +51,16 @@ pub async fn graphql_post(
             );
         }
     };
-    if let BatchRequest::Batch(requests) = &batch
-        && (requests.is_empty() || requests.len() > state.limits.max_batch)
-    {
+    // serde reads `[]` as a single request with every field defaulted (a
+    // struct may come from a sequence), so an array body is sized from the
+    // JSON itself.
+    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let operations = match &batch {
+        BatchRequest::Batch(requests) => requests.len(),
+        BatchRequest::Single(_) if is_array => 0,
+        BatchRequest::Single(_) => 1,
+    };
+    if is_array && (operations == 0 || operations > state.limits.max_batch) {
         return request_error(
             response_type,
             StatusCode::BAD_REQUEST,

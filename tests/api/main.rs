@@ -5,6 +5,7 @@
 //! parallel with every other, in any order. `TEST_LOG=1` shows server logs.
 
 mod accounts;
+mod bad_input;
 mod binary;
 mod chats;
 mod consumer;

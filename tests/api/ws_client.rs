@@ -21,6 +21,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
@@ -157,6 +158,13 @@ impl WsClient {
 
     pub async fn send_binary(&mut self, bytes: Vec<u8>) {
         let sent = self.socket.send(Message::Binary(Bytes::from(bytes)));
+        within(sent, "a send").await.expect("send failed");
+    }
+
+    /// Sends a raw frame: what a well-behaved client library refuses to
+    /// send (text that is not UTF-8, for one).
+    pub async fn send_frame(&mut self, frame: Frame) {
+        let sent = self.socket.send(Message::Frame(frame));
         within(sent, "a send").await.expect("send failed");
     }
 

@@ -1,0 +1,272 @@
+//! The bad-input battery: everything a careless or hostile client can send,
+//! over HTTP and over the socket, one after another against one server.
+//! Every answer must be a clean refusal (a 4xx, or an error with a code
+//! that is not INTERNAL; a close code on the socket), every argument at its
+//! bound must pass and one past it must fail, and afterwards the server
+//! must still answer and still hold every message sent before.
+
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+
+use crate::helpers::{Account, Backend, SIGN_UP, TestApp, error_code, unique_name};
+use crate::ws_client::{WsClient, WsProtocol};
+
+/// POSTs raw bytes to `/graphql`, returning the status and the body (JSON
+/// when it parses).
+async fn post_raw(app: &TestApp, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+    let response = app
+        .http
+        .post(format!("{}/graphql", app.address))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("the server did not answer");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A refusal must be a 4xx or a GraphQL error carrying a code, never a
+/// server failure.
+fn assert_clean_refusal(what: &str, status: u16, body: &Value) {
+    assert!(status < 500, "{what}: HTTP {status} {body}");
+    if status == 200 {
+        let errors = body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{what}: accepted: {body}"));
+        for error in errors {
+            let code = error["extensions"]["code"].as_str();
+            assert!(
+                code.is_some_and(|c| c != "INTERNAL"),
+                "{what}: error without a client code: {error}"
+            );
+        }
+    }
+}
+
+/// Runs `query` with `variables` as `viewer`; returns the response.
+async fn run(app: &TestApp, viewer: Option<&Account>, query: &str, variables: Value) -> Value {
+    app.graphql(viewer.map(|v| v.token.as_str()), query, variables)
+        .await
+}
+
+/// The bound checks: (what, query, variables, passes).
+fn bounds(chat: &str) -> Vec<(&'static str, &'static str, Value, bool)> {
+    const SEND: &str = "mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }";
+    const CREATE: &str = "mutation($i: CreateChatInput!) { createChat(input: $i) { id } }";
+    const HISTORY: &str =
+        "query($c: ID!, $n: Int) { chat(id: $c) { messages(last: $n) { edges { cursor } } } }";
+    const CHATS: &str = "query($n: Int) { chats(first: $n) { edges { cursor } } }";
+    let body = |text: String| json!({ "i": { "chatId": chat, "body": text } });
+    let keyed =
+        |key: String| json!({ "i": { "chatId": chat, "body": "keyed", "clientMessageId": key } });
+    let title = |text: String| json!({ "i": { "title": text, "memberIds": [] } });
+    vec![
+        ("body of 1", SEND, body("x".into()), true),
+        ("empty body", SEND, body(String::new()), false),
+        ("whitespace body", SEND, body(" \u{2003}\n".into()), false),
+        ("body of 4000", SEND, body("😀".repeat(4000)), true),
+        ("body of 4001", SEND, body("😀".repeat(4001)), false),
+        ("key of 64", SEND, keyed("k".repeat(64)), true),
+        ("key of 65", SEND, keyed("k".repeat(65)), false),
+        ("empty key", SEND, keyed(String::new()), false),
+        ("title of 200", CREATE, title("t".repeat(200)), true),
+        ("title of 201", CREATE, title("t".repeat(201)), false),
+        ("empty title", CREATE, title("  ".into()), false),
+        ("last 1", HISTORY, json!({ "c": chat, "n": 1 }), true),
+        ("last 100", HISTORY, json!({ "c": chat, "n": 100 }), true),
+        ("last 0", HISTORY, json!({ "c": chat, "n": 0 }), false),
+        ("last 101", HISTORY, json!({ "c": chat, "n": 101 }), false),
+        ("last -1", HISTORY, json!({ "c": chat, "n": -1 }), false),
+        ("first 100", CHATS, json!({ "n": 100 }), true),
+        ("first 101", CHATS, json!({ "n": 101 }), false),
+        (
+            "wrong type",
+            SEND,
+            json!({ "i": { "chatId": chat, "body": 5 } }),
+            false,
+        ),
+        (
+            "missing field",
+            SEND,
+            json!({ "i": { "chatId": chat } }),
+            false,
+        ),
+        ("null input", SEND, json!({ "i": null }), false),
+        (
+            "int overflow",
+            HISTORY,
+            json!({ "c": chat, "n": 1e20 }),
+            false,
+        ),
+    ]
+}
+
+async fn the_server_survives_the_battery_and_loses_nothing(backend: Backend) {
+    // Arrange: a chat with history.
+    let app = TestApp::spawn(backend).await;
+    let (alice, bob) = (app.sign_up().await, app.sign_up().await);
+    let chat = app.create_chat(&alice, &[&bob]).await;
+    let mut sent = Vec::new();
+    for i in 0..3 {
+        sent.push(app.send(&alice, &chat, &format!("before {i}")).await["id"].clone());
+    }
+
+    // Act + Assert, item by item.
+    // 1. Bodies that are not GraphQL requests.
+    let bodies: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated JSON", b"{\"query\": \"{ me { id }".to_vec()),
+        ("invalid UTF-8", vec![b'{', 0xff, 0xfe, b'}']),
+        ("query not a string", br#"{"query": 5}"#.to_vec()),
+        (
+            "variables not an object",
+            br#"{"query": "{ __typename }", "variables": [1]}"#.to_vec(),
+        ),
+        ("empty batch", b"[]".to_vec()),
+        ("nested garbage", "[".repeat(10_000).into_bytes()),
+        (
+            "oversize variables",
+            format!(
+                r#"{{"query": "{{ __typename }}", "variables": {{"x": "{}"}}}}"#,
+                "v".repeat(300_000)
+            )
+            .into_bytes(),
+        ),
+    ];
+    for (what, body) in bodies {
+        let (status, response) = post_raw(&app, "application/json", body).await;
+        assert!(
+            (400..500).contains(&status),
+            "{what}: HTTP {status} {response}"
+        );
+    }
+    // 2. Documents that parse badly or ask too much.
+    let deep = format!("{}{}", "{ me ".repeat(3000), "}".repeat(3000));
+    let wide = format!("{{ me {{ {} }} }}", "id ".repeat(30_000));
+    let documents = [
+        ("unbalanced", "{ me { id }".to_owned()),
+        ("deeply nested", deep),
+        ("huge selection", wide),
+        ("unknown field", "{ nope }".to_owned()),
+        (
+            "subscription over HTTP",
+            "subscription { messageCreated { id } }".to_owned(),
+        ),
+    ];
+    for (what, query) in documents {
+        let body = serde_json::to_vec(&json!({ "query": query })).unwrap();
+        let (status, response) = post_raw(&app, "application/json", body).await;
+        assert_clean_refusal(what, status, &response);
+        assert!(
+            status != 200 || !response["errors"].is_null(),
+            "{what}: accepted"
+        );
+    }
+    // 3. Every contract argument at and past its bounds.
+    for (what, query, variables, passes) in bounds(&chat) {
+        let response = run(&app, Some(&alice), query, variables).await;
+        if passes {
+            assert!(response["errors"].is_null(), "{what}: refused: {response}");
+        } else {
+            assert_clean_refusal(what, 200, &response);
+            assert_eq!(error_code(&response), "BAD_USER_INPUT", "{what}");
+        }
+    }
+    let longest = format!("{:x<32}", unique_name("n"));
+    let too_long = format!("{longest}x");
+    for (name, passes) in [
+        ("abc", true),
+        ("ab", false),
+        (&longest, true),
+        (&too_long, false),
+    ] {
+        let response = run(
+            &app,
+            None,
+            SIGN_UP,
+            json!({ "u": name, "p": "long enough" }),
+        )
+        .await;
+        assert_eq!(
+            response["errors"].is_null(),
+            passes,
+            "username {name:?}: {response}"
+        );
+    }
+    for (password, passes) in [
+        ("x".repeat(7), false),
+        ("x".repeat(8), true),
+        ("é".repeat(128), true),
+        ("é".repeat(129), false),
+    ] {
+        let response = run(
+            &app,
+            None,
+            SIGN_UP,
+            json!({ "u": unique_name("p"), "p": password }),
+        )
+        .await;
+        assert_eq!(
+            response["errors"].is_null(),
+            passes,
+            "password of {}: {response}",
+            password.chars().count()
+        );
+    }
+    for cursor in ["", "garbage", "bDE6eDox", "🦀"] {
+        let response = run(
+            &app,
+            Some(&alice),
+            "query($c: ID!, $b: String) { chat(id: $c) { messages(before: $b) { edges { cursor } } } }",
+            json!({ "c": chat, "b": cursor }),
+        )
+        .await;
+        assert_eq!(error_code(&response), "BAD_USER_INPUT", "cursor {cursor:?}");
+    }
+    // 4. The socket: binary frames, invalid UTF-8, unknown and malformed messages.
+    let mut binary = WsClient::connect_as(&app, WsProtocol::TransportWs, &bob).await;
+    binary.send_binary(vec![0, 159, 146, 150]).await;
+    binary.expect_close(4400).await;
+    let mut broken = WsClient::connect_as(&app, WsProtocol::TransportWs, &bob).await;
+    let frame = Frame::message(vec![b'{', 0xc3, 0x28, b'}'], OpCode::Data(Data::Text), true);
+    broken.send_frame(frame).await;
+    broken.expect_closed().await;
+    for text in [
+        "not json",
+        r#"{"type": "no such message"}"#,
+        r#"{"type": "subscribe"}"#,
+        r#"{"type": "subscribe", "id": 7, "payload": {}}"#,
+        r#"{"id": "1"}"#,
+        "[]",
+    ] {
+        let mut client = WsClient::connect_as(&app, WsProtocol::TransportWs, &bob).await;
+        client.send_text(text).await;
+        client.expect_close(4400).await;
+    }
+
+    // Afterwards: the server answers, and every earlier message is there.
+    let me = run(&app, Some(&bob), "{ me { id } }", json!({})).await;
+    assert_eq!(me["data"]["me"]["id"], json!(bob.id));
+    let history = run(
+        &app,
+        Some(&bob),
+        "query($c: ID!) { chat(id: $c) { messages(last: 100) { edges { node { id } } } } }",
+        json!({ "c": chat }),
+    )
+    .await;
+    let ids: Vec<Value> = history["data"]["chat"]["messages"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| edge["node"]["id"].clone())
+        .collect();
+    assert_eq!(
+        ids[..3],
+        sent[..],
+        "the earlier messages changed: {history}"
+    );
+}
+
+crate::on_both_backends!(the_server_survives_the_battery_and_loses_nothing);
