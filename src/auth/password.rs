@@ -1,10 +1,15 @@
 //! Password hashing with argon2id.
 //!
-//! Hashing is deliberately slow (tens of milliseconds), so it runs on the
-//! blocking thread pool: on the async runtime a burst of sign-ins would stall
-//! every other request on the same worker.
+//! Hashing is deliberately slow (tens of milliseconds) and memory-hard
+//! (argon2's default 19 MiB per hash), so it runs on the blocking thread
+//! pool — on the async runtime a burst of sign-ins would stall every other
+//! request on the same worker — and at most one hash per core but one runs at once:
+//! a burst of 200 sign-ins then queues instead of starting 200 threads that
+//! would hold 4 GiB between them and starve the runtime of CPU.
 
 use std::sync::OnceLock;
+
+use tokio::sync::Semaphore;
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -18,17 +23,33 @@ use crate::domain::Password;
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
 
+/// The hashes that may run at once: one per core but one, so a core is
+/// always left for the runtime that serves everything else.
+fn hashing() -> &'static Semaphore {
+    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Semaphore::new(cores.saturating_sub(1).max(1))
+    })
+}
+
+/// Runs `work` on the blocking pool once a hashing permit is free.
+async fn run_hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let _permit = hashing().acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
 /// Hashes a password to a PHC string (`$argon2id$v=19$...`) with a fresh salt.
 pub async fn hash_password(password: &Password) -> Result<String, HashError> {
     let password = password.clone();
-    tokio::task::spawn_blocking(move || {
+    run_hashing(move || {
         Argon2::default()
             .hash_password(password.expose().as_bytes())
             .map(|hash| hash.to_string())
             .map_err(|e| HashError(e.to_string()))
     })
     .await
-    .map_err(|e| HashError(e.to_string()))?
+    .ok_or_else(|| HashError("the hashing task failed".to_owned()))?
 }
 
 /// Checks a password against a stored hash. With `None` (no such user) it
@@ -37,7 +58,7 @@ pub async fn hash_password(password: &Password) -> Result<String, HashError> {
 /// timing does not reveal which usernames exist.
 pub async fn verify_password(password: &str, stored: Option<String>) -> bool {
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
+    run_hashing(move || {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
         let matches = PasswordHash::new(&hash)

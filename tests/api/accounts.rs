@@ -433,3 +433,52 @@ crate::on_both_backends!(
     a_token_for_an_unknown_user_is_unauthenticated,
     every_other_operation_needs_a_token,
 );
+
+/// 200 sign-ins at once (password hashing is slow by design) must not stall
+/// other requests: hashing runs off the async runtime, a few at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_sign_ins_does_not_stall_other_requests() {
+    // Arrange: limits off, so every attempt reaches the password check.
+    let app = TestApp::spawn_with(Backend::Memory, |c| {
+        c.rate_sign_in_account = chat_server::throttle::Rate::OFF;
+        c.rate_sign_in_address = chat_server::throttle::Rate::OFF;
+    })
+    .await;
+    let account = app.sign_up().await;
+    let started = std::time::Instant::now();
+
+    // Act: the burst, and meanwhile a probe every 20 ms.
+    let burst = futures_util::future::join_all((0..200).map(|_| {
+        app.graphql(
+            None,
+            SIGN_IN,
+            json!({ "u": account.username, "p": PASSWORD }),
+        )
+    }));
+    let probes = async {
+        let mut slowest = std::time::Duration::ZERO;
+        for _ in 0..20 {
+            let sent = std::time::Instant::now();
+            let answer = app.graphql(None, "{ __typename }", json!({})).await;
+            assert_eq!(answer["data"]["__typename"], json!("Query"));
+            slowest = slowest.max(sent.elapsed());
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        (slowest, started.elapsed())
+    };
+    let (responses, (slowest, probing)) = tokio::join!(burst, probes);
+
+    // Assert: every sign-in worked; the probes ran while the burst was still
+    // going, and none waited behind it.
+    for response in &responses {
+        assert!(response["errors"].is_null(), "{response}");
+    }
+    let burst_took = started.elapsed();
+    assert!(probing < burst_took, "the probes did not overlap the burst");
+    // Relative, not absolute: the suite shares the machine with this test.
+    assert!(
+        slowest * 4 < burst_took,
+        "a probe took {slowest:?} during a {burst_took:?} burst"
+    );
+    eprintln!("200 sign-ins in {burst_took:?}; slowest probe {slowest:?}");
+}
