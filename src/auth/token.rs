@@ -119,6 +119,26 @@ mod tests {
     }
 
     #[test]
+    fn a_token_without_exp_or_with_another_hmac_is_refused() {
+        let key = EncodingKey::from_secret(b"test secret").unwrap();
+        let sub = UserId::generate().to_string();
+        let no_exp = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({ "sub": sub }),
+            &key,
+        )
+        .unwrap();
+        assert!(tokens().verify(&no_exp).is_err());
+        let hs512 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &serde_json::json!({ "sub": sub, "exp": now_ms() / 1000 + 600 }),
+            &key,
+        )
+        .unwrap();
+        assert!(tokens().verify(&hs512).is_err());
+    }
+
+    #[test]
     fn unsigned_tokens_are_refused() {
         // {"alg":"none","typ":"JWT"} . {"sub":..., "exp": far future} . (empty)
         let sub = UserId::generate();
