@@ -45,6 +45,13 @@ impl Collector for Live {
             "Failed reads of the event log (each is followed by a reconnect with backoff)",
             self.consumer.errors(),
         )?;
+        let lag = ConstGauge::new(self.consumer.lag().as_secs_f64());
+        lag.encode(encoder.encode_descriptor(
+            "chat_consumer_lag_seconds",
+            "Age of the newest event at the consumer's last read (0 when it found none): how far it runs behind the log",
+            None,
+            lag.metric_type(),
+        )?)?;
         gauge(
             &mut encoder,
             "chat_consumer_up",

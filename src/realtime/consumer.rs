@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{LogId, StoreResult};
+use crate::store::{LogId, StoreResult, now_ms};
 
 use super::hub::Hub;
 use super::log_tail::LogTail;
@@ -26,6 +26,8 @@ pub struct ConsumerStatus {
     healthy: AtomicBool,
     consumed: AtomicU64,
     errors: AtomicU64,
+    /// Age of the newest event at the last read, in ms (0: it read none).
+    lag_ms: AtomicU64,
 }
 
 impl ConsumerStatus {
@@ -49,6 +51,13 @@ impl ConsumerStatus {
     /// Failed reads since start.
     pub fn errors(&self) -> u64 {
         self.errors.load(Ordering::Relaxed)
+    }
+
+    /// How far behind the log the consumer runs: the age of the newest
+    /// event its last read brought (ids carry their append time), zero when
+    /// that read found nothing new.
+    pub fn lag(&self) -> Duration {
+        Duration::from_millis(self.lag_ms.load(Ordering::Relaxed))
     }
 }
 
@@ -96,6 +105,10 @@ impl Consumer {
             }
         };
         self.status.healthy.store(true, Ordering::Relaxed);
+        let lag = events
+            .last()
+            .map_or(0, |newest| now_ms().saturating_sub(newest.id.ms));
+        self.status.lag_ms.store(lag, Ordering::Relaxed);
         let mut published = 0;
         for event in events {
             // The read is "after last", so this never triggers; it guards the

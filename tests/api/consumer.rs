@@ -68,7 +68,10 @@ async fn consumer_publishes_each_new_event_once_in_order(backend: Backend) {
     assert!(receiver.try_recv().is_err(), "an event was published twice");
 }
 
-on_both_backends!(consumer_publishes_each_new_event_once_in_order);
+on_both_backends!(
+    consumer_publishes_each_new_event_once_in_order,
+    consumer_reports_how_far_behind_it_runs,
+);
 
 /// After Redis is killed and restarted from its append-only file, the
 /// consumer reports the outage, then resumes right after the last event it
@@ -140,4 +143,32 @@ async fn consumer_resumes_exactly_after_a_redis_crash() {
         6,
         "the failed write reached the log, or a write was lost"
     );
+}
+
+/// A consumer that starts behind the log reports how far behind it runs
+/// (the age of the newest event it read), for `/metrics`.
+async fn consumer_reports_how_far_behind_it_runs(backend: Backend) {
+    // Arrange: events a consumer has not read yet, aged 400 ms.
+    let app = TestApp::spawn(backend).await;
+    let ada = app.sign_up().await;
+    let chat = app.create_chat(&ada, &[]).await;
+    let start = app.log_head().await;
+    for i in 0..3 {
+        app.send(&ada, &chat, &format!("m{i}")).await;
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let status = ConsumerStatus::new();
+    let mut consumer = Consumer::new(app.store.log_tail(), Hub::new(64), start, status.clone());
+
+    // Act
+    let published = consumer.poll_once().await.expect("poll_once failed");
+
+    // Assert
+    assert_eq!(published, 3);
+    assert!(
+        status.lag() >= Duration::from_millis(400),
+        "{:?}",
+        status.lag()
+    );
+    assert!(status.lag() < Duration::from_secs(10), "{:?}", status.lag());
 }

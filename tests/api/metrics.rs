@@ -88,6 +88,7 @@ async fn a_scrape_shows_sockets_subscriptions_deliveries_errors_and_refusals() {
     assert_eq!(sample(&text, "chat_subscription_deliveries_total"), 2.0);
     assert!(sample(&text, "chat_events_consumed_total") >= 4.0, "{text}");
     assert_eq!(sample(&text, "chat_consumer_up"), 1.0);
+    assert!(sample(&text, "chat_consumer_lag_seconds") < 10.0, "{text}");
     assert_eq!(
         sample(
             &text,
