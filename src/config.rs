@@ -46,6 +46,12 @@ pub struct Config {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
 
+    /// How long a client may take to send a request's headers, in
+    /// milliseconds; a slower one is disconnected, so connections cannot
+    /// be held open by trickling headers in.
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub http_header_timeout_ms: u64,
+
     /// Deepest selection nesting an operation may have.
     #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = 16)]
     pub max_query_depth: usize,

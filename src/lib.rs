@@ -36,8 +36,7 @@ pub mod store;
 pub mod throttle;
 pub mod ws;
 
-use std::future::{Future, IntoFuture};
-use std::net::SocketAddr;
+use std::future::Future;
 
 use tokio::net::TcpListener;
 
@@ -77,35 +76,35 @@ pub async fn serve(
         token.cancel();
         tokio::time::sleep(drain).await;
     };
-    let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(stopping)
-        .into_future();
+    let served = http::server::serve(
+        listener,
+        http::router(state.clone()),
+        stopping,
+        state.limits.header_timeout,
+    );
     let deadline = async {
         state.shutdown.cancelled().await;
         tokio::time::sleep(state.shutdown_drain + state.shutdown_timeout).await;
     };
     let drained = async {
-        let served = served.await;
-        // axum's graceful shutdown lets go of upgraded connections, so the
-        // sockets are awaited here, or the process would exit before their
-        // close frames are written.
+        served.await;
+        // The server lets go of upgraded connections, so the sockets are
+        // awaited here, or the process would exit before their close
+        // frames are written.
         state.connections.close();
         state.connections.wait().await;
-        served
     };
-    let served = tokio::select! {
-        served = drained => served,
+    tokio::select! {
+        () = drained => {}
         () = deadline => {
             tracing::warn!(
                 timeout = ?state.shutdown_timeout,
                 sockets = state.connections.len(),
                 "shutdown deadline passed; exiting with work still open"
             );
-            Ok(())
         }
-    };
+    }
     state.shutdown.cancel();
     consumer.await?;
-    Ok(served?)
+    Ok(())
 }

@@ -62,6 +62,8 @@ pub struct AppState {
 pub struct HttpLimits {
     pub max_body_bytes: usize,
     pub max_batch: usize,
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: Duration,
 }
 
 impl AppState {
@@ -144,6 +146,7 @@ impl AppState {
             limits: HttpLimits {
                 max_body_bytes: config.max_body_bytes,
                 max_batch: config.max_batch,
+                header_timeout: Duration::from_millis(config.http_header_timeout_ms),
             },
             ws: WsLimits::from_config(config),
             sockets,

@@ -7,6 +7,7 @@ mod health;
 mod media;
 mod metrics;
 mod origins;
+pub mod server;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

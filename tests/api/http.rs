@@ -279,3 +279,42 @@ async fn introspection_lists_the_types() {
         assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
     }
 }
+
+/// A client that sends part of its headers and then waits (slowloris) is
+/// disconnected after the header deadline; a prompt one is served.
+#[tokio::test]
+async fn headers_trickled_in_past_the_deadline_end_the_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // Arrange
+    let app = TestApp::spawn_with(Backend::Memory, |c| c.http_header_timeout_ms = 300).await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&host).await.unwrap();
+
+    // Act: half a request, then nothing.
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buffer = Vec::new();
+    let ended = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        slow.read_to_end(&mut buffer),
+    )
+    .await;
+
+    // Assert: the server closed it (an end of stream or a reset both end
+    // the read; perhaps after a 408); others are still served.
+    ended.expect("the connection was still open after 5 s").ok();
+    let text = String::from_utf8_lossy(&buffer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+    let health = app
+        .http
+        .get(format!("{}/health", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
