@@ -171,9 +171,18 @@ async fn run(cli: Cli) -> anyhow::Result<Vec<Outcome>> {
     );
     let mut outcomes = Vec::new();
     for (scenario, backend) in plan(&cli) {
-        let outcome = scenario::run(&settings, &scenario, backend)
-            .await
-            .with_context(|| format!("{} on {backend}", scenario.name))?;
+        // A scenario that cannot finish is a failed row, not the end of the
+        // report: the other scenarios' figures still count.
+        let outcome = match scenario::run(&settings, &scenario, backend).await {
+            Ok(outcome) => outcome,
+            Err(error) => Outcome {
+                scenario: scenario.name.to_owned(),
+                backend: backend.to_string(),
+                subscribers: scenario.layout.subscribers,
+                problems: vec![format!("could not run: {error:#}")],
+                ..Outcome::default()
+            },
+        };
         outcomes.push(outcome);
     }
     print_table(&outcomes);

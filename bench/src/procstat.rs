@@ -88,3 +88,11 @@ pub struct CpuUse {
     pub seconds: f64,
     pub cores: f64,
 }
+
+/// The 1-minute load average, to show how busy the shared machine was.
+pub fn load_1min() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}

@@ -16,7 +16,7 @@ use tokio::time::{Instant, sleep};
 use crate::api::{Api, User};
 use crate::cluster::{Backend, Cluster, Programs};
 use crate::layout::{Body, Kind, Layout, now_ns};
-use crate::procstat::{CpuMeter, Pid, rss_kib};
+use crate::procstat::{CpuMeter, Pid, load_1min, rss_kib};
 use crate::report::{Latency, Outcome};
 use crate::sender::{self, Pace};
 use crate::subscriber::{self, Progress, Routes, Spec, Tally};
@@ -60,7 +60,11 @@ const SETTLE: Duration = Duration::from_millis(300);
 pub async fn run(settings: &Settings, scenario: &Scenario, backend: Backend) -> anyhow::Result<Outcome> {
     let layout = scenario.layout;
     layout.check()?;
-    eprintln!("== {} on {backend}: {layout:?}", scenario.name);
+    let load_at_start = load_1min();
+    eprintln!(
+        "== {} on {backend}: {layout:?} (load average {load_at_start:.2})",
+        scenario.name
+    );
     let cluster = Cluster::start(&settings.programs, backend).await?;
     let server = Pid::Child(cluster.server_pid());
     let api = Api::new(cluster.server_addr, scenario.senders.max(settings.signup_parallel))?;
@@ -115,9 +119,13 @@ pub async fn run(settings: &Settings, scenario: &Scenario, backend: Backend) -> 
         .collect();
     let all = layout.subscribers;
     wait_for("subscriptions", &progress, PHASE_TIMEOUT, || {
-        progress.subscribed.load(Ordering::Relaxed) as u64 >= all as u64
+        progress.subscribed.load(Ordering::Relaxed) >= all
     })
-    .await?;
+    .await
+    .with_context(|| {
+        let got = progress.subscribed.load(Ordering::Relaxed);
+        format!("{got} of {all} subscribed")
+    })?;
     let connect_secs = connect_start.elapsed().as_secs_f64();
     eprintln!("   {all} subscribed in {connect_secs:.2} s");
 
@@ -128,7 +136,11 @@ pub async fn run(settings: &Settings, scenario: &Scenario, backend: Backend) -> 
     wait_for("warm-up deliveries", &progress, PHASE_TIMEOUT, || {
         progress.warmups.load(Ordering::Relaxed) >= warm_expected
     })
-    .await?;
+    .await
+    .with_context(|| {
+        let got = progress.warmups.load(Ordering::Relaxed);
+        format!("{got} of {warm_expected} warm-ups arrived")
+    })?;
     eprintln!("   all subscriptions live after {:.2} s", connect_start.elapsed().as_secs_f64());
     let rss_live = rss_kib(server);
 
@@ -136,6 +148,7 @@ pub async fn run(settings: &Settings, scenario: &Scenario, backend: Backend) -> 
         scenario: scenario.name.to_owned(),
         backend: backend.to_string(),
         subscribers: all,
+        load_at_start,
         ..Outcome::default()
     };
     let (sent, send_start, window) = if scenario.idle {

@@ -21,12 +21,16 @@ use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::layout::{Body, Kind, now_ns};
 
 /// How long connecting, the handshake and the ack may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Initial read buffer of each socket (it grows for larger frames).
+const READ_BUFFER: usize = 4096;
 
 /// Problems kept per subscriber for the report; the counts keep the rest.
 const MAX_PROBLEMS: usize = 3;
@@ -217,7 +221,11 @@ async fn connect(spec: &Spec) -> anyhow::Result<Socket> {
         "sec-websocket-protocol",
         HeaderValue::from_static("graphql-transport-ws"),
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
+    // Tungstenite reserves 128 KiB per socket for reading by default; the
+    // generator's frames are small, and 15,000 sockets must fit beside the
+    // server.
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
         .await
         .context("WebSocket handshake")?;
     let init = json!({
