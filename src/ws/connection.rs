@@ -16,6 +16,7 @@ use std::time::Duration;
 use async_graphql::{ErrorExtensionValues, Request, ServerError};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::BoxStream;
+use futures_util::{FutureExt, SinkExt};
 use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at, sleep_until, timeout};
 use tokio_stream::{StreamExt, StreamMap};
 use tracing::{Instrument, debug};
@@ -32,6 +33,11 @@ use super::protocol::{ClientMessage, Close, Protocol, ServerMessage};
 /// A client that takes no data for this long is dropped: a peer that
 /// stopped reading must not pin its connection and subscriptions forever.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most replies written together after one wake-up: enough to turn a burst
+/// into a few large writes, few enough that client frames and shutdown are
+/// still looked at promptly.
+const WRITE_BATCH: usize = 64;
 
 /// How long the closing handshake may take before the TCP connection is
 /// dropped anyway.
@@ -228,7 +234,21 @@ impl Connection {
         Ok(())
     }
 
+    /// Writes this reply and every other one already waiting (up to
+    /// [`WRITE_BATCH`]), then flushes once: under load one syscall carries
+    /// many messages instead of one each.
     async fn on_reply(&mut self, id: String, reply: Reply) -> Result<(), End> {
+        self.queue_reply(id, reply).await?;
+        for _ in 1..WRITE_BATCH {
+            match self.operations.next().now_or_never() {
+                Some(Some((id, reply))) => self.queue_reply(id, reply).await?,
+                _ => break,
+            }
+        }
+        self.flush().await
+    }
+
+    async fn queue_reply(&mut self, id: String, reply: Reply) -> Result<(), End> {
         if reply.is_terminal() {
             self.operations.remove(&id);
         }
@@ -237,11 +257,18 @@ impl Connection {
             Reply::Error(errors) => ServerMessage::Error(id, errors),
             Reply::Complete => ServerMessage::Complete(id),
         };
-        self.send(&message).await
+        self.queue(&message).await
     }
 
     /// Writes one message, unless this protocol has no such message.
     async fn send(&mut self, message: &ServerMessage) -> Result<(), End> {
+        self.queue(message).await?;
+        self.flush().await
+    }
+
+    /// Encodes one message into the socket's write buffer; [`Self::flush`]
+    /// sends it.
+    async fn queue(&mut self, message: &ServerMessage) -> Result<(), End> {
         let text = match self.protocol.encode(message) {
             None => return Ok(()),
             Some(Ok(text)) => text,
@@ -250,7 +277,21 @@ impl Connection {
                 return Err(End::Close(Close::internal()));
             }
         };
-        match timeout(WRITE_TIMEOUT, self.socket.send(Message::Text(text.into()))).await {
+        let written = timeout(WRITE_TIMEOUT, self.socket.feed(Message::Text(text.into()))).await;
+        self.written(written)
+    }
+
+    /// Sends whatever is queued.
+    async fn flush(&mut self) -> Result<(), End> {
+        let flushed = timeout(WRITE_TIMEOUT, SinkExt::<Message>::flush(&mut self.socket)).await;
+        self.written(flushed)
+    }
+
+    fn written(
+        &mut self,
+        result: Result<Result<(), axum::Error>, tokio::time::error::Elapsed>,
+    ) -> Result<(), End> {
+        match result {
             Ok(Ok(())) => {
                 // Keepalives are for idle sockets: any message shows the
                 // client (and proxies) that the connection is alive.
