@@ -40,7 +40,12 @@ impl Api {
     }
 
     /// Runs one operation and returns its `data`; a GraphQL error is an error.
-    pub async fn call(&self, token: Option<&str>, query: &str, variables: Value) -> anyhow::Result<Value> {
+    pub async fn call(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> anyhow::Result<Value> {
         let mut request = self
             .client
             .post(&*self.url)
@@ -50,7 +55,10 @@ impl Api {
         }
         let response = request.send().await?;
         let status = response.status();
-        let mut body: Value = response.json().await.with_context(|| format!("HTTP {status}"))?;
+        let mut body: Value = response
+            .json()
+            .await
+            .with_context(|| format!("HTTP {status}"))?;
         if let Some(errors) = body.get("errors") {
             bail!("GraphQL errors (HTTP {status}): {errors}");
         }
@@ -61,7 +69,12 @@ impl Api {
 
     /// Signs up `count` users named after `prefix`, `parallel` at a time
     /// (argon2 makes each sign-up cost tens of milliseconds of server CPU).
-    pub async fn sign_up_many(&self, prefix: &str, count: usize, parallel: usize) -> anyhow::Result<Vec<User>> {
+    pub async fn sign_up_many(
+        &self,
+        prefix: &str,
+        count: usize,
+        parallel: usize,
+    ) -> anyhow::Result<Vec<User>> {
         stream::iter(0..count)
             .map(|i| self.sign_up(format!("{prefix}-{i}")))
             .buffered(parallel.max(1))
@@ -91,7 +104,12 @@ impl Api {
     }
 
     /// Creates a chat owned by `creator` with the other `members`.
-    pub async fn create_chat(&self, creator: &User, title: &str, members: &[&User]) -> anyhow::Result<String> {
+    pub async fn create_chat(
+        &self,
+        creator: &User,
+        title: &str,
+        members: &[&User],
+    ) -> anyhow::Result<String> {
         let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
         let data = self
             .call(
@@ -108,7 +126,12 @@ impl Api {
     }
 
     /// Sends a message and returns its cursor.
-    pub async fn send_message(&self, token: &str, chat: &str, body: &str) -> anyhow::Result<String> {
+    pub async fn send_message(
+        &self,
+        token: &str,
+        chat: &str,
+        body: &str,
+    ) -> anyhow::Result<String> {
         let data = self
             .call(
                 Some(token),

@@ -45,12 +45,18 @@ impl Layout {
     }
 
     pub fn check(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.users > 0 && self.chats > 0, "users and chats must be positive");
+        anyhow::ensure!(
+            self.users > 0 && self.chats > 0,
+            "users and chats must be positive"
+        );
         anyhow::ensure!(
             (1..=self.users).contains(&self.members),
             "a chat needs 1..=users members"
         );
-        anyhow::ensure!(self.members <= 1000, "createChat takes at most 1,000 members");
+        anyhow::ensure!(
+            self.members <= 1000,
+            "createChat takes at most 1,000 members"
+        );
         Ok(())
     }
 }

@@ -57,7 +57,11 @@ const SETTLE: Duration = Duration::from_millis(300);
 /// Runs `scenario` on `backend` against fresh processes and reports it.
 /// Loss, duplicates, misroutes and errors go to `Outcome::problems`; an
 /// `Err` means the run could not be carried out at all.
-pub async fn run(settings: &Settings, scenario: &Scenario, backend: Backend) -> anyhow::Result<Outcome> {
+pub async fn run(
+    settings: &Settings,
+    scenario: &Scenario,
+    backend: Backend,
+) -> anyhow::Result<Outcome> {
     let layout = scenario.layout;
     layout.check()?;
     let load_at_start = load_1min();
@@ -67,14 +71,21 @@ pub async fn run(settings: &Settings, scenario: &Scenario, backend: Backend) -> 
     );
     let cluster = Cluster::start(&settings.programs, backend).await?;
     let server = Pid::Child(cluster.server_pid());
-    let api = Api::new(cluster.server_addr, scenario.senders.max(settings.signup_parallel))?;
+    let api = Api::new(
+        cluster.server_addr,
+        scenario.senders.max(settings.signup_parallel),
+    )?;
 
     let started = Instant::now();
     let prefix = format!("b{}", now_ns() % 1_000_000_007);
     let users = api
         .sign_up_many(&prefix, layout.users, settings.signup_parallel)
         .await?;
-    eprintln!("   {} users signed up in {:.1?}", users.len(), started.elapsed());
+    eprintln!(
+        "   {} users signed up in {:.1?}",
+        users.len(),
+        started.elapsed()
+    );
     let chat_ids = create_chats(&api, &layout, &users).await?;
     // Subscribing after this cursor makes every subscription exact however
     // late the server opens it; the marker itself is never delivered.
@@ -141,7 +152,10 @@ pub async fn run(settings: &Settings, scenario: &Scenario, backend: Backend) -> 
         let got = progress.warmups.load(Ordering::Relaxed);
         format!("{got} of {warm_expected} warm-ups arrived")
     })?;
-    eprintln!("   all subscriptions live after {:.2} s", connect_start.elapsed().as_secs_f64());
+    eprintln!(
+        "   all subscriptions live after {:.2} s",
+        connect_start.elapsed().as_secs_f64()
+    );
     let rss_live = rss_kib(server);
 
     let mut outcome = Outcome {
@@ -153,11 +167,14 @@ pub async fn run(settings: &Settings, scenario: &Scenario, backend: Backend) -> 
     };
     let (sent, send_start, window) = if scenario.idle {
         outcome.connect_secs = Some(connect_secs);
-        outcome.kib_per_connection = Some(rss_live.saturating_sub(rss_before) as f64 / all.max(1) as f64);
+        outcome.kib_per_connection =
+            Some(rss_live.saturating_sub(rss_before) as f64 / all.max(1) as f64);
         (None, Instant::now(), None)
     } else {
         let server_cpu = CpuMeter::start(server);
-        let redis_cpu = cluster.redis_pid().map(|pid| CpuMeter::start(Pid::Child(pid)));
+        let redis_cpu = cluster
+            .redis_pid()
+            .map(|pid| CpuMeter::start(Pid::Child(pid)));
         let own_cpu = CpuMeter::start(Pid::SelfProcess);
         let send_start = Instant::now();
         let sent = sender::send_all(sender::Plan {
@@ -183,7 +200,11 @@ pub async fn run(settings: &Settings, scenario: &Scenario, backend: Backend) -> 
             progress.delivered.load(Ordering::Relaxed) >= expected
         })
         .await;
-        let window = (server_cpu.stop(), redis_cpu.map(|m| m.stop()), own_cpu.stop());
+        let window = (
+            server_cpu.stop(),
+            redis_cpu.map(|m| m.stop()),
+            own_cpu.stop(),
+        );
         outcome.expected = expected;
         (Some(sent), send_start, Some(window))
     };
@@ -194,7 +215,9 @@ pub async fn run(settings: &Settings, scenario: &Scenario, backend: Backend) -> 
     for task in tasks {
         match task.await {
             Ok(tally) => tallies.push(tally),
-            Err(error) => outcome.problems.push(format!("a subscriber task failed: {error}")),
+            Err(error) => outcome
+                .problems
+                .push(format!("a subscriber task failed: {error}")),
         }
     }
     cluster.stop().await;
@@ -209,7 +232,11 @@ pub async fn run(settings: &Settings, scenario: &Scenario, backend: Backend) -> 
     let duplicates: u64 = tallies.iter().map(|t| t.duplicates).sum();
     let misrouted: u64 = tallies.iter().map(|t| t.misrouted).sum();
     let broken: u64 = tallies.iter().map(|t| t.broken).sum();
-    for (what, count) in [("duplicates", duplicates), ("misrouted", misrouted), ("broken sockets or frames", broken)] {
+    for (what, count) in [
+        ("duplicates", duplicates),
+        ("misrouted", misrouted),
+        ("broken sockets or frames", broken),
+    ] {
         if count > 0 {
             outcome.problems.push(format!("{count} {what}"));
         }
@@ -223,9 +250,10 @@ pub async fn run(settings: &Settings, scenario: &Scenario, backend: Backend) -> 
         outcome.mutations_per_sec = sent.ok as f64 / sent.elapsed.as_secs_f64().max(1e-9);
         outcome.mutation = Latency::of(sent.latencies_us.iter().copied());
         if sent.errors > 0 {
-            outcome
-                .problems
-                .push(format!("{} mutations failed: {:?}", sent.errors, sent.first_errors));
+            outcome.problems.push(format!(
+                "{} mutations failed: {:?}",
+                sent.errors, sent.first_errors
+            ));
         }
         let (lost, extra) = compare(&layout, &user_chats, &sent.per_chat, &tallies);
         if lost > 0 || extra > 0 {
@@ -250,7 +278,12 @@ pub async fn run(settings: &Settings, scenario: &Scenario, backend: Backend) -> 
 }
 
 /// Lost and unexpected deliveries, chat by chat for every subscriber.
-fn compare(layout: &Layout, user_chats: &[Arc<[usize]>], sent: &[u64], tallies: &[Tally]) -> (u64, u64) {
+fn compare(
+    layout: &Layout,
+    user_chats: &[Arc<[usize]>],
+    sent: &[u64],
+    tallies: &[Tally],
+) -> (u64, u64) {
     let (mut lost, mut extra) = (0, 0);
     for (i, tally) in tallies.iter().enumerate() {
         let chats = &user_chats[layout.subscriber_user(i)];
@@ -270,7 +303,8 @@ async fn create_chats(api: &Api, layout: &Layout, users: &[User]) -> anyhow::Res
             let mut members = layout.chat_members(chat).map(|u| &users[u]);
             let creator = members.next().context("a chat without members")?;
             let others: Vec<&User> = members.collect();
-            api.create_chat(creator, &format!("bench {chat}"), &others).await
+            api.create_chat(creator, &format!("bench {chat}"), &others)
+                .await
         })
         .buffered(8)
         .try_collect()
@@ -278,7 +312,12 @@ async fn create_chats(api: &Api, layout: &Layout, users: &[User]) -> anyhow::Res
 }
 
 /// Sends one warm-up message to every chat.
-async fn send_warmups(api: &Api, layout: &Layout, users: &[User], chat_ids: &[String]) -> anyhow::Result<()> {
+async fn send_warmups(
+    api: &Api,
+    layout: &Layout,
+    users: &[User],
+    chat_ids: &[String],
+) -> anyhow::Result<()> {
     stream::iter(0..layout.chats)
         .map(|chat| async move {
             let body = Body {
@@ -288,7 +327,8 @@ async fn send_warmups(api: &Api, layout: &Layout, users: &[User], chat_ids: &[St
                 sent_ns: now_ns(),
             };
             let token = &users[layout.sender(chat, 0)].token;
-            api.send_message(token, &chat_ids[chat], &body.encode()).await
+            api.send_message(token, &chat_ids[chat], &body.encode())
+                .await
         })
         .buffer_unordered(16)
         .try_for_each(|_| async { Ok(()) })
@@ -297,7 +337,12 @@ async fn send_warmups(api: &Api, layout: &Layout, users: &[User], chat_ids: &[St
 
 /// Polls until `done` holds; fails after `limit` or as soon as a
 /// subscriber has failed.
-async fn wait_for(what: &str, progress: &Progress, limit: Duration, done: impl Fn() -> bool) -> anyhow::Result<()> {
+async fn wait_for(
+    what: &str,
+    progress: &Progress,
+    limit: Duration,
+    done: impl Fn() -> bool,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + limit;
     loop {
         if done() {

@@ -63,7 +63,9 @@ pub async fn send_all(plan: Plan) -> Sent {
     let mut tasks = Vec::with_capacity(plan.senders);
     for _ in 0..plan.senders.max(1) {
         let (plan, next) = (plan.clone(), next.clone());
-        tasks.push(tokio::spawn(async move { sender(&plan, &next, start, end, total).await }));
+        tasks.push(tokio::spawn(async move {
+            sender(&plan, &next, start, end, total).await
+        }));
     }
     let mut sent = Sent {
         per_chat: vec![0; plan.layout.chats],
@@ -124,7 +126,8 @@ async fn sender(plan: &Plan, next: &AtomicU64, start: Instant, end: Instant, tot
         {
             Ok(_) => {
                 let micros = began.elapsed().as_micros();
-                sent.latencies_us.push(u32::try_from(micros).unwrap_or(u32::MAX));
+                sent.latencies_us
+                    .push(u32::try_from(micros).unwrap_or(u32::MAX));
                 sent.per_chat[chat] += 1;
                 sent.ok += 1;
             }

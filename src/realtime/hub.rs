@@ -329,5 +329,7 @@ fn offer(subscriber: &Subscriber, event: &Arc<Event>) {
 /// The routes stay consistent across a panic elsewhere (every change is
 /// complete before the lock is released), so a poisoned lock is usable.
 fn lock(routes: &Mutex<Routes>) -> MutexGuard<'_, Routes> {
-    routes.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    routes
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
