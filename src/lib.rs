@@ -32,6 +32,7 @@ pub mod ws;
 use std::future::{Future, IntoFuture};
 
 use tokio::net::TcpListener;
+use axum::serve::ListenerExt as _;
 
 use crate::realtime::consumer::Consumer;
 
@@ -65,6 +66,15 @@ pub async fn serve(
         shutdown.await;
         token.cancel();
     };
+    // Small writes go out at once: with Nagle's algorithm a WebSocket frame
+    // written while the previous one is unacknowledged waits for the peer's
+    // (possibly delayed) ACK, which the benchmark saw as tens of
+    // milliseconds of delivery latency.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(listener, http::router(state.clone()))
         .with_graceful_shutdown(stopping)
         .into_future();
