@@ -31,8 +31,8 @@ pub mod ws;
 
 use std::future::{Future, IntoFuture};
 
-use tokio::net::TcpListener;
 use axum::serve::ListenerExt as _;
+use tokio::net::TcpListener;
 
 use crate::realtime::consumer::Consumer;
 

@@ -96,3 +96,45 @@ pub fn load_1min() -> f64 {
         .and_then(|text| text.split_whitespace().next()?.parse().ok())
         .unwrap_or(0.0)
 }
+
+/// Busy and total CPU ticks of the whole machine (`/proc/stat`), to show
+/// how much of the shared cores other programs took during a measurement.
+fn machine_ticks() -> (u64, u64) {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+        return (0, 0);
+    };
+    let Some(line) = stat.lines().next() else {
+        return (0, 0);
+    };
+    let values: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: u64 = values.iter().take(8).sum();
+    // idle and iowait are the 4th and 5th values.
+    let idle = values.get(3).copied().unwrap_or(0) + values.get(4).copied().unwrap_or(0);
+    (total.saturating_sub(idle), total)
+}
+
+/// Cores kept busy on the whole machine over an interval.
+#[derive(Debug, Clone, Copy)]
+pub struct MachineMeter {
+    busy: u64,
+    at: Instant,
+}
+
+impl MachineMeter {
+    pub fn start() -> Self {
+        Self {
+            busy: machine_ticks().0,
+            at: Instant::now(),
+        }
+    }
+
+    /// Average busy cores since the start (all processes).
+    pub fn stop(&self) -> f64 {
+        let busy = machine_ticks().0.saturating_sub(self.busy) as f64 / TICKS_PER_SEC;
+        busy / self.at.elapsed().as_secs_f64().max(1e-9)
+    }
+}

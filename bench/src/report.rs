@@ -52,6 +52,9 @@ pub struct Outcome {
     pub cpu_us_per_delivery: f64,
     pub redis_cores: Option<f64>,
     pub generator_cores: f64,
+    /// Cores busy on the whole machine minus server, Redis and generator:
+    /// what the other users of the shared machine took meanwhile.
+    pub other_cores: f64,
     pub server_rss_mib: f64,
     /// The machine's 1-minute load average when the scenario started.
     pub load_at_start: f64,
@@ -66,14 +69,14 @@ pub struct Outcome {
 /// Prints the outcomes as a Markdown table (pasted as is into BENCHMARKS.md).
 pub fn print_table(outcomes: &[Outcome]) {
     println!(
-        "| scenario | backend | subs | msgs | mut/s | mut p50/p99 ms | deliveries exp/recv | deliv/s | deliv p50/p90/p99/max ms | server cores | redis cores | gen cores | µs CPU/deliv | server RSS MiB | load | result |"
+        "| scenario | backend | subs | msgs | mut/s | mut p50/p99 ms | deliveries exp/recv | deliv/s | deliv p50/p90/p99/max ms | server cores | redis cores | gen cores | other cores | µs CPU/deliv | server RSS MiB | load | result |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for o in outcomes {
         let redis = o.redis_cores.map_or("-".to_owned(), |c| format!("{c:.2}"));
         let result = if o.problems.is_empty() { "ok" } else { "FAIL" };
         println!(
-            "| {} | {} | {} | {} | {:.0} | {:.2} / {:.2} | {} / {} | {:.0} | {:.2} / {:.2} / {:.2} / {:.1} | {:.2} | {} | {:.2} | {:.1} | {:.0} | {:.1} | {} |",
+            "| {} | {} | {} | {} | {:.0} | {:.2} / {:.2} | {} / {} | {:.0} | {:.2} / {:.2} / {:.2} / {:.1} | {:.2} | {} | {:.2} | {:.2} | {:.1} | {:.0} | {:.1} | {} |",
             o.scenario,
             o.backend,
             o.subscribers,
@@ -91,6 +94,7 @@ pub fn print_table(outcomes: &[Outcome]) {
             o.server_cores,
             redis,
             o.generator_cores,
+            o.other_cores,
             o.cpu_us_per_delivery,
             o.server_rss_mib,
             o.load_at_start,

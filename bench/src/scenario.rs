@@ -16,7 +16,7 @@ use tokio::time::{Instant, sleep};
 use crate::api::{Api, User};
 use crate::cluster::{Backend, Cluster, Programs};
 use crate::layout::{Body, Kind, Layout, now_ns};
-use crate::procstat::{CpuMeter, Pid, load_1min, rss_kib};
+use crate::procstat::{CpuMeter, MachineMeter, Pid, load_1min, rss_kib};
 use crate::report::{Latency, Outcome};
 use crate::sender::{self, Pace};
 use crate::subscriber::{self, Progress, Routes, Spec, Tally};
@@ -176,6 +176,7 @@ pub async fn run(
             .redis_pid()
             .map(|pid| CpuMeter::start(Pid::Child(pid)));
         let own_cpu = CpuMeter::start(Pid::SelfProcess);
+        let machine = MachineMeter::start();
         let send_start = Instant::now();
         let sent = sender::send_all(sender::Plan {
             api: api.clone(),
@@ -204,6 +205,7 @@ pub async fn run(
             server_cpu.stop(),
             redis_cpu.map(|m| m.stop()),
             own_cpu.stop(),
+            machine.stop(),
         );
         outcome.expected = expected;
         (Some(sent), send_start, Some(window))
@@ -245,7 +247,7 @@ pub async fn run(
         outcome.problems.push(problem.clone());
     }
 
-    if let (Some(sent), Some((server_cpu, redis_cpu, own_cpu))) = (sent, window) {
+    if let (Some(sent), Some((server_cpu, redis_cpu, own_cpu, machine))) = (sent, window) {
         outcome.messages = sent.ok;
         outcome.mutations_per_sec = sent.ok as f64 / sent.elapsed.as_secs_f64().max(1e-9);
         outcome.mutation = Latency::of(sent.latencies_us.iter().copied());
@@ -270,6 +272,8 @@ pub async fn run(
         outcome.cpu_us_per_delivery = server_cpu.seconds * 1e6 / (outcome.received.max(1) as f64);
         outcome.redis_cores = redis_cpu.map(|c| c.cores);
         outcome.generator_cores = own_cpu.cores;
+        let ours = server_cpu.cores + own_cpu.cores + redis_cpu.map_or(0.0, |c| c.cores);
+        outcome.other_cores = (machine - ours).max(0.0);
     } else {
         outcome.expected = warm_expected;
         outcome.received = warm_received;
