@@ -362,3 +362,35 @@ async fn wait_for(
         sleep(POLL).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each subscriber's count per chat is held against what was sent to that chat.
+    #[test]
+    fn losses_and_extras_are_counted_per_chat() {
+        let layout = Layout {
+            users: 2,
+            chats: 2,
+            members: 1,
+            subscribers: 2,
+        };
+        let user_chats: Vec<Arc<[usize]>> =
+            layout.user_chats().into_iter().map(Into::into).collect();
+        let sent = [5, 3];
+        let tally = |got: u64| {
+            let mut tally = Tally::default();
+            tally.per_chat = vec![got];
+            tally
+        };
+        assert_eq!(
+            compare(&layout, &user_chats, &sent, &[tally(5), tally(3)]),
+            (0, 0)
+        );
+        assert_eq!(
+            compare(&layout, &user_chats, &sent, &[tally(4), tally(4)]),
+            (1, 1)
+        );
+    }
+}

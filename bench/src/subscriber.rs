@@ -311,3 +311,59 @@ fn check(spec: &Spec, progress: &Progress, tally: &mut Tally, text: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> Spec {
+        let routes: Routes = [("chat-a".to_owned(), 0), ("chat-b".to_owned(), 1)]
+            .into_iter()
+            .collect();
+        Spec {
+            url: "ws://127.0.0.1:1/ws".into(),
+            token: "t".into(),
+            after: "c".into(),
+            chats: vec![0].into(),
+            routes: Arc::new(routes),
+        }
+    }
+
+    fn frame(chat_id: &str, kind: Kind, seq: u64, chat: usize) -> String {
+        let body = Body {
+            kind,
+            seq,
+            chat,
+            sent_ns: now_ns(),
+        };
+        json!({
+            "id": "1",
+            "type": "next",
+            "payload": { "data": { "messageCreated": { "chatId": chat_id, "body": body.encode() } } },
+        })
+        .to_string()
+    }
+
+    /// The checks catch each kind of fault a delivery can have.
+    #[test]
+    fn duplicates_misroutes_and_strays_are_counted() {
+        let (spec, progress, mut tally) = (spec(), Progress::default(), Tally::default());
+        tally.per_chat = vec![0];
+        let mut feed = |text: String| check(&spec, &progress, &mut tally, &text);
+
+        feed(frame("chat-a", Kind::Warmup, 0, 0));
+        feed(frame("chat-a", Kind::Measured, 7, 0));
+        feed(frame("chat-a", Kind::Measured, 7, 0)); // the same message again
+        feed(frame("chat-b", Kind::Measured, 8, 1)); // a chat the user is not in
+        feed(frame("chat-a", Kind::Measured, 9, 1)); // body of another chat
+        feed(frame("chat-z", Kind::Measured, 10, 0)); // a chat nobody created
+        feed(r#"{"id":"1","type":"complete"}"#.to_owned());
+
+        assert_eq!((tally.warmups, tally.delivered), (1, 1));
+        assert_eq!(tally.per_chat, vec![1]);
+        assert_eq!(tally.duplicates, 1);
+        assert_eq!(tally.misrouted, 3);
+        assert_eq!(tally.broken, 1);
+        assert_eq!(progress.delivered.load(Ordering::Relaxed), 1);
+    }
+}
