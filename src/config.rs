@@ -52,8 +52,8 @@ pub struct Config {
     #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 1000)]
     pub max_query_complexity: usize,
 
-    /// Events a subscription may fall behind the live broadcast before it
-    /// must catch up from the log (it never loses them either way).
+    /// Events queued in the hub for one subscription before it must catch
+    /// up from the log (it never loses them either way).
     #[arg(long, env = "HUB_BUFFER", default_value_t = 4096)]
     pub hub_buffer: usize,
 
