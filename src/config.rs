@@ -75,8 +75,8 @@ pub struct Config {
     #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub introspection: bool,
 
-    /// Events a subscription may fall behind the live broadcast before it
-    /// must catch up from the log (it never loses them either way).
+    /// Events queued in the hub for one subscription before it must catch
+    /// up from the log (it never loses them either way).
     #[arg(long, env = "HUB_BUFFER", default_value_t = 4096)]
     pub hub_buffer: usize,
 

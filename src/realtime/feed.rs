@@ -2,10 +2,12 @@
 //! with no gap, no duplicate, and exactly the events the viewer may see.
 //!
 //! How the seams are closed:
-//! 1. Subscribe to the hub *first*, then take a membership snapshot together
+//! 1. Register with the hub *first*, then take a membership snapshot together
 //!    with the log head (`head`) in one atomic read. Every event after
-//!    `head` is published after the hub subscription, so the receiver gets
-//!    it; anything the receiver yields at or before `position` is skipped.
+//!    `head` is published after the registration, so the route gets it if
+//!    the viewer may see it (the hub routes by the snapshot, corrected by
+//!    the membership events it has published since `head`); anything the
+//!    route yields at or before `position` is skipped.
 //! 2. With `after`, memberships are rewound from `head` to `after` by
 //!    undoing the viewer's own membership events in between, then events
 //!    `(after, head]` are replayed from the log through the same filter.
@@ -16,12 +18,11 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use futures_util::Stream;
-use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::domain::{ChatId, UserId};
 use crate::store::{Event, LogId, Store, StoreError, StoreResult};
 
-use super::hub::Hub;
+use super::hub::{Hub, Received, Route};
 use super::visibility::{Verdict, Visibility};
 
 /// Events read from the log per round trip while replaying.
@@ -41,7 +42,9 @@ enum Source {
 /// The events one subscription delivers, in log order.
 pub struct Feed {
     store: Arc<dyn Store>,
-    receiver: broadcast::Receiver<Arc<Event>>,
+    /// This subscription's queue in the hub: only events of the viewer's
+    /// chats (and its own membership changes) reach it.
+    route: Route,
     visibility: Visibility,
     /// The last log position taken into account (delivered or skipped).
     position: LogId,
@@ -62,8 +65,9 @@ impl Feed {
         only: Option<ChatId>,
         after: Option<LogId>,
     ) -> StoreResult<Feed> {
-        let receiver = hub.subscribe();
+        let route = hub.route(viewer.clone(), only.clone());
         let (chats, head) = store.membership_snapshot(&viewer).await?;
+        route.set_chats(chats.iter().cloned(), head);
         let mut visibility = Visibility::new(viewer, chats, only.clone());
         if let Some(chat) = &only
             && !visibility.is_member(chat)
@@ -79,7 +83,7 @@ impl Feed {
         };
         Ok(Feed {
             store,
-            receiver,
+            route,
             visibility,
             position,
             source,
@@ -142,14 +146,14 @@ impl Feed {
 
     /// Waits for the hub's next event.
     async fn listen(&mut self) {
-        match self.receiver.recv().await {
-            Ok(event) if event.id > self.position => self.take(event),
-            Ok(_) => {}
-            Err(RecvError::Lagged(missed)) => {
-                tracing::debug!(missed, position = %self.position, "subscription lagged; backfilling from the log");
+        match self.route.recv().await {
+            Received::Event(event) if event.id > self.position => self.take(event),
+            Received::Event(_) => {}
+            Received::Lagged => {
+                tracing::debug!(position = %self.position, "subscription lagged; backfilling from the log");
                 self.source = Source::LogToEnd;
             }
-            Err(RecvError::Closed) => self.ended = true,
+            Received::Closed => self.ended = true,
         }
     }
 

@@ -1,45 +1,335 @@
-//! The in-process fan-out of events from the log consumer to subscriptions.
+//! The in-process fan-out of events from the log consumer to subscriptions,
+//! routed by chat so that an event wakes only the subscriptions that may
+//! deliver it (ARCHITECTURE decision 8: cost follows interest).
+//!
+//! How routing stays exact: the hub follows each subscription's
+//! memberships itself, in log order, inside [`Hub::publish`] — a
+//! `ChatCreated` or `MemberJoined` naming the viewer adds the chat to its
+//! routes *before* the event is handed out, a `MemberLeft` removes it
+//! *after*. Routing only has to be a superset of what the viewer may see:
+//! the subscription's own [`Visibility`](super::visibility::Visibility)
+//! still decides every delivery.
+//!
+//! A new subscription does not know its chats until its membership
+//! snapshot is read, so it starts *pending*: it receives every event, and
+//! the hub keeps the viewer's membership events meanwhile. When
+//! [`Route::set_chats`] hands over the snapshot and its log position, the
+//! kept events after that position are applied on top, and routing by chat
+//! begins.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
-use crate::store::Event;
+use crate::domain::{ChatId, UserId};
+use crate::store::{Event, EventKind, LogId};
 
-/// Broadcasts every consumed event to every live subscription of this
-/// process. Events are shared as `Arc`s, so fan-out copies a pointer, not
-/// the event.
+/// Routes every consumed event to the subscriptions of this process that
+/// may deliver it. Events are shared as `Arc`s, so fan-out copies a pointer,
+/// not the event.
 ///
-/// A subscription that falls more than the buffer behind gets `Lagged` from
-/// its receiver and backfills from the log (see `feed`), so the buffer size
-/// bounds memory, never correctness.
+/// Each subscription has its own queue of `buffer` events. A subscription
+/// that falls that far behind is told it lagged ([`Received::Lagged`]) and
+/// misses events until it has read that; it backfills them from the log
+/// (see `feed`), so the buffer bounds memory, never correctness.
 #[derive(Clone)]
 pub struct Hub {
-    sender: broadcast::Sender<Arc<Event>>,
+    /// A std mutex, not a tokio one: it is held only for in-memory work
+    /// that never awaits (routing an event is a few map lookups and
+    /// non-blocking queue pushes).
+    routes: Arc<Mutex<Routes>>,
+    /// Every event, for observers that want them all ([`Hub::subscribe`]).
+    tap: broadcast::Sender<Arc<Event>>,
+    buffer: usize,
+}
+
+/// Who gets what; changed only under the hub's lock.
+#[derive(Default)]
+struct Routes {
+    next_id: u64,
+    subscriptions: HashMap<u64, Subscriber>,
+    /// Subscriptions by the chats they are routed.
+    by_chat: HashMap<ChatId, HashSet<u64>>,
+    /// Subscriptions by viewer, to follow their membership events.
+    by_user: HashMap<UserId, HashSet<u64>>,
+    /// Subscriptions that get every event until their chats are known.
+    pending: HashSet<u64>,
+}
+
+/// The hub's side of one subscription.
+struct Subscriber {
+    viewer: UserId,
+    /// The one chat the subscription is filtered to, if any: no other chat
+    /// is ever routed to it.
+    only: Option<ChatId>,
+    chats: HashSet<ChatId>,
+    /// While pending: the viewer's membership events handed out so far.
+    kept: Option<Vec<Arc<Event>>>,
+    queue: mpsc::Sender<Item>,
+    /// Set from the moment the queue is full until the subscription reads
+    /// the lag marker: events are dropped meanwhile.
+    lagged: Arc<AtomicBool>,
+}
+
+/// What a subscription's queue holds.
+enum Item {
+    Event(Arc<Event>),
+    /// The queue filled up and later events were dropped.
+    Lagged,
+}
+
+impl Subscriber {
+    fn routes(&self, chat: &ChatId) -> bool {
+        self.only.as_ref().is_none_or(|only| only == chat)
+    }
+}
+
+/// What [`Route::recv`] yields.
+#[derive(Debug)]
+pub enum Received {
+    Event(Arc<Event>),
+    /// Events were dropped because the queue was full: read the log.
+    Lagged,
+    /// The hub is gone.
+    Closed,
+}
+
+/// One subscription's queue in the hub. Dropping it unregisters it.
+pub struct Route {
+    id: u64,
+    routes: Arc<Mutex<Routes>>,
+    queue: mpsc::Receiver<Item>,
+    lagged: Arc<AtomicBool>,
 }
 
 impl Hub {
-    /// A hub whose receivers may fall up to `buffer` events behind before
-    /// they must backfill.
+    /// A hub whose subscriptions may fall up to `buffer` events behind
+    /// before they must backfill.
     pub fn new(buffer: usize) -> Self {
-        let (sender, _) = broadcast::channel(buffer.max(1));
-        Self { sender }
+        let buffer = buffer.max(1);
+        let (tap, _) = broadcast::channel(buffer);
+        Self {
+            routes: Arc::default(),
+            tap,
+            buffer,
+        }
     }
 
-    /// Receives every event published from now on.
+    /// Registers a subscription of `viewer` (limited to chat `only`, if
+    /// given). It receives every event until [`Route::set_chats`] is called.
+    pub fn route(&self, viewer: UserId, only: Option<ChatId>) -> Route {
+        // One slot more than the buffer, for the lag marker.
+        let (queue, receiver) = mpsc::channel(self.buffer + 1);
+        let lagged = Arc::new(AtomicBool::new(false));
+        let mut routes = lock(&self.routes);
+        let id = routes.next_id;
+        routes.next_id += 1;
+        routes.by_user.entry(viewer.clone()).or_default().insert(id);
+        routes.pending.insert(id);
+        routes.subscriptions.insert(
+            id,
+            Subscriber {
+                viewer,
+                only,
+                chats: HashSet::new(),
+                kept: Some(Vec::new()),
+                queue,
+                lagged: lagged.clone(),
+            },
+        );
+        Route {
+            id,
+            routes: self.routes.clone(),
+            queue: receiver,
+            lagged,
+        }
+    }
+
+    /// Receives every event published from now on, whoever it concerns
+    /// (for tests and observers; subscriptions use [`Hub::route`]).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
-        self.sender.subscribe()
+        self.tap.subscribe()
     }
 
-    /// Hands one event to every receiver. Events must be published in log
-    /// order, which the single consumer per process guarantees.
+    /// Hands one event to the subscriptions that may deliver it. Events
+    /// must be published in log order, which the single consumer per
+    /// process guarantees.
     pub fn publish(&self, event: Arc<Event>) {
-        // An error only means nobody is subscribed right now.
-        let _ = self.sender.send(event);
+        if self.tap.receiver_count() > 0 {
+            let _ = self.tap.send(event.clone());
+        }
+        let mut routes = lock(&self.routes);
+        let routes = &mut *routes;
+        let chat = &event.chat_id;
+        // Joins take effect before the event is handed out, so the viewer
+        // sees its own join; a leave after, so it sees its own leave.
+        let (joined, left) = match &event.kind {
+            EventKind::ChatCreated { members } => (members.as_slice(), None),
+            EventKind::MemberJoined { user, .. } => (std::slice::from_ref(user), None),
+            EventKind::MemberLeft { user } => (&[][..], Some(user)),
+            EventKind::MessageCreated(_) => (&[][..], None),
+        };
+        for user in joined {
+            routes.change(user, &event, |routes, id| routes.join(id, chat));
+        }
+        if let Some(ids) = routes.by_chat.get(chat) {
+            for id in ids {
+                if let Some(subscriber) = routes.subscriptions.get(id) {
+                    offer(subscriber, &event);
+                }
+            }
+        }
+        for id in &routes.pending {
+            if let Some(subscriber) = routes.subscriptions.get(id) {
+                offer(subscriber, &event);
+            }
+        }
+        if let Some(user) = left {
+            routes.change(user, &event, |routes, id| routes.leave(id, chat));
+        }
     }
 
-    /// How many subscriptions are listening.
+    /// How many subscriptions are registered.
     pub fn receivers(&self) -> usize {
-        self.sender.receiver_count()
+        lock(&self.routes).subscriptions.len()
     }
+}
+
+impl Routes {
+    /// Applies a membership change of `user` to each of its routed
+    /// subscriptions, and keeps the event for its pending ones.
+    fn change(&mut self, user: &UserId, event: &Arc<Event>, apply: impl Fn(&mut Routes, u64)) {
+        let Some(ids) = self.by_user.get(user) else {
+            return;
+        };
+        let mut routed = Vec::new();
+        for id in ids {
+            match self.subscriptions.get_mut(id).map(|s| &mut s.kept) {
+                Some(Some(kept)) => kept.push(event.clone()),
+                Some(None) => routed.push(*id),
+                None => {}
+            }
+        }
+        for id in routed {
+            apply(self, id);
+        }
+    }
+
+    fn join(&mut self, id: u64, chat: &ChatId) {
+        if let Some(subscriber) = self.subscriptions.get_mut(&id)
+            && subscriber.routes(chat)
+            && subscriber.chats.insert(chat.clone())
+        {
+            self.by_chat.entry(chat.clone()).or_default().insert(id);
+        }
+    }
+
+    fn leave(&mut self, id: u64, chat: &ChatId) {
+        if let Some(subscriber) = self.subscriptions.get_mut(&id)
+            && subscriber.chats.remove(chat)
+            && let Some(ids) = self.by_chat.get_mut(chat)
+        {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.by_chat.remove(chat);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: u64) {
+        let Some(subscriber) = self.subscriptions.remove(&id) else {
+            return;
+        };
+        self.pending.remove(&id);
+        for chat in &subscriber.chats {
+            if let Some(ids) = self.by_chat.get_mut(chat) {
+                ids.remove(&id);
+                if ids.is_empty() {
+                    self.by_chat.remove(chat);
+                }
+            }
+        }
+        if let Some(ids) = self.by_user.get_mut(&subscriber.viewer) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.by_user.remove(&subscriber.viewer);
+            }
+        }
+    }
+}
+
+impl Route {
+    /// Starts routing by chat: `chats` are the viewer's memberships at log
+    /// position `at`. Membership events after `at` that the hub has already
+    /// handed out are applied on top, so the routes match the hub's
+    /// position, whichever of the two is ahead.
+    pub fn set_chats(&self, chats: impl IntoIterator<Item = ChatId>, at: LogId) {
+        let mut routes = lock(&self.routes);
+        let Some(kept) = routes
+            .subscriptions
+            .get_mut(&self.id)
+            .and_then(|s| s.kept.take())
+        else {
+            return;
+        };
+        for chat in chats {
+            routes.join(self.id, &chat);
+        }
+        for event in kept.iter().filter(|e| e.id > at) {
+            match &event.kind {
+                EventKind::MemberLeft { .. } => routes.leave(self.id, &event.chat_id),
+                _ => routes.join(self.id, &event.chat_id),
+            }
+        }
+        routes.pending.remove(&self.id);
+    }
+
+    /// The next event routed here, or news that some were dropped.
+    pub async fn recv(&mut self) -> Received {
+        match self.queue.recv().await {
+            Some(Item::Event(event)) => Received::Event(event),
+            Some(Item::Lagged) => {
+                // Events dropped before this point are in the log, which
+                // the caller reads next; later ones are queued again.
+                self.lagged.store(false, Ordering::Release);
+                Received::Lagged
+            }
+            None => Received::Closed,
+        }
+    }
+}
+
+impl Drop for Route {
+    fn drop(&mut self) {
+        lock(&self.routes).remove(self.id);
+    }
+}
+
+/// Queues `event` for one subscriber without waiting. When the queue has
+/// one slot left, that slot takes a lag marker instead, and events are
+/// dropped until the subscriber has read the marker: it then backfills
+/// from the log, which already holds every dropped event.
+fn offer(subscriber: &Subscriber, event: &Arc<Event>) {
+    if subscriber.lagged.load(Ordering::Acquire) {
+        return;
+    }
+    // Only the publisher (under the hub's lock) sends, so the free slots
+    // seen here can only grow before the send.
+    let item = if subscriber.queue.capacity() > 1 {
+        Item::Event(event.clone())
+    } else {
+        subscriber.lagged.store(true, Ordering::Release);
+        Item::Lagged
+    };
+    let _ = subscriber.queue.try_send(item);
+}
+
+/// The routes stay consistent across a panic elsewhere (every change is
+/// complete before the lock is released), so a poisoned lock is usable.
+fn lock(routes: &Mutex<Routes>) -> MutexGuard<'_, Routes> {
+    routes
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 use async_graphql::{ErrorExtensionValues, Request, ServerError};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::BoxStream;
+use futures_util::{FutureExt, SinkExt};
 use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at, sleep_until, timeout};
 use tokio_stream::{StreamExt, StreamMap};
 use tracing::{Instrument, debug};
@@ -35,6 +36,11 @@ use super::sockets::Admitted;
 /// A client that takes no data for this long is dropped: a peer that
 /// stopped reading must not pin its connection and subscriptions forever.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most replies written together after one wake-up: enough to turn a burst
+/// into a few large writes, few enough that client frames and shutdown are
+/// still looked at promptly.
+const WRITE_BATCH: usize = 64;
 
 /// How long the closing handshake may take before the TCP connection is
 /// dropped anyway.
@@ -159,7 +165,12 @@ impl Connection {
             debug!(silent_for = ?self.last_heard.elapsed(), "the client is gone; dropping the socket");
             return Err(End::Gone);
         }
-        self.write(Message::Ping(Default::default())).await?;
+        let ping = timeout(
+            WRITE_TIMEOUT,
+            self.socket.feed(Message::Ping(Default::default())),
+        )
+        .await;
+        write_outcome(ping)?;
         self.send(&ServerMessage::KeepAlive).await
     }
 
@@ -266,7 +277,21 @@ impl Connection {
         Ok(())
     }
 
+    /// Writes this reply and every other one already waiting (up to
+    /// [`WRITE_BATCH`]), then flushes once: under load one syscall carries
+    /// many messages instead of one each.
     async fn on_reply(&mut self, id: String, reply: Reply) -> Result<(), End> {
+        self.queue_reply(id, reply).await?;
+        for _ in 1..WRITE_BATCH {
+            match self.operations.next().now_or_never() {
+                Some(Some((id, reply))) => self.queue_reply(id, reply).await?,
+                _ => break,
+            }
+        }
+        self.flush().await
+    }
+
+    async fn queue_reply(&mut self, id: String, reply: Reply) -> Result<(), End> {
         if reply.is_terminal() {
             self.operations.remove(&id);
         }
@@ -275,11 +300,18 @@ impl Connection {
             Reply::Error(errors) => ServerMessage::Error(id, errors),
             Reply::Complete => ServerMessage::Complete(id),
         };
-        self.send(&message).await
+        self.queue(&message).await
     }
 
     /// Writes one message, unless this protocol has no such message.
     async fn send(&mut self, message: &ServerMessage) -> Result<(), End> {
+        self.queue(message).await?;
+        self.flush().await
+    }
+
+    /// Encodes one message into the socket's write buffer; [`Self::flush`]
+    /// sends it.
+    async fn queue(&mut self, message: &ServerMessage) -> Result<(), End> {
         let text = match self.protocol.encode(message) {
             None => return Ok(()),
             Some(Ok(text)) => text,
@@ -288,22 +320,14 @@ impl Connection {
                 return Err(End::Close(Close::internal()));
             }
         };
-        self.write(Message::Text(text.into())).await
+        let written = timeout(WRITE_TIMEOUT, self.socket.feed(Message::Text(text.into()))).await;
+        write_outcome(written)
     }
 
-    /// Writes one frame; a client that does not take it in time is dropped.
-    async fn write(&mut self, frame: Message) -> Result<(), End> {
-        match timeout(WRITE_TIMEOUT, self.socket.send(frame)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => {
-                debug!(%error, "socket write failed");
-                Err(End::Gone)
-            }
-            Err(_) => {
-                debug!("the client stopped reading; dropping the socket");
-                Err(End::Gone)
-            }
-        }
+    /// Sends whatever is queued.
+    async fn flush(&mut self) -> Result<(), End> {
+        let flushed = timeout(WRITE_TIMEOUT, SinkExt::<Message>::flush(&mut self.socket)).await;
+        write_outcome(flushed)
     }
 
     /// Stops every operation, sends the close frame if there is one, and
@@ -328,6 +352,24 @@ impl Connection {
         })
         .await;
         debug!("socket closed");
+    }
+}
+
+/// A write (or flush) that failed or did not finish in [`WRITE_TIMEOUT`]
+/// ends the connection: the client is gone or not reading.
+fn write_outcome(
+    result: Result<Result<(), axum::Error>, tokio::time::error::Elapsed>,
+) -> Result<(), End> {
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => {
+            debug!(%error, "socket write failed");
+            Err(End::Gone)
+        }
+        Err(_) => {
+            debug!("the client stopped reading; dropping the socket");
+            Err(End::Gone)
+        }
     }
 }
 

@@ -1,0 +1,175 @@
+//! The processes under test: a private `redis-server` (for the Redis
+//! backend) and the release server binary, on free loopback ports.
+//!
+//! Both are killed when the [`Cluster`] is dropped, so a failed scenario
+//! never leaves a server behind to skew the next one.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio::time::{Instant, sleep};
+
+/// How long a process may take to start answering.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The shared secret the server signs tokens with. Any value works: the
+/// generator only passes tokens back, it never mints them.
+const JWT_SECRET: &str = "bench-secret-bench-secret-bench-secret-0123";
+
+/// Which store the server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    Memory,
+    Redis,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Memory => "memory",
+            Backend::Redis => "redis",
+        })
+    }
+}
+
+/// Where to find the programs to start.
+#[derive(Debug, Clone)]
+pub struct Programs {
+    pub server: PathBuf,
+    pub redis: PathBuf,
+}
+
+/// A running server, and its Redis when it has one.
+pub struct Cluster {
+    pub server_addr: SocketAddr,
+    server: Child,
+    redis: Option<Child>,
+}
+
+impl Cluster {
+    /// Starts Redis (for that backend) and the server, and waits until the
+    /// server answers `/ready`.
+    pub async fn start(programs: &Programs, backend: Backend) -> anyhow::Result<Cluster> {
+        let (redis, redis_url) = match backend {
+            Backend::Memory => (None, None),
+            Backend::Redis => {
+                let (child, port) = start_redis(&programs.redis).await?;
+                (Some(child), Some(format!("redis://127.0.0.1:{port}")))
+            }
+        };
+        let server_addr = free_addr()?;
+        let mut command = Command::new(&programs.server);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LISTEN_ADDR", server_addr.to_string())
+            .env("JWT_SECRET", JWT_SECRET)
+            .env("RUST_LOG", "warn")
+            // The load is many users' worth from one address, far past the
+            // abuse limits a production server keeps on; this measures
+            // delivery, so those limits are off.
+            .env("RATE_SEND_MESSAGE", "off")
+            .env("RATE_CREATE_CHAT", "off")
+            .env("RATE_ADD_MEMBER", "off")
+            .env("RATE_SIGN_IN_ADDRESS", "off")
+            .env("WS_MAX_SOCKETS_PER_USER", "1000000")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        if let Some(url) = redis_url {
+            command.env("REDIS_URL", url);
+        }
+        let server = command
+            .spawn()
+            .with_context(|| format!("starting {}", programs.server.display()))?;
+        let cluster = Cluster {
+            server_addr,
+            server,
+            redis,
+        };
+        wait_ready(server_addr).await?;
+        Ok(cluster)
+    }
+
+    pub fn server_pid(&self) -> u32 {
+        self.server.id().unwrap_or(0)
+    }
+
+    pub fn redis_pid(&self) -> Option<u32> {
+        self.redis.as_ref().and_then(Child::id)
+    }
+
+    /// Kills both processes and waits for them to exit.
+    pub async fn stop(mut self) {
+        let _ = self.server.kill().await;
+        if let Some(redis) = &mut self.redis {
+            let _ = redis.kill().await;
+        }
+    }
+}
+
+/// A loopback address with a port that was free a moment ago.
+fn free_addr() -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?)
+}
+
+/// A `redis-server` without persistence on a free port, answering PING.
+async fn start_redis(program: &Path) -> anyhow::Result<(Child, u16)> {
+    let port = free_addr()?.port();
+    let child = Command::new(program)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", program.display()))?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if ping_redis(port).await {
+            return Ok((child, port));
+        }
+        if Instant::now() > deadline {
+            bail!("redis-server did not answer PING on port {port}");
+        }
+        sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn ping_redis(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
+    if stream.write_all(b"PING\r\n").await.is_err() {
+        return false;
+    }
+    let mut answer = [0u8; 7];
+    stream.read_exact(&mut answer).await.is_ok() && &answer == b"+PONG\r\n"
+}
+
+/// Polls `GET /ready` until it answers 200.
+async fn wait_ready(addr: SocketAddr) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/ready");
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Ok(response) = client.get(&url).send().await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the server at {addr} did not become ready");
+        }
+        sleep(Duration::from_millis(50)).await;
+    }
+}
