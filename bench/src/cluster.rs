@@ -50,6 +50,8 @@ pub struct Cluster {
     pub server_addr: SocketAddr,
     server: Child,
     redis: Option<Child>,
+    program: PathBuf,
+    redis_url: Option<String>,
 }
 
 impl Cluster {
@@ -63,39 +65,26 @@ impl Cluster {
                 (Some(child), Some(format!("redis://127.0.0.1:{port}")))
             }
         };
-        let server_addr = free_addr()?;
-        let mut command = Command::new(&programs.server);
-        command
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("LISTEN_ADDR", server_addr.to_string())
-            .env("JWT_SECRET", JWT_SECRET)
-            .env("RUST_LOG", "warn")
-            // The load is many users' worth from one address, far past the
-            // abuse limits a production server keeps on; this measures
-            // delivery, so those limits are off.
-            .env("RATE_SEND_MESSAGE", "off")
-            .env("RATE_CREATE_CHAT", "off")
-            .env("RATE_ADD_MEMBER", "off")
-            .env("RATE_SIGN_IN_ADDRESS", "off")
-            .env("WS_MAX_SOCKETS_PER_USER", "1000000")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        if let Some(url) = redis_url {
-            command.env("REDIS_URL", url);
-        }
-        let server = command
-            .spawn()
-            .with_context(|| format!("starting {}", programs.server.display()))?;
-        let cluster = Cluster {
+        let (server, server_addr) = start_server(&programs.server, redis_url.as_deref()).await?;
+        Ok(Cluster {
             server_addr,
             server,
             redis,
-        };
-        wait_ready(server_addr).await?;
-        Ok(cluster)
+            program: programs.server.clone(),
+            redis_url,
+        })
+    }
+
+    /// Replaces the server with a fresh process on a new port, sharing the
+    /// same Redis and secret (so users, chats and tokens stay valid): its
+    /// memory then holds nothing from the set-up, such as the allocator's
+    /// leftovers from argon2 sign-ups.
+    pub async fn restart_server(&mut self) -> anyhow::Result<()> {
+        let _ = self.server.kill().await;
+        let (server, addr) = start_server(&self.program, self.redis_url.as_deref()).await?;
+        self.server = server;
+        self.server_addr = addr;
+        Ok(())
     }
 
     pub fn server_pid(&self) -> u32 {
@@ -113,6 +102,41 @@ impl Cluster {
             let _ = redis.kill().await;
         }
     }
+}
+
+/// Starts the server on a free port and waits until it answers `/ready`.
+async fn start_server(
+    program: &Path,
+    redis_url: Option<&str>,
+) -> anyhow::Result<(Child, SocketAddr)> {
+    let addr = free_addr()?;
+    let mut command = Command::new(program);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("LISTEN_ADDR", addr.to_string())
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("RUST_LOG", "warn")
+        // The load is many users' worth from one address, far past the
+        // abuse limits a production server keeps on; this measures
+        // delivery, so those limits are off.
+        .env("RATE_SEND_MESSAGE", "off")
+        .env("RATE_CREATE_CHAT", "off")
+        .env("RATE_ADD_MEMBER", "off")
+        .env("RATE_SIGN_IN_ADDRESS", "off")
+        .env("WS_MAX_SOCKETS_PER_USER", "1000000")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    if let Some(url) = redis_url {
+        command.env("REDIS_URL", url);
+    }
+    let server = command
+        .spawn()
+        .with_context(|| format!("starting {}", program.display()))?;
+    wait_ready(addr).await?;
+    Ok((server, addr))
 }
 
 /// A loopback address with a port that was free a moment ago.
