@@ -131,6 +131,7 @@ impl AppState {
             connections: connections.clone(),
             sockets: sockets.clone(),
             consumer: consumer.clone(),
+            backfills: hub.backfills(),
         });
         Ok(Self {
             schema: build_schema(

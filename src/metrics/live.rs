@@ -1,6 +1,7 @@
 //! Metrics read from the server's state at scrape time.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -17,6 +18,8 @@ pub struct Live {
     pub connections: TaskTracker,
     pub sockets: Arc<UserSockets>,
     pub consumer: Arc<ConsumerStatus>,
+    /// The hub's count of subscriptions that fell behind and backfilled.
+    pub backfills: Arc<AtomicU64>,
 }
 
 impl Collector for Live {
@@ -52,6 +55,12 @@ impl Collector for Live {
             None,
             lag.metric_type(),
         )?)?;
+        counter(
+            &mut encoder,
+            "chat_subscription_backfills",
+            "Times a subscription fell a whole queue (HUB_BUFFER) behind and caught up from the log",
+            self.backfills.load(Ordering::Relaxed),
+        )?;
         gauge(
             &mut encoder,
             "chat_consumer_up",

@@ -18,7 +18,7 @@
 //! begins.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{broadcast, mpsc};
@@ -43,6 +43,9 @@ pub struct Hub {
     /// Every event, for observers that want them all ([`Hub::subscribe`]).
     tap: broadcast::Sender<Arc<Event>>,
     buffer: usize,
+    /// How many times a subscription fell a whole queue behind and had to
+    /// backfill from the log, for `/metrics`.
+    backfills: Arc<AtomicU64>,
 }
 
 /// Who gets what; changed only under the hub's lock.
@@ -102,6 +105,7 @@ pub struct Route {
     routes: Arc<Mutex<Routes>>,
     queue: mpsc::Receiver<Item>,
     lagged: Arc<AtomicBool>,
+    backfills: Arc<AtomicU64>,
 }
 
 impl Hub {
@@ -114,7 +118,13 @@ impl Hub {
             routes: Arc::default(),
             tap,
             buffer,
+            backfills: Arc::default(),
         }
+    }
+
+    /// The count of backfills since start (shared, read at scrape time).
+    pub fn backfills(&self) -> Arc<AtomicU64> {
+        self.backfills.clone()
     }
 
     /// Registers a subscription of `viewer` (limited to chat `only`, if
@@ -144,6 +154,7 @@ impl Hub {
             routes: self.routes.clone(),
             queue: receiver,
             lagged,
+            backfills: self.backfills.clone(),
         }
     }
 
@@ -294,6 +305,7 @@ impl Route {
                 // Events dropped before this point are in the log, which
                 // the caller reads next; later ones are queued again.
                 self.lagged.store(false, Ordering::Release);
+                self.backfills.fetch_add(1, Ordering::Relaxed);
                 Received::Lagged
             }
             None => Received::Closed,

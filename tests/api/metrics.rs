@@ -11,7 +11,7 @@ use crate::ws_client::{SUB, WsClient, WsProtocol, next_event, subscribe, vars};
 const MESSAGES: &str = "subscription($chatId: ID, $after: String) { messageCreated(chatId: $chatId, after: $after) { body } }";
 
 /// A scrape: the body, after checking the content type.
-async fn scrape(app: &TestApp) -> String {
+pub async fn scrape(app: &TestApp) -> String {
     let response = app
         .http
         .get(format!("{}/metrics", app.address))
@@ -31,7 +31,7 @@ async fn scrape(app: &TestApp) -> String {
 }
 
 /// The value of the sample written exactly as `series` (name and labels).
-fn sample(text: &str, series: &str) -> f64 {
+pub fn sample(text: &str, series: &str) -> f64 {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
         .unwrap_or_else(|| panic!("no sample {series} in:\n{text}"))

@@ -175,6 +175,12 @@ async fn a_stalled_subscriber_is_backfilled_and_holds_no_one_back(backend: Backe
         lagged.count() >= 1,
         "the slow subscriber never lagged: the backfill was not exercised"
     );
+    let metrics = crate::metrics::scrape(&app).await;
+    let backfills = crate::metrics::sample(&metrics, "chat_subscription_backfills_total");
+    assert!(
+        backfills >= 1.0,
+        "the backfill is not in /metrics:\n{metrics}"
+    );
 }
 
 on_both_backends!(a_stalled_subscriber_is_backfilled_and_holds_no_one_back);
