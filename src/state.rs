@@ -42,7 +42,8 @@ pub struct AppState {
     pub consumer: Arc<ConsumerStatus>,
     /// Cancelled when the server begins to shut down. Long-lived work
     /// (WebSockets, subscriptions, the log consumer) watches it, because
-    /// axum's graceful shutdown does not reach upgraded connections.
+    /// the HTTP server's graceful shutdown does not reach upgraded
+    /// connections.
     pub shutdown: CancellationToken,
     /// Every upgraded WebSocket, from the 101 answer until its close
     /// handshake is done, so shutdown can wait for their close frames.

@@ -6,11 +6,11 @@
 //! checks, and status codes that follow the outcome under
 //! `application/graphql-response+json`.
 
+use std::net::SocketAddr;
+
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::body::Bytes;
-use std::net::SocketAddr;
-
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};

@@ -201,11 +201,6 @@ impl Hub {
             routes.change(user, &event, |routes, id| routes.leave(id, chat));
         }
     }
-
-    /// How many subscriptions are registered.
-    pub fn receivers(&self) -> usize {
-        lock(&self.routes).subscriptions.len()
-    }
 }
 
 impl Routes {
@@ -240,12 +235,8 @@ impl Routes {
     fn leave(&mut self, id: u64, chat: &ChatId) {
         if let Some(subscriber) = self.subscriptions.get_mut(&id)
             && subscriber.chats.remove(chat)
-            && let Some(ids) = self.by_chat.get_mut(chat)
         {
-            ids.remove(&id);
-            if ids.is_empty() {
-                self.by_chat.remove(chat);
-            }
+            unindex(&mut self.by_chat, chat, id);
         }
     }
 
@@ -255,18 +246,19 @@ impl Routes {
         };
         self.pending.remove(&id);
         for chat in &subscriber.chats {
-            if let Some(ids) = self.by_chat.get_mut(chat) {
-                ids.remove(&id);
-                if ids.is_empty() {
-                    self.by_chat.remove(chat);
-                }
-            }
+            unindex(&mut self.by_chat, chat, id);
         }
-        if let Some(ids) = self.by_user.get_mut(&subscriber.viewer) {
-            ids.remove(&id);
-            if ids.is_empty() {
-                self.by_user.remove(&subscriber.viewer);
-            }
+        unindex(&mut self.by_user, &subscriber.viewer, id);
+    }
+}
+
+/// Takes subscription `id` out of `key`'s entry of an index, dropping the
+/// entry once it is empty so the index holds only live keys.
+fn unindex<K: Eq + std::hash::Hash>(index: &mut HashMap<K, HashSet<u64>>, key: &K, id: u64) {
+    if let Some(ids) = index.get_mut(key) {
+        ids.remove(&id);
+        if ids.is_empty() {
+            index.remove(key);
         }
     }
 }

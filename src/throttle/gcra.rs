@@ -7,6 +7,8 @@
 //! boundary bursts. The Redis backend runs the same arithmetic in Lua
 //! (`scripts/throttle.lua`); the unit tests here pin it down.
 
+use std::time::Duration;
+
 use super::{Mode, Verdict};
 
 /// A rate in the algorithm's terms, in milliseconds.
@@ -26,10 +28,7 @@ pub fn decide(cell: Cell, tat_ms: Option<u64>, now_ms: u64, mode: Mode) -> (Verd
     let ahead = tat - now_ms;
     if ahead > cell.tolerance_ms {
         let wait = ahead - cell.tolerance_ms;
-        return (
-            super::Verdict::Limited(std::time::Duration::from_millis(wait)),
-            None,
-        );
+        return (Verdict::Limited(Duration::from_millis(wait)), None);
     }
     match mode {
         Mode::Count => (Verdict::Allowed, Some(tat + cell.interval_ms)),
@@ -39,8 +38,6 @@ pub fn decide(cell: Cell, tat_ms: Option<u64>, now_ms: u64, mode: Mode) -> (Verd
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     /// 3 per 3 s: one per second, bursts of 3.

@@ -165,12 +165,7 @@ impl Connection {
             debug!(silent_for = ?self.last_heard.elapsed(), "the client is gone; dropping the socket");
             return Err(End::Gone);
         }
-        let ping = timeout(
-            WRITE_TIMEOUT,
-            self.socket.feed(Message::Ping(Default::default())),
-        )
-        .await;
-        write_outcome(ping)?;
+        self.feed(Message::Ping(Default::default())).await?;
         self.send(&ServerMessage::KeepAlive).await
     }
 
@@ -320,8 +315,12 @@ impl Connection {
                 return Err(End::Close(Close::internal()));
             }
         };
-        let written = timeout(WRITE_TIMEOUT, self.socket.feed(Message::Text(text.into()))).await;
-        write_outcome(written)
+        self.feed(Message::Text(text.into())).await
+    }
+
+    /// Puts one frame into the socket's write buffer.
+    async fn feed(&mut self, frame: Message) -> Result<(), End> {
+        write_outcome(timeout(WRITE_TIMEOUT, self.socket.feed(frame)).await)
     }
 
     /// Sends whatever is queued.
