@@ -1,7 +1,7 @@
 // The left column: my chats (most recently active first) and a form to
 // start a new one.
-import { useState, type FormEvent } from "react";
 import type { MyChatsQuery } from "../generated/graphql";
+import { SingleFieldForm } from "./SingleFieldForm";
 
 export type ChatSummary = MyChatsQuery["chats"]["edges"][number]["node"];
 
@@ -14,26 +14,15 @@ type Props = {
 };
 
 export function ChatList({ chats, openId, unread, onOpen, onCreate }: Props) {
-  const [title, setTitle] = useState("");
-
-  async function create(event: FormEvent) {
-    event.preventDefault();
-    if (!title.trim()) return;
-    await onCreate(title.trim());
-    setTitle("");
-  }
-
   return (
     <nav className="chat-list">
-      <form onSubmit={(e) => void create(e)}>
-        <input
-          data-testid="new-chat-title"
-          placeholder="new chat title"
-          value={title}
-          onChange={(e) => setTitle(e.target.value)}
-        />
-        <button type="submit">Create</button>
-      </form>
+      <SingleFieldForm
+        testId="new-chat-title"
+        placeholder="new chat title"
+        button="Create"
+        trim
+        onSubmit={onCreate}
+      />
       <ul>
         {chats.map((chat) => (
           <li key={chat.id}>

@@ -1,7 +1,7 @@
 // The open chat: members, adding one by username, the history (with a
 // button to page back), and the box to send a message.
-import { useState, type FormEvent } from "react";
 import type { Thread } from "./messages";
+import { SingleFieldForm } from "./SingleFieldForm";
 
 type Props = {
   title: string;
@@ -13,37 +13,18 @@ type Props = {
 };
 
 export function ChatView({ title, members, thread, onOlder, onSend, onAddMember }: Props) {
-  const [body, setBody] = useState("");
-  const [member, setMember] = useState("");
-
-  async function send(event: FormEvent) {
-    event.preventDefault();
-    if (!body.trim()) return;
-    await onSend(body);
-    setBody("");
-  }
-
-  async function add(event: FormEvent) {
-    event.preventDefault();
-    if (!member.trim()) return;
-    await onAddMember(member.trim());
-    setMember("");
-  }
-
   return (
     <section className="chat-view">
       <header>
         <h2 data-testid="chat-title">{title}</h2>
         <span data-testid="members">{members.map((m) => m.username).join(", ")}</span>
-        <form onSubmit={(e) => void add(e)}>
-          <input
-            data-testid="add-member-username"
-            placeholder="add member by username"
-            value={member}
-            onChange={(e) => setMember(e.target.value)}
-          />
-          <button type="submit">Add</button>
-        </form>
+        <SingleFieldForm
+          testId="add-member-username"
+          placeholder="add member by username"
+          button="Add"
+          trim
+          onSubmit={onAddMember}
+        />
       </header>
       <ol className="messages" data-testid="messages">
         {thread.hasOlder && (
@@ -60,15 +41,14 @@ export function ChatView({ title, members, thread, onOlder, onSend, onAddMember 
           </li>
         ))}
       </ol>
-      <form className="composer" onSubmit={(e) => void send(e)}>
-        <input
-          data-testid="message-input"
-          placeholder="message"
-          value={body}
-          onChange={(e) => setBody(e.target.value)}
-        />
-        <button type="submit">Send</button>
-      </form>
+      <SingleFieldForm
+        className="composer"
+        testId="message-input"
+        placeholder="message"
+        button="Send"
+        trim={false}
+        onSubmit={onSend}
+      />
     </section>
   );
 }
