@@ -9,7 +9,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::Tokens;
 use crate::config::Config;
-use crate::graphql::{ChatSchema, QueryLimits, build_schema};
+use crate::graphql::{ChatSchema, QueryLimits, Renderer, build_schema};
 use crate::http::AllowedOrigins;
 use crate::metrics::Metrics;
 use crate::metrics::live::Live;
@@ -27,6 +27,8 @@ use crate::ws::{UserSockets, WsLimits};
 #[derive(Clone)]
 pub struct AppState {
     pub schema: ChatSchema,
+    /// Renders subscription events once per selection, for every socket.
+    pub renderer: Renderer,
     pub tokens: Tokens,
     pub store: Arc<dyn Store>,
     pub limits: HttpLimits,
@@ -134,15 +136,17 @@ impl AppState {
             consumer: consumer.clone(),
             backfills: hub.backfills(),
         });
+        let schema = build_schema(
+            store.clone(),
+            tokens.clone(),
+            hub.clone(),
+            policy,
+            limits,
+            metrics.clone(),
+        );
         Ok(Self {
-            schema: build_schema(
-                store.clone(),
-                tokens.clone(),
-                hub.clone(),
-                policy,
-                limits,
-                metrics.clone(),
-            ),
+            renderer: Renderer::new(schema.clone()),
+            schema,
             tokens,
             store,
             limits: HttpLimits {

@@ -4,19 +4,20 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Interface, Object, Subscription};
-use futures_util::{Stream, StreamExt};
+use futures_util::future::ready;
+use futures_util::stream::{BoxStream, Stream, StreamExt};
 
 use crate::cursor::Cursor;
 use crate::domain::{ChatId, UserId};
-use crate::metrics::Metrics;
 use crate::realtime::feed::Feed;
 use crate::realtime::hub::Hub;
-use crate::store::{Event, EventKind, StoreResult};
+use crate::store::{Event, EventKind, LogId};
 
 use super::account::{UserNode, load_user};
 use super::chat::ChatNode;
 use super::context::{log_position, store, viewer};
 use super::error::{ApiError, ApiResult};
+use super::handoff;
 use super::message::MessageNode;
 use super::scalars::DateTime;
 
@@ -28,6 +29,11 @@ pub struct Envelope {
 }
 
 impl Envelope {
+    /// The event's position in the log.
+    pub fn log_id(&self) -> LogId {
+        self.event.id
+    }
+
     fn cursor(&self) -> String {
         Cursor::log(&self.epoch, self.event.id)
     }
@@ -171,13 +177,16 @@ impl From<Envelope> for ChatEvent {
     }
 }
 
-/// Opens the viewer's feed for a subscription and pairs each event with
-/// the log's epoch.
+/// Opens the viewer's feed for a subscription, with the log's epoch for
+/// the events' cursors.
 async fn open(
     ctx: &Context<'_>,
     chat_id: Option<ID>,
     after: Option<String>,
-) -> ApiResult<impl Stream<Item = StoreResult<Envelope>> + Send + use<>> {
+) -> ApiResult<(
+    impl Stream<Item = ApiResult<Envelope>> + Send + use<>,
+    Arc<str>,
+)> {
     let viewer = viewer(ctx)?;
     let only = chat_id
         .map(|id| ChatId::parse(&id).ok_or(ApiError::NotFound))
@@ -192,34 +201,28 @@ async fn open(
         .map_err(|e| ApiError::internal(e.message))?;
     let epoch: Arc<str> = store.epoch().await?.into();
     let feed = Feed::open(store, hub, viewer, only, after).await?;
-    Ok(feed.into_stream().map(move |item| {
-        item.map(|event| Envelope {
-            event,
-            epoch: epoch.clone(),
+    let envelopes = {
+        let epoch = epoch.clone();
+        feed.into_stream().map(move |item| {
+            item.map(|event| Envelope {
+                event,
+                epoch: epoch.clone(),
+            })
+            .map_err(ApiError::from)
         })
-    }))
+    };
+    Ok((envelopes, epoch))
 }
 
-/// `items` counted in the metrics: on the active-subscriptions gauge while
-/// the stream lives, and each result sent as a delivery.
-fn observed<T, S>(
-    ctx: &Context<'_>,
-    items: S,
-) -> ApiResult<impl Stream<Item = ApiResult<T>> + use<T, S>>
-where
-    S: Stream<Item = ApiResult<T>> + Send + 'static,
-{
-    let metrics = ctx
-        .data::<Metrics>()
-        .map_err(|e| ApiError::internal(e.message))?
-        .clone();
-    let running = metrics.subscription_started();
-    Ok(items.inspect(move |item| {
-        let _ = &running;
-        if item.is_ok() {
-            metrics.delivered();
-        }
-    }))
+/// The message a `MessageCreated` event carries.
+fn message_node(envelope: Envelope) -> ApiResult<MessageNode> {
+    match &envelope.event.kind {
+        EventKind::MessageCreated(message) => Ok(MessageNode {
+            message: message.clone(),
+            epoch: envelope.epoch.to_string(),
+        }),
+        _ => Err(ApiError::internal("not a message event")),
+    }
 }
 
 #[derive(Default)]
@@ -238,21 +241,19 @@ impl EventSubscription {
         ctx: &Context<'_>,
         chat_id: Option<ID>,
         after: Option<String>,
-    ) -> Result<impl Stream<Item = ApiResult<MessageNode>> + use<>, ApiError> {
-        let events = open(ctx, chat_id, after).await?;
-        let items = events.filter_map(|item| async move {
-            match item {
-                Err(error) => Some(Err(ApiError::from(error))),
-                Ok(envelope) => match &envelope.event.kind {
-                    EventKind::MessageCreated(message) => Some(Ok(MessageNode {
-                        message: message.clone(),
-                        epoch: envelope.epoch.to_string(),
-                    })),
-                    _ => None,
-                },
-            }
-        });
-        observed(ctx, items)
+    ) -> Result<BoxStream<'static, ApiResult<MessageNode>>, ApiError> {
+        handoff::serve(ctx, message_node, || async move {
+            let (events, epoch) = open(ctx, chat_id, after).await?;
+            let messages = events.filter(|item| {
+                let wanted = match item {
+                    Ok(envelope) => matches!(envelope.event.kind, EventKind::MessageCreated(_)),
+                    Err(_) => true,
+                };
+                ready(wanted)
+            });
+            Ok((messages.boxed(), epoch))
+        })
+        .await
     }
 
     /// Every event visible to the viewer (or of one chat), resumable like messageCreated.
@@ -261,9 +262,15 @@ impl EventSubscription {
         ctx: &Context<'_>,
         chat_id: Option<ID>,
         after: Option<String>,
-    ) -> Result<impl Stream<Item = ApiResult<ChatEvent>> + use<>, ApiError> {
-        let events = open(ctx, chat_id, after).await?;
-        let items = events.map(|item| item.map(ChatEvent::from).map_err(ApiError::from));
-        observed(ctx, items)
+    ) -> Result<BoxStream<'static, ApiResult<ChatEvent>>, ApiError> {
+        handoff::serve(
+            ctx,
+            |envelope| Ok(ChatEvent::from(envelope)),
+            || async move {
+                let (events, epoch) = open(ctx, chat_id, after).await?;
+                Ok((events.boxed(), epoch))
+            },
+        )
+        .await
     }
 }

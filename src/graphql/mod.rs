@@ -11,9 +11,12 @@ mod context;
 mod error;
 mod error_codes;
 mod events;
+mod handoff;
 mod limits;
 mod message;
+mod rendition;
 mod scalars;
+mod selection;
 
 use std::sync::Arc;
 
@@ -28,7 +31,10 @@ use crate::throttle::Policy;
 
 pub use context::ClientAddress;
 pub use error::{ApiError, ApiResult};
+pub use handoff::{Handoff, HandoffSlot, RenderItem};
 pub use limits::QueryLimits;
+pub use rendition::Renderer;
+pub use selection::Template;
 
 #[derive(MergedObject, Default)]
 pub struct Query(account::AccountQuery, chat::ChatQuery);

@@ -16,6 +16,8 @@ use futures_util::StreamExt;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::graphql::RenderItem;
+
 use super::{CodeLabel, Metrics};
 
 /// Schema extension feeding [`Metrics`].
@@ -66,7 +68,11 @@ impl Extension for ObserveExtension {
         stream: BoxStream<'s, Response>,
         next: NextSubscribe<'_>,
     ) -> BoxStream<'s, Response> {
-        self.0.inner().requests.inc();
+        // A render is the server's own execution of a subscriber's
+        // document, not a request; its errors still reach clients.
+        if ctx.data_opt::<RenderItem>().is_none() {
+            self.0.inner().requests.inc();
+        }
         let metrics = self.0.clone();
         next.run(ctx, stream)
             .map(move |response| {

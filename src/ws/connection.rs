@@ -24,12 +24,12 @@ use tracing::{Instrument, debug};
 
 use crate::auth::Viewer;
 use crate::domain::UserId;
-use crate::graphql::ClientAddress;
+use crate::graphql::{ClientAddress, HandoffSlot, Template};
 use crate::state::AppState;
 use crate::store::now_ms;
 
 use super::init_payload::authenticate;
-use super::operation::{Reply, replies};
+use super::operation::{Reply, Shared, replies};
 use super::protocol::{ClientMessage, Close, Protocol, ServerMessage};
 use super::sockets::Admitted;
 
@@ -265,10 +265,29 @@ impl Connection {
             let error = too_many_operations(limit);
             return self.send(&ServerMessage::Error(id, vec![error])).await;
         }
+        let template = match Template::of(&request) {
+            Ok(template) => template,
+            Err(error) => return self.send(&ServerMessage::Error(id, vec![error])).await,
+        };
         let viewer = Viewer::User(user.clone());
-        let request = request.data(viewer).data(ClientAddress(self.address));
+        let request = request
+            .data(viewer.clone())
+            .data(ClientAddress(self.address));
+        let (request, shared) = match template {
+            None => (request, None),
+            Some(template) => {
+                let (slot, handoff) = HandoffSlot::new();
+                let shared = Shared {
+                    handoff,
+                    template,
+                    viewer,
+                    renderer: self.state.renderer.clone(),
+                };
+                (request.data(slot), Some(shared))
+            }
+        };
         let responses = self.state.schema.execute_stream(request);
-        self.operations.insert(id, replies(responses));
+        self.operations.insert(id, replies(responses, shared));
         Ok(())
     }
 
@@ -291,7 +310,7 @@ impl Connection {
             self.operations.remove(&id);
         }
         let message = match reply {
-            Reply::Next(response) => ServerMessage::Next(id, response),
+            Reply::Next(payload) => ServerMessage::Next(id, payload),
             Reply::Error(errors) => ServerMessage::Error(id, errors),
             Reply::Complete => ServerMessage::Complete(id),
         };

@@ -7,14 +7,24 @@
 //! (a document that does not parse or validate, a subscription its viewer
 //! may not open, a root field that failed) gets one `error` and nothing
 //! more, which is how graphql-ws clients learn that it never started.
+//!
+//! A subscription leaves the executor once its resolver has opened the feed
+//! (see `graphql::handoff`): from then on each event is sent as the
+//! rendering it shares with every subscription of the same selection.
 
 use async_graphql::{Response, ServerError, Value};
 use futures_util::stream::{self, BoxStream, StreamExt};
+use tokio::sync::oneshot;
+
+use crate::auth::Viewer;
+use crate::graphql::{Handoff, Renderer, Template};
+
+use super::protocol::Payload;
 
 /// What the socket sends for an operation, in order.
 #[derive(Debug)]
 pub enum Reply {
-    Next(Response),
+    Next(Payload),
     /// Terminal: the operation failed before producing anything.
     Error(Vec<ServerError>),
     /// Terminal: the operation has no more results.
@@ -28,19 +38,145 @@ impl Reply {
     }
 }
 
-/// The replies for a stream of responses: see the module doc.
-pub fn replies(responses: BoxStream<'static, Response>) -> BoxStream<'static, Reply> {
-    stream::unfold(Some((responses, true)), |state| async move {
-        let (mut responses, first) = state?;
-        match responses.next().await {
-            None => Some((Reply::Complete, None)),
-            Some(response) if first && failed_before_any_result(&response) => {
-                Some((Reply::Error(response.errors), None))
-            }
-            Some(response) => Some((Reply::Next(response), Some((responses, false)))),
-        }
+/// A subscription's way to shared rendering: where its resolver will hand
+/// over the feed, and what to render the feed's events with.
+pub struct Shared {
+    pub handoff: oneshot::Receiver<Handoff>,
+    pub template: Template,
+    pub viewer: Viewer,
+    pub renderer: Renderer,
+}
+
+/// The replies for an operation's execution (see the module doc). With
+/// `shared`, once the resolver hands its feed over, the execution is
+/// dropped and each event is sent as its shared rendering.
+pub fn replies(
+    responses: BoxStream<'static, Response>,
+    shared: Option<Shared>,
+) -> BoxStream<'static, Reply> {
+    let phase = match shared {
+        Some(shared) => Phase::Opening(responses, shared),
+        None => Phase::Executing(responses),
+    };
+    let operation = Operation { phase, first: true };
+    stream::unfold(operation, |mut operation| async move {
+        operation.next().await.map(|reply| (reply, operation))
     })
     .boxed()
+}
+
+struct Operation {
+    phase: Phase,
+    /// Nothing has been sent yet.
+    first: bool,
+}
+
+enum Phase {
+    /// Executing, and waiting to see whether the resolver hands over.
+    Opening(BoxStream<'static, Response>, Shared),
+    /// Executing for this operation alone.
+    Executing(BoxStream<'static, Response>),
+    /// Delivering a handed-over feed as shared renderings.
+    Delivering(Box<Delivery>),
+    Done,
+}
+
+struct Delivery {
+    handoff: Handoff,
+    template: Template,
+    /// The template's key for the feed's epoch.
+    key: u64,
+    viewer: Viewer,
+    renderer: Renderer,
+}
+
+impl Operation {
+    async fn next(&mut self) -> Option<Reply> {
+        loop {
+            let phase = std::mem::replace(&mut self.phase, Phase::Done);
+            match phase {
+                Phase::Done => return None,
+                Phase::Executing(mut responses) => {
+                    let response = responses.next().await;
+                    self.phase = Phase::Executing(responses);
+                    return Some(self.executed(response));
+                }
+                Phase::Opening(mut responses, mut shared) => {
+                    tokio::select! {
+                        biased;
+                        response = responses.next() => {
+                            self.phase = Phase::Executing(responses);
+                            return Some(self.executed(response));
+                        }
+                        Ok(handoff) = &mut shared.handoff => {
+                            // The execution only waits now: drop it.
+                            drop(responses);
+                            let key = shared.template.key(&handoff.epoch);
+                            self.phase = Phase::Delivering(Box::new(Delivery {
+                                handoff,
+                                template: shared.template,
+                                key,
+                                viewer: shared.viewer,
+                                renderer: shared.renderer,
+                            }));
+                        }
+                    }
+                }
+                Phase::Delivering(mut delivery) => {
+                    let reply = self.deliver(&mut delivery).await;
+                    if !reply.is_terminal() {
+                        self.phase = Phase::Delivering(delivery);
+                    }
+                    return Some(reply);
+                }
+            }
+        }
+    }
+
+    /// The reply for the execution's next response; ends the operation
+    /// unless it is a `next`.
+    fn executed(&mut self, response: Option<Response>) -> Reply {
+        let reply = match response {
+            None => Reply::Complete,
+            Some(response) if self.first && failed_before_any_result(&response) => {
+                Reply::Error(response.errors)
+            }
+            Some(response) => Reply::Next(Payload::Response(Box::new(response))),
+        };
+        self.sent(reply)
+    }
+
+    /// The reply for the feed's next event, rendered.
+    async fn deliver(&mut self, delivery: &mut Delivery) -> Reply {
+        let Delivery {
+            handoff,
+            template,
+            key,
+            viewer,
+            renderer,
+        } = delivery;
+        let rendition = match handoff.events.next().await {
+            None => return self.sent(Reply::Complete),
+            Some(Ok(envelope)) => {
+                handoff.metrics.delivered();
+                renderer.render(template, *key, viewer, envelope).await
+            }
+            Some(Err(error)) => renderer.render_error(template, viewer, error).await,
+        };
+        let reply = match rendition.failure {
+            Some(errors) if self.first => Reply::Error(errors.to_vec()),
+            _ => Reply::Next(Payload::Rendered(rendition.payload)),
+        };
+        self.sent(reply)
+    }
+
+    fn sent(&mut self, reply: Reply) -> Reply {
+        self.first = false;
+        if reply.is_terminal() {
+            self.phase = Phase::Done;
+        }
+        reply
+    }
 }
 
 fn failed_before_any_result(response: &Response) -> bool {
@@ -60,7 +196,9 @@ mod tests {
     }
 
     async fn replies_to(responses: Vec<Response>) -> Vec<Reply> {
-        replies(stream::iter(responses).boxed()).collect().await
+        replies(stream::iter(responses).boxed(), None)
+            .collect()
+            .await
     }
 
     #[tokio::test]

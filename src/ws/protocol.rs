@@ -6,10 +6,12 @@
 //! machine only ever sees those.
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_graphql::{Request, Response, ServerError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Which subprotocol a socket speaks, chosen once at the upgrade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,12 +140,31 @@ pub enum ServerMessage {
     /// `pong`, echoing the ping's payload.
     Pong(Option<Value>),
     /// `next` / `data`: one result of an operation.
-    Next(String, Response),
+    Next(String, Payload),
     /// `error`: the operation failed before producing any result; it ends
     /// here, with no `complete`.
     Error(String, Vec<ServerError>),
     /// `complete`: the operation has no more results.
     Complete(String),
+}
+
+/// One result of an operation, as it goes into `next` / `data`.
+#[derive(Debug)]
+pub enum Payload {
+    /// A response executed for this operation alone.
+    Response(Box<Response>),
+    /// A response rendered once and shared by every subscription with the
+    /// same selection, already serialised.
+    Rendered(Arc<RawValue>),
+}
+
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Payload::Response(response) => response.serialize(serializer),
+            Payload::Rendered(json) => json.as_ref().serialize(serializer),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -202,7 +223,7 @@ enum TransportServer<'a> {
     },
     Next {
         id: &'a str,
-        payload: &'a Response,
+        payload: &'a Payload,
     },
     Error {
         id: &'a str,
@@ -223,7 +244,7 @@ enum LegacyServer<'a> {
     Ka,
     Data {
         id: &'a str,
-        payload: &'a Response,
+        payload: &'a Payload,
     },
     Error {
         id: &'a str,
@@ -329,7 +350,10 @@ mod tests {
 
     #[test]
     fn messages_have_each_protocols_names() {
-        let next = ServerMessage::Next("1".into(), Response::new(async_graphql::Value::Null));
+        let next = ServerMessage::Next(
+            "1".into(),
+            Payload::Response(Box::new(Response::new(async_graphql::Value::Null))),
+        );
         let print = |p: Protocol, m: &ServerMessage| -> Value {
             serde_json::from_str(&p.encode(m).unwrap().unwrap()).unwrap()
         };

@@ -1,0 +1,148 @@
+//! Events rendered once per selection and shared by every subscriber that
+//! asked for that selection.
+//!
+//! A rendering is the serialised response for one event, made by running
+//! the subscription's document in render mode (see `handoff`) with the
+//! event as its only item. The first subscriber to need a rendering makes
+//! it; the others wait for it and reuse it, so the cost of an event follows
+//! the number of distinct selections watching it, not the number of
+//! sockets. The cache is bounded: a subscriber far behind (replaying or
+//! backfilling) may find its renderings gone and make them again, which
+//! costs time, never correctness.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_graphql::{Data, Response, ServerError, Value};
+use futures_util::StreamExt;
+use serde_json::value::RawValue;
+use tokio::sync::OnceCell;
+
+use crate::auth::Viewer;
+use crate::store::LogId;
+
+use super::ChatSchema;
+use super::error::{ApiError, ApiResult};
+use super::events::Envelope;
+use super::handoff::RenderItem;
+use super::selection::Template;
+
+/// Renderings kept, across every selection: a few seconds of events at
+/// the rates the benchmark drives, a few megabytes at most.
+const CAPACITY: usize = 16_384;
+
+/// One event as one selection shows it.
+#[derive(Clone)]
+pub struct Rendition {
+    /// The serialised GraphQL response: the `payload` of `next`.
+    pub payload: Arc<RawValue>,
+    /// The response's errors when it has no data at all: as a
+    /// subscription's first result that is an `error`, not a `next`.
+    pub failure: Option<Arc<[ServerError]>>,
+}
+
+impl Rendition {
+    fn of(response: &Response) -> Rendition {
+        let payload = serde_json::value::to_raw_value(response).unwrap_or_else(|error| {
+            tracing::error!(%error, "cannot serialise a subscription result");
+            let fallback =
+                Response::from_errors(vec![ServerError::new("internal server error", None)]);
+            serde_json::value::to_raw_value(&fallback).expect("a plain error serialises")
+        });
+        let failed = response.data == Value::Null && !response.errors.is_empty();
+        Rendition {
+            payload: Arc::from(payload),
+            failure: failed.then(|| response.errors.clone().into()),
+        }
+    }
+}
+
+/// Renders events for subscriptions, sharing renderings between them.
+#[derive(Clone)]
+pub struct Renderer {
+    schema: ChatSchema,
+    cache: Arc<Mutex<Cache>>,
+}
+
+#[derive(Default)]
+struct Cache {
+    cells: HashMap<(u64, LogId), Arc<OnceCell<Rendition>>>,
+    /// Keys in insertion order, oldest first, for eviction.
+    order: VecDeque<(u64, LogId)>,
+}
+
+impl Renderer {
+    pub fn new(schema: ChatSchema) -> Self {
+        Self {
+            schema,
+            cache: Arc::default(),
+        }
+    }
+
+    /// `envelope` as `template` renders it; `key` is the template's key for
+    /// the envelope's epoch. Made once per key and event, however many
+    /// subscribers ask at once.
+    pub async fn render(
+        &self,
+        template: &Template,
+        key: u64,
+        viewer: &Viewer,
+        envelope: Envelope,
+    ) -> Rendition {
+        let cell = self.cell(key, envelope.log_id());
+        cell.get_or_init(|| self.execute(template, viewer, Ok(envelope)))
+            .await
+            .clone()
+    }
+
+    /// The result a subscription shows for a failure of its feed; not
+    /// shared, as failures are one subscriber's.
+    pub async fn render_error(
+        &self,
+        template: &Template,
+        viewer: &Viewer,
+        error: ApiError,
+    ) -> Rendition {
+        self.execute(template, viewer, Err(error)).await
+    }
+
+    fn cell(&self, key: u64, id: LogId) -> Arc<OnceCell<Rendition>> {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(cell) = cache.cells.get(&(key, id)) {
+            return cell.clone();
+        }
+        if cache.order.len() >= CAPACITY
+            && let Some(oldest) = cache.order.pop_front()
+        {
+            cache.cells.remove(&oldest);
+        }
+        let cell = Arc::new(OnceCell::new());
+        cache.cells.insert((key, id), cell.clone());
+        cache.order.push_back((key, id));
+        cell
+    }
+
+    /// Runs the document in render mode with `item` as the field's only
+    /// result. The render data is session data, so extensions see it from
+    /// the start and do not count a render as a client's request.
+    async fn execute(
+        &self,
+        template: &Template,
+        viewer: &Viewer,
+        item: ApiResult<Envelope>,
+    ) -> Rendition {
+        let mut data = Data::default();
+        data.insert(viewer.clone());
+        data.insert(RenderItem::new(item));
+        let response = self
+            .schema
+            .execute_stream_with_session_data(template.request(), Arc::new(data))
+            .next()
+            .await
+            .unwrap_or_else(|| {
+                tracing::error!("a render produced no result");
+                Response::from_errors(vec![ServerError::new("internal server error", None)])
+            });
+        Rendition::of(&response)
+    }
+}

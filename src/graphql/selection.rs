@@ -1,0 +1,222 @@
+//! What decides the shape of a subscription's results, so that subscribers
+//! asking for the same shape can share one rendering of each event.
+//!
+//! Two subscriptions render an event alike when they send the same
+//! document and operation name and the same values for every variable the
+//! result depends on. The root field's arguments (`chatId`, `after`) only
+//! choose *which* events arrive, never how one looks, so variables used
+//! only there are left out: members of a chat resuming from different
+//! cursors still share. The fingerprint is a keyed hash (the keys are
+//! random per process), so no client can make its selection collide with
+//! another's on purpose.
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::sync::LazyLock;
+
+use async_graphql::parser::types::{DocumentOperations, OperationType, Selection, SelectionSet};
+use async_graphql::parser::{Positioned, parse_query};
+use async_graphql::{Name, Request, ServerError, Value, Variables};
+
+use super::error::ApiError;
+
+/// Adds the variables a parsed value refers to into a set. (The parser's
+/// value type is not re-exported by async-graphql, so this goes through
+/// its own walk, `into_const_with`, rather than a function naming it.)
+macro_rules! variables_in {
+    ($value:expr, $into:expr) => {{
+        let _ = $value
+            .clone()
+            .into_const_with(|name| Ok::<_, Infallible>($into.insert(name)).map(|_| Value::Null));
+    }};
+}
+
+/// The hasher keys of this process.
+static KEYS: LazyLock<RandomState> = LazyLock::new(RandomState::new);
+
+/// A subscription's document, kept to render events with, and the
+/// fingerprint of the shape it gives them.
+#[derive(Clone)]
+pub struct Template {
+    pub query: String,
+    pub operation_name: Option<String>,
+    pub variables: Variables,
+    shape: u64,
+}
+
+impl Template {
+    /// The template of `request` when it is a subscription; `None` for
+    /// queries, mutations and documents that do not parse (the executor
+    /// reports those). A subscription must select exactly one root field
+    /// (the GraphQL spec's "single root field" rule): BAD_USER_INPUT
+    /// otherwise.
+    pub fn of(request: &Request) -> Result<Option<Template>, ServerError> {
+        let Ok(document) = parse_query(&request.query) else {
+            return Ok(None);
+        };
+        let operation = match &document.operations {
+            DocumentOperations::Single(operation) => operation,
+            DocumentOperations::Multiple(operations) => {
+                let found = match &request.operation_name {
+                    Some(name) => operations.get(name.as_str()),
+                    None if operations.len() == 1 => operations.values().next(),
+                    None => None,
+                };
+                match found {
+                    Some(operation) => operation,
+                    None => return Ok(None),
+                }
+            }
+        };
+        if operation.node.ty != OperationType::Subscription {
+            return Ok(None);
+        }
+        let root = &operation.node.selection_set;
+        let [field] = root.node.items.as_slice() else {
+            return Err(single_root_field(root));
+        };
+        let Selection::Field(field) = &field.node else {
+            return Err(single_root_field(root));
+        };
+
+        // Every variable the result can depend on: all but those that
+        // appear only in the root field's arguments.
+        let mut shaping = BTreeSet::new();
+        for directive in &field.node.directives {
+            for (_, value) in &directive.node.arguments {
+                variables_in!(value.node, shaping);
+            }
+        }
+        selection_variables(&field.node.selection_set.node, &mut shaping);
+        for fragment in document.fragments.values() {
+            for directive in &fragment.node.directives {
+                for (_, value) in &directive.node.arguments {
+                    variables_in!(value.node, shaping);
+                }
+            }
+            selection_variables(&fragment.node.selection_set.node, &mut shaping);
+        }
+
+        let mut hasher = KEYS.build_hasher();
+        request.query.hash(&mut hasher);
+        request.operation_name.hash(&mut hasher);
+        for name in &shaping {
+            name.hash(&mut hasher);
+            // Variables print canonically: same value, same text.
+            match request.variables.get(name) {
+                Some(value) => value.to_string().hash(&mut hasher),
+                None => 0u8.hash(&mut hasher),
+            }
+        }
+        Ok(Some(Template {
+            query: request.query.clone(),
+            operation_name: request.operation_name.clone(),
+            variables: request.variables.clone(),
+            shape: hasher.finish(),
+        }))
+    }
+
+    /// The fingerprint of this shape with events of log `epoch`: equal
+    /// keys render the event with a given log id to the same result.
+    pub fn key(&self, epoch: &str) -> u64 {
+        let mut hasher = KEYS.build_hasher();
+        self.shape.hash(&mut hasher);
+        epoch.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// A request for this document, without any data yet.
+    pub fn request(&self) -> Request {
+        let mut request = Request::new(self.query.clone()).variables(self.variables.clone());
+        request.operation_name = self.operation_name.clone();
+        request
+    }
+}
+
+fn single_root_field(root: &Positioned<SelectionSet>) -> ServerError {
+    let error = ApiError::BadUserInput(
+        "a subscription must select exactly one root field, not a fragment".to_owned(),
+    );
+    async_graphql::Error::from(error).into_server_error(root.pos)
+}
+
+/// Adds the variables used anywhere in `set`: arguments, directives and
+/// inline fragments (named fragments are walked from the document).
+fn selection_variables(set: &SelectionSet, into: &mut BTreeSet<Name>) {
+    for selection in &set.items {
+        let (directives, inner) = match &selection.node {
+            Selection::Field(field) => {
+                for (_, value) in &field.node.arguments {
+                    variables_in!(value.node, into);
+                }
+                (&field.node.directives, Some(&field.node.selection_set))
+            }
+            Selection::FragmentSpread(spread) => (&spread.node.directives, None),
+            Selection::InlineFragment(fragment) => (
+                &fragment.node.directives,
+                Some(&fragment.node.selection_set),
+            ),
+        };
+        for directive in directives {
+            for (_, value) in &directive.node.arguments {
+                variables_in!(value.node, into);
+            }
+        }
+        if let Some(inner) = inner {
+            selection_variables(&inner.node, into);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(query: &str, variables: serde_json::Value) -> Template {
+        let request = Request::new(query).variables(Variables::from_json(variables));
+        Template::of(&request).unwrap().unwrap()
+    }
+
+    const BY_CHAT: &str =
+        "subscription($c: ID, $a: String) { messageCreated(chatId: $c, after: $a) { body } }";
+
+    #[test]
+    fn root_arguments_do_not_change_the_shape() {
+        let one = template(BY_CHAT, serde_json::json!({ "c": "1", "a": "x" }));
+        let other = template(BY_CHAT, serde_json::json!({ "c": "2" }));
+        assert_eq!(one.key("e"), other.key("e"));
+    }
+
+    #[test]
+    fn the_epoch_and_the_document_change_the_key() {
+        let one = template(BY_CHAT, serde_json::json!({}));
+        assert_ne!(one.key("e"), one.key("f"));
+        let other = template(
+            "subscription($c: ID) { messageCreated(chatId: $c) { body id } }",
+            serde_json::json!({}),
+        );
+        assert_ne!(one.key("e"), other.key("e"));
+    }
+
+    #[test]
+    fn variables_inside_the_selection_change_the_shape() {
+        let query = "subscription($i: Boolean!) { chatEvents { cursor ...F } } \
+                     fragment F on ChatEvent { at @include(if: $i) }";
+        let with = template(query, serde_json::json!({ "i": true }));
+        let without = template(query, serde_json::json!({ "i": false }));
+        assert_ne!(with.key("e"), without.key("e"));
+    }
+
+    #[test]
+    fn queries_have_no_template_and_two_root_fields_are_refused() {
+        let query = Request::new("{ me { id } }");
+        assert!(Template::of(&query).unwrap().is_none());
+        let two = Request::new("subscription { messageCreated { body } chatEvents { cursor } }");
+        assert!(Template::of(&two).is_err());
+        let fragment = Request::new(
+            "subscription { ...F } fragment F on Subscription { messageCreated { body } }",
+        );
+        assert!(Template::of(&fragment).is_err());
+    }
+}
