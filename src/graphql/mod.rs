@@ -28,7 +28,7 @@ use crate::throttle::Policy;
 
 pub use context::ClientAddress;
 pub use error::{ApiError, ApiResult};
-pub use limits::QueryLimits;
+pub use limits::{QUERY_TOO_COMPLEX, QueryLimits};
 
 #[derive(MergedObject, Default)]
 pub struct Query(account::AccountQuery, chat::ChatQuery);
