@@ -3,8 +3,11 @@
 //! A single document can ask for a lot of work: deep nesting, pages inside
 //! pages, hundreds of aliases of one expensive field, or piles of
 //! directives. Each is capped here, after parsing and validation and before
-//! any resolver runs, and an operation over a cap is refused as a whole with
-//! QUERY_TOO_COMPLEX, naming the limit it broke.
+//! any resolver runs, and an operation over a cap is refused as a whole.
+//! The refusal is a validation failure — the same document will never pass —
+//! so its code is the contract's BAD_USER_INPUT, with
+//! `extensions.reason = "QUERY_TOO_COMPLEX"` and the `limit` it broke, that
+//! limit's `max` and the document's `actual` value beside it.
 //!
 //! Complexity counts every selected field once, except the paginated lists
 //! (`chats`, `Chat.messages`), whose selections count once per item of the
@@ -84,8 +87,13 @@ impl Extension for QueryLimits {
     }
 }
 
-/// QUERY_TOO_COMPLEX when `actual` is over `max`, with both in `extensions`
-/// so a client can see how far over it is.
+/// The `reason` extension of a refusal by one of these limits; the code is
+/// BAD_USER_INPUT, and this tells it apart from other invalid input.
+pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+
+/// BAD_USER_INPUT with reason [`QUERY_TOO_COMPLEX`] when `actual` is over
+/// `max`, with the `limit`, `max` and `actual` in `extensions` so a client
+/// can see which limit it broke and how far over it is.
 fn check(limit: &'static str, actual: usize, max: usize) -> ServerResult<()> {
     if actual <= max {
         return Ok(());
@@ -95,7 +103,8 @@ fn check(limit: &'static str, actual: usize, max: usize) -> ServerResult<()> {
         None,
     );
     let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", "QUERY_TOO_COMPLEX");
+    extensions.set("code", "BAD_USER_INPUT");
+    extensions.set("reason", QUERY_TOO_COMPLEX);
     extensions.set("limit", limit);
     extensions.set("max", max);
     extensions.set("actual", actual);

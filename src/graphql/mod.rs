@@ -32,7 +32,7 @@ use crate::throttle::Policy;
 pub use context::ClientAddress;
 pub use error::{ApiError, ApiResult};
 pub use handoff::{Handoff, HandoffSlot, RenderItem};
-pub use limits::QueryLimits;
+pub use limits::{QUERY_TOO_COMPLEX, QueryLimits};
 pub use rendition::Renderer;
 pub use selection::Template;
 

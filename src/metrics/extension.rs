@@ -1,5 +1,6 @@
 //! The schema extension that counts operations, their errors by code and
-//! the limits that refused them, times queries and mutations, and puts
+//! the limits that refused them (by the error's `reason` and `limit`
+//! extensions, not its code), times queries and mutations, and puts
 //! each operation's execution in a `graphql` span naming it.
 //!
 //! It is registered before the extension that fills in missing codes, so
@@ -16,7 +17,7 @@ use futures_util::StreamExt;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::graphql::RenderItem;
+use crate::graphql::{QUERY_TOO_COMPLEX, RenderItem};
 
 use super::{CodeLabel, Metrics};
 
@@ -83,7 +84,10 @@ impl Extension for ObserveExtension {
     }
 }
 
-/// Counts each error by code, and the refusals among them by limit.
+/// Counts each error by code, and the refusals among them by limit: an
+/// operation over a query limit (BAD_USER_INPUT with reason
+/// QUERY_TOO_COMPLEX) by the `limit` it names, a RATE_LIMITED one as
+/// `rate_limited`.
 fn count_errors(metrics: &Metrics, errors: &[ServerError]) {
     for error in errors {
         let extension = |name: &str| match error.extensions.as_ref().and_then(|e| e.get(name)) {
@@ -91,12 +95,10 @@ fn count_errors(metrics: &Metrics, errors: &[ServerError]) {
             _ => None,
         };
         let code = extension("code").unwrap_or_else(|| "NONE".to_owned());
-        match code.as_str() {
-            "QUERY_TOO_COMPLEX" => {
-                metrics.reject(&extension("limit").unwrap_or_else(|| code.clone()));
-            }
-            "RATE_LIMITED" => metrics.reject("rate_limited"),
-            _ => {}
+        if extension("reason").as_deref() == Some(QUERY_TOO_COMPLEX) {
+            metrics.reject(&extension("limit").unwrap_or_else(|| QUERY_TOO_COMPLEX.to_owned()));
+        } else if code == "RATE_LIMITED" {
+            metrics.reject("rate_limited");
         }
         metrics
             .inner()

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, error_code};
 use crate::ws_client::{SUB, WsClient, WsProtocol, next_event, subscribe, vars};
 
 const MESSAGES: &str = "subscription($chatId: ID, $after: String) { messageCreated(chatId: $chatId, after: $after) { body } }";
@@ -71,7 +71,8 @@ async fn a_scrape_shows_sockets_subscriptions_deliveries_errors_and_refusals() {
     app.send(&alice, &chat, "two").await;
     assert_eq!(next_event(&mut client).await["body"], json!("one"));
     assert_eq!(next_event(&mut client).await["body"], json!("two"));
-    app.graphql(Some(&bob.token), "{ a: me { id } b: me { id } }", json!({}))
+    let refused = app
+        .graphql(Some(&bob.token), "{ a: me { id } b: me { id } }", json!({}))
         .await;
     app.graphql(
         Some(&bob.token),
@@ -81,7 +82,13 @@ async fn a_scrape_shows_sockets_subscriptions_deliveries_errors_and_refusals() {
     .await;
     let text = scrape(&app).await;
 
-    // Assert
+    // Assert: the refusal is BAD_USER_INPUT, its reason and limit counted.
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused}");
+    assert_eq!(
+        refused["errors"][0]["extensions"]["reason"],
+        json!("QUERY_TOO_COMPLEX"),
+        "{refused}"
+    );
     assert_eq!(sample(&text, "chat_ws_connections"), 1.0);
     assert_eq!(sample(&text, "chat_ws_authenticated_connections"), 1.0);
     assert_eq!(sample(&text, "chat_subscriptions_active"), 1.0);
@@ -90,11 +97,12 @@ async fn a_scrape_shows_sockets_subscriptions_deliveries_errors_and_refusals() {
     assert_eq!(sample(&text, "chat_consumer_up"), 1.0);
     assert!(sample(&text, "chat_consumer_lag_seconds") < 10.0, "{text}");
     assert_eq!(
-        sample(
-            &text,
-            r#"chat_graphql_errors_total{code="QUERY_TOO_COMPLEX"}"#
-        ),
+        sample(&text, r#"chat_graphql_errors_total{code="BAD_USER_INPUT"}"#),
         1.0
+    );
+    assert!(
+        !text.contains(r#"code="QUERY_TOO_COMPLEX""#),
+        "a reason counted as a code:\n{text}"
     );
     assert_eq!(
         sample(&text, r#"chat_graphql_errors_total{code="NOT_FOUND"}"#),

@@ -1,12 +1,24 @@
 //! Limits on the shape of an operation: depth, complexity (pages count by
 //! their size), aliases and directives, and introspection on or off. Each
-//! over-limit operation is refused whole with QUERY_TOO_COMPLEX before any
-//! resolver runs. The checks sit in the schema, the same on every backend,
-//! so these run on the memory backend.
+//! over-limit operation is refused whole before any resolver runs, with the
+//! contract's BAD_USER_INPUT and `extensions.reason = "QUERY_TOO_COMPLEX"`.
+//! The checks sit in the schema, the same on every backend, so these run on
+//! the memory backend.
 
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, error_code};
+
+/// Asserts the response is a refusal by a query limit: BAD_USER_INPUT (a
+/// contract code) with reason QUERY_TOO_COMPLEX.
+fn assert_too_complex(response: &Value) {
+    assert_eq!(error_code(response), "BAD_USER_INPUT", "{response}");
+    assert_eq!(
+        response["errors"][0]["extensions"]["reason"],
+        json!("QUERY_TOO_COMPLEX"),
+        "{response}"
+    );
+}
 
 /// The limit an error names, from its `extensions`.
 fn broken_limit(response: &Value) -> &str {
@@ -49,7 +61,7 @@ async fn a_query_nested_past_the_depth_limit_is_refused() {
 
     // Assert
     assert!(within["errors"].is_null(), "{within}");
-    assert_eq!(error_code(&beyond), "QUERY_TOO_COMPLEX", "{beyond}");
+    assert_too_complex(&beyond);
     assert_eq!(broken_limit(&beyond), "depth");
     assert!(beyond["data"].is_null(), "{beyond}");
 }
@@ -75,7 +87,7 @@ async fn page_sizes_multiply_the_complexity_of_what_they_select() {
 
     // Assert: the same fields pass with small pages and fail with large.
     assert!(small["errors"].is_null(), "{small}");
-    assert_eq!(error_code(&large), "QUERY_TOO_COMPLEX", "{large}");
+    assert_too_complex(&large);
     assert_eq!(broken_limit(&large), "complexity");
     assert_eq!(large["errors"][0]["extensions"]["max"], json!(2500));
 }
@@ -97,7 +109,7 @@ async fn too_many_aliases_are_refused() {
     // Assert
     assert!(within["errors"].is_null(), "{within}");
     assert_eq!(within["data"]["a9"]["id"], json!(account.id));
-    assert_eq!(error_code(&beyond), "QUERY_TOO_COMPLEX", "{beyond}");
+    assert_too_complex(&beyond);
     assert_eq!(broken_limit(&beyond), "aliases");
     assert_eq!(beyond["errors"][0]["extensions"]["actual"], json!(11));
 }
@@ -118,7 +130,7 @@ async fn too_many_directives_are_refused() {
 
     // Assert
     assert!(within["errors"].is_null(), "{within}");
-    assert_eq!(error_code(&beyond), "QUERY_TOO_COMPLEX", "{beyond}");
+    assert_too_complex(&beyond);
     assert_eq!(broken_limit(&beyond), "directives");
 }
 
@@ -137,7 +149,7 @@ async fn an_over_limit_mutation_writes_nothing() {
     let response = app.graphql(Some(&account.token), query, json!({})).await;
 
     // Assert
-    assert_eq!(error_code(&response), "QUERY_TOO_COMPLEX", "{response}");
+    assert_too_complex(&response);
     assert_eq!(app.log_head().await, before, "a refused mutation wrote");
 }
 

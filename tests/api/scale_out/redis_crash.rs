@@ -1,6 +1,7 @@
 //! Redis killed and restarted under load: readiness follows the outage,
-//! every send is answered, and no acknowledged message is lost, doubled or
-//! reordered on a subscriber that stays connected.
+//! every send is answered, sends made while Redis is down fail with
+//! INTERNAL, and no acknowledged message is lost, doubled or reordered on a
+//! subscriber that stays connected.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,6 +57,13 @@ async fn ready_status(app: &TestApp) -> Option<u16> {
         .ok()?;
     Some(response.status().as_u16())
 }
+
+/// How long Redis stays down. Long enough that sends started after the
+/// kill are answered before the restart begins: a send that finds the
+/// connection gone is held through the client's reconnect attempts (a few
+/// hundred ms) before it fails, so a shorter outage could end before any
+/// send made during it has finished.
+const OUTAGE: Duration = Duration::from_millis(1500);
 
 /// How long a readiness probe may take: load balancers time probes out
 /// after a second or so.
@@ -154,7 +162,7 @@ struct Attempt {
     took: Duration,
 }
 
-/// Redis SIGKILLed and restarted from its append-only file while a send starts every 20 ms: /ready turns 503 then 200, every send is answered (with its message or a coded error), every acknowledged message reaches the still-connected subscriber exactly once in log order, and no failed one is delivered or stored.
+/// Redis SIGKILLed and restarted from its append-only file while a send starts every 20 ms: /ready turns 503 then 200, every send is answered (with its message or a coded error), every send made wholly while Redis was down fails with INTERNAL (and there is at least one), every acknowledged message — before, during and after the outage — reaches the still-connected subscriber exactly once in log order, and no failed one is delivered or stored.
 #[tokio::test]
 async fn a_redis_crash_loses_no_acknowledged_message_and_keeps_subscribers_connected() {
     // Arrange: a durable Redis, a chat, and a subscriber (no chat filter)
@@ -237,14 +245,18 @@ async fn a_redis_crash_loses_no_acknowledged_message_and_keeps_subscribers_conne
         "the subscriber received nothing before the crash"
     );
 
-    // Act: kill Redis, watch readiness fall, restart it a second later,
-    // watch readiness come back, and let the load go on a little more.
+    // Act: kill Redis, watch readiness fall while the load goes on, restart
+    // it after OUTAGE, watch readiness come back, and let the load go on a
+    // little more.
     let killed = {
         let _no_write_in_flight = gate.write().await;
         app.redis.as_mut().unwrap().kill();
         Instant::now()
     };
-    let probes = probe_ready_for(&app, killed, Duration::from_secs(1)).await;
+    let probes = probe_ready_for(&app, killed, OUTAGE).await;
+    // Redis is down from `killed` until at least `restart_began`; it
+    // answers again at some point before `restarted`.
+    let restart_began = Instant::now();
     app.redis.as_mut().unwrap().restart().await;
     let restarted = Instant::now();
     let recovered = wait_for_ready(&app, 200, PATIENCE).await;
@@ -283,18 +295,42 @@ async fn a_redis_crash_loses_no_acknowledged_message_and_keeps_subscribers_conne
         .iter()
         .filter(|a| a.started >= killed && a.started < restarted)
         .count();
+    // Sends made wholly while Redis was down: started after the kill (no
+    // send was in flight at it, see `gate`) and answered before the restart
+    // began. None of them can have been stored, so each must have failed.
+    let while_down: Vec<&Attempt> = attempts
+        .iter()
+        .filter(|a| a.started >= killed && a.started + a.took < restart_began)
+        .collect();
+    let failed_while_down = while_down
+        .iter()
+        .filter(|a| matches!(&a.outcome, Outcome::Failed(code) if code == "INTERNAL"))
+        .count();
+    let acked_in = |from: Instant, to: Instant| {
+        attempts
+            .iter()
+            .filter(|a| matches!(a.outcome, Outcome::Acked) && a.started >= from && a.started < to)
+            .count()
+    };
+    let (acked_before, acked_during, acked_after) = (
+        acked_in(began, killed),
+        acked_in(killed, restarted),
+        acked_in(restarted, Instant::now()),
+    );
     let longest = attempts.iter().map(|a| a.took).max().unwrap_or_default();
     let detected = probes
         .iter()
         .find(|p| p.status == Some(503))
         .map(|p| p.after);
     eprintln!(
-        "scale_out redis crash: {} sends ({during_outage} started while Redis was down): {} acked, {} failed {:?}, {} unanswered, longest took {longest:?}; /ready 503 after {detected:?}, 200 {recovered:?} after the restart (outage {:?}); {} probes while down, slowest {:?}: {:?}; the subscriber got {} messages on one socket",
+        "scale_out redis crash: {} sends ({during_outage} started while Redis was down, {} made wholly while it was down, {failed_while_down} of those failed with INTERNAL): {} acked ({acked_before} started before the kill, {acked_during} during the outage, {acked_after} after the restart), {} failed {:?}, {} unanswered, longest took {longest:?}; Redis down {:?} before the restart began; /ready 503 after {detected:?}, 200 {recovered:?} after the restart (outage {:?}); {} probes while down, slowest {:?}: {:?}; the subscriber got {} messages on one socket",
         attempts.len(),
+        while_down.len(),
         acked.len(),
         failed.len(),
         failed.iter().map(|(_, code)| *code).collect::<HashSet<_>>(),
         unanswered.len(),
+        restart_began - killed,
         restarted - killed,
         probes.len(),
         probes.iter().map(|p| p.took).max().unwrap_or_default(),
@@ -314,6 +350,20 @@ async fn a_redis_crash_loses_no_acknowledged_message_and_keeps_subscribers_conne
     for (body, code) in &failed {
         assert_eq!(*code, "INTERNAL", "{body} failed with {code}");
     }
+    assert!(
+        !while_down.is_empty(),
+        "no send was made wholly while Redis was down ({:?}): lengthen OUTAGE",
+        restart_began - killed
+    );
+    assert_eq!(
+        failed_while_down,
+        while_down.len(),
+        "sends made wholly while Redis was down that did not fail with INTERNAL: {:?}",
+        while_down
+            .iter()
+            .filter(|a| !matches!(&a.outcome, Outcome::Failed(code) if code == "INTERNAL"))
+            .collect::<Vec<_>>()
+    );
     // Delivered: the acknowledged ones, each once, then the sentinel.
     let (sentinel, load_delivered) = delivered.split_last().expect("nothing delivered");
     assert_eq!(sentinel, SENTINEL);
