@@ -145,7 +145,7 @@ impl AppState {
             metrics.clone(),
         );
         Ok(Self {
-            renderer: Renderer::new(schema.clone()),
+            renderer: Renderer::new(schema.clone(), metrics.clone()),
             schema,
             tokens,
             store,

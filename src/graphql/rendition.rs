@@ -19,6 +19,7 @@ use serde_json::value::RawValue;
 use tokio::sync::OnceCell;
 
 use crate::auth::Viewer;
+use crate::metrics::Metrics;
 use crate::store::LogId;
 
 use super::ChatSchema;
@@ -61,6 +62,7 @@ impl Rendition {
 #[derive(Clone)]
 pub struct Renderer {
     schema: ChatSchema,
+    metrics: Metrics,
     cache: Arc<Mutex<Cache>>,
 }
 
@@ -72,9 +74,10 @@ struct Cache {
 }
 
 impl Renderer {
-    pub fn new(schema: ChatSchema) -> Self {
+    pub fn new(schema: ChatSchema, metrics: Metrics) -> Self {
         Self {
             schema,
+            metrics,
             cache: Arc::default(),
         }
     }
@@ -131,6 +134,7 @@ impl Renderer {
         viewer: &Viewer,
         item: ApiResult<Envelope>,
     ) -> Rendition {
+        self.metrics.rendered();
         let mut data = Data::default();
         data.insert(viewer.clone());
         data.insert(RenderItem::new(item));

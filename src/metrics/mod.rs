@@ -46,6 +46,7 @@ struct Inner {
     duration: Histogram,
     subscriptions: Gauge,
     deliveries: Counter,
+    renders: Counter,
 }
 
 impl Metrics {
@@ -89,6 +90,12 @@ impl Metrics {
             "Subscription results sent to clients",
             deliveries.clone(),
         );
+        let renders = Counter::default();
+        registry.register(
+            "chat_subscription_renders",
+            "Subscription results executed and serialised; each is shared by every subscriber of its event with the same selection, so deliveries / renders is the sharing factor",
+            renders.clone(),
+        );
         registry.register_collector(Box::new(live));
         Self(Arc::new(Inner {
             registry,
@@ -98,6 +105,7 @@ impl Metrics {
             duration,
             subscriptions,
             deliveries,
+            renders,
         }))
     }
 
@@ -122,6 +130,11 @@ impl Metrics {
     /// Counts one result sent to a subscriber.
     pub fn delivered(&self) {
         self.0.deliveries.inc();
+    }
+
+    /// Counts one subscription result executed and serialised.
+    pub fn rendered(&self) {
+        self.0.renders.inc();
     }
 
     /// Marks a subscription as running until the guard is dropped.

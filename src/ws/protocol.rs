@@ -349,6 +349,17 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_rendered_payload_goes_in_verbatim() {
+        let json = r#"{"data":{"messageCreated":{"body":"hi"}}}"#;
+        let raw = serde_json::value::RawValue::from_string(json.to_owned()).unwrap();
+        let next = ServerMessage::Next("7".into(), Payload::Rendered(Arc::from(raw)));
+        assert_eq!(
+            Protocol::TransportWs.encode(&next).unwrap().unwrap(),
+            format!(r#"{{"type":"next","id":"7","payload":{json}}}"#)
+        );
+    }
+
+    #[test]
     fn messages_have_each_protocols_names() {
         let next = ServerMessage::Next(
             "1".into(),

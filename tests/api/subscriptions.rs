@@ -20,6 +20,7 @@ use crate::helpers::{Account, Backend, TestApp, data, utc_millis};
 use crate::ws_client::{SUB, WsClient, WsProtocol, event, next_events, vars};
 
 mod resume;
+mod shared;
 
 const MESSAGES: &str = "subscription($c: ID, $a: String) { messageCreated(chatId: $c, after: $a) { id chatId body cursor createdAt sender { username } } }";
 
