@@ -12,14 +12,18 @@
 
 use std::future::pending;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use async_graphql::{ErrorExtensionValues, Request, ServerError};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::BoxStream;
 use futures_util::{FutureExt, SinkExt};
-use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at, sleep_until, timeout};
+use tokio::time::{
+    Instant, Interval, MissedTickBehavior, Sleep, interval_at, sleep_until, timeout,
+};
 use tokio_stream::{StreamExt, StreamMap};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 use tracing::{Instrument, debug};
 
 use crate::auth::Viewer;
@@ -80,8 +84,12 @@ pub struct Connection {
     address: IpAddr,
     phase: Phase,
     /// When the phase runs out: the init timeout while awaiting init, the
-    /// token's expiry once acknowledged. `None`: never.
-    deadline: Option<Instant>,
+    /// token's expiry once acknowledged. `None`: never. Kept (and reset)
+    /// rather than made anew on every wake-up, as are the keepalive and the
+    /// shutdown signal: a busy socket wakes for every result it sends.
+    deadline: Option<Pin<Box<Sleep>>>,
+    /// Resolves when the server begins to shut down.
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     /// Started at the ack, when the server's keepalive is configured; each
     /// tick checks that the client is still there and pings it.
     keepalive: Option<Interval>,
@@ -95,7 +103,10 @@ pub struct Connection {
 
 impl Connection {
     pub fn new(socket: WebSocket, protocol: Protocol, state: AppState, address: IpAddr) -> Self {
-        let deadline = Instant::now().checked_add(state.ws.init_timeout);
+        let deadline = Instant::now()
+            .checked_add(state.ws.init_timeout)
+            .map(|at| Box::pin(sleep_until(at)));
+        let shutdown = Box::pin(state.shutdown.clone().cancelled_owned());
         Self {
             socket,
             protocol,
@@ -103,6 +114,7 @@ impl Connection {
             address,
             phase: Phase::AwaitingInit,
             deadline,
+            shutdown,
             keepalive: None,
             last_heard: Instant::now(),
             seat: None,
@@ -133,8 +145,8 @@ impl Connection {
 
     async fn step(&mut self) -> Result<(), End> {
         let event = tokio::select! {
-            () = self.state.shutdown.cancelled() => Event::Shutdown,
-            () = until(self.deadline) => Event::Deadline,
+            () = &mut self.shutdown => Event::Shutdown,
+            () = until(&mut self.deadline) => Event::Deadline,
             () = tick(&mut self.keepalive) => Event::KeepAlive,
             frame = self.socket.recv() => Event::Frame(frame),
             Some((id, reply)) = self.operations.next(), if !self.operations.is_empty() => {
@@ -236,7 +248,9 @@ impl Connection {
         debug!(expires_in = ?left, "connection acknowledged");
         self.phase = Phase::Acknowledged(user);
         self.seat = Some(admitted);
-        self.deadline = Instant::now().checked_add(left);
+        self.deadline = Instant::now()
+            .checked_add(left)
+            .map(|at| Box::pin(sleep_until(at)));
         self.send(&ServerMessage::Ack).await?;
         if let Some(period) = self.state.ws.keepalive {
             let mut keepalive = interval_at(Instant::now() + period, period);
@@ -409,9 +423,9 @@ fn too_many_operations(limit: usize) -> ServerError {
     error
 }
 
-async fn until(deadline: Option<Instant>) {
+async fn until(deadline: &mut Option<Pin<Box<Sleep>>>) {
     match deadline {
-        Some(deadline) => sleep_until(deadline).await,
+        Some(deadline) => deadline.await,
         None => pending().await,
     }
 }
