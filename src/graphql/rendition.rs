@@ -9,6 +9,10 @@
 //! sockets. The cache is bounded: a subscriber far behind (replaying or
 //! backfilling) may find its renderings gone and make them again, which
 //! costs time, never correctness.
+//!
+//! Sharing relies on one rule of the schema: no field reachable from
+//! `Subscription` depends on who is watching (the feed alone decides who
+//! receives an event). A render runs as the subscriber that asked first.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
