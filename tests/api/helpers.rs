@@ -1,6 +1,7 @@
 //! The test harness: a real server on port 0 against a chosen backend, and
 //! helpers to talk GraphQL to it over real HTTP.
 
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::sync::Arc;
@@ -45,11 +46,11 @@ macro_rules! on_both_backends {
     };
 }
 
-/// A running server. Dropping it stops the server and its Redis.
+/// A running server. Dropping it stops the server and its Redis. Its
+/// address and the GraphQL calls tests make to it are its [`Endpoint`].
 pub struct TestApp {
-    pub address: String,
+    endpoint: Endpoint,
     pub config: Config,
-    pub http: reqwest::Client,
     /// The server's own store, for assertions on the event log.
     pub store: Arc<dyn Store>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -118,12 +119,59 @@ impl TestApp {
             let _ = rx.await;
         }));
         TestApp {
-            address,
+            endpoint: Endpoint::new(address),
             config,
-            http: reqwest::Client::new(),
             store,
             shutdown: Some(tx),
             redis,
+        }
+    }
+
+    /// The whole event log, oldest first, read from the server's own store.
+    pub async fn events(&self) -> Vec<Event> {
+        self.store
+            .read_log(LogId::ZERO, 10_000)
+            .await
+            .expect("read_log failed")
+    }
+
+    /// The position of the newest event in the log.
+    pub async fn log_head(&self) -> LogId {
+        self.store.log_head().await.expect("log_head failed")
+    }
+}
+
+impl Deref for TestApp {
+    type Target = Endpoint;
+
+    fn deref(&self) -> &Endpoint {
+        &self.endpoint
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A server's address and the GraphQL calls tests make to it, whether the
+/// server runs in this process ([`TestApp`] derefs to one) or in another
+/// (`binary::Binary::endpoint`).
+pub struct Endpoint {
+    /// `http://host:port`.
+    pub address: String,
+    pub http: reqwest::Client,
+}
+
+impl Endpoint {
+    /// The server at `address` (`http://host:port`).
+    pub fn new(address: String) -> Endpoint {
+        Endpoint {
+            address,
+            http: reqwest::Client::new(),
         }
     }
 
@@ -185,27 +233,6 @@ impl TestApp {
             )
             .await;
         data(&response, "sendMessage").clone()
-    }
-
-    /// The whole event log, oldest first, read from the server's own store.
-    pub async fn events(&self) -> Vec<Event> {
-        self.store
-            .read_log(LogId::ZERO, 10_000)
-            .await
-            .expect("read_log failed")
-    }
-
-    /// The position of the newest event in the log.
-    pub async fn log_head(&self) -> LogId {
-        self.store.log_head().await.expect("log_head failed")
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 

@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
-use crate::helpers::{Account, TestApp};
+use crate::helpers::{Account, Endpoint};
 
 /// The longest any single wait may take.
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -67,7 +67,7 @@ pub struct WsClient {
 impl WsClient {
     /// Connects offering `protocol` through tungstenite's own handshake,
     /// which also checks that the server names the offered subprotocol.
-    pub async fn connect(app: &TestApp, protocol: WsProtocol) -> WsClient {
+    pub async fn connect(app: &Endpoint, protocol: WsProtocol) -> WsClient {
         let mut request = ws_url(app).into_client_request().expect("a websocket url");
         request.headers_mut().insert(
             "Sec-WebSocket-Protocol",
@@ -91,7 +91,7 @@ impl WsClient {
 
     /// Connects offering `protocol` and authenticates as `viewer`: sends
     /// its token in connection_init and expects the ack.
-    pub async fn connect_as(app: &TestApp, protocol: WsProtocol, viewer: &Account) -> WsClient {
+    pub async fn connect_as(app: &Endpoint, protocol: WsProtocol, viewer: &Account) -> WsClient {
         let mut client = WsClient::connect(app, protocol).await;
         client.init(&viewer.token).await;
         client
@@ -102,7 +102,7 @@ impl WsClient {
     /// it names none). The handshake is written by hand, because
     /// tungstenite's own refuses an answer naming no protocol when one was
     /// offered, which is the right answer to an unknown offer.
-    pub async fn connect_offering(app: &TestApp, offer: Option<&str>) -> WsClient {
+    pub async fn connect_offering(app: &Endpoint, offer: Option<&str>) -> WsClient {
         let host = app.address.trim_start_matches("http://");
         let mut head = format!(
             "GET /ws HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -319,7 +319,7 @@ impl WsClient {
 }
 
 /// The address of `/ws` on `app`.
-pub fn ws_url(app: &TestApp) -> String {
+pub fn ws_url(app: &Endpoint) -> String {
     format!("{}/ws", app.address.replacen("http", "ws", 1))
 }
 
@@ -351,7 +351,7 @@ pub fn vars(chat: Option<&str>, after: Option<&str>) -> Value {
 /// A new graphql-transport-ws socket for `viewer` running [`SUB`]. It does
 /// not wait for the subscription to be live: use it with `after`, or prove
 /// it live some other way.
-pub async fn subscribe(app: &TestApp, viewer: &Account, query: &str, vars: Value) -> WsClient {
+pub async fn subscribe(app: &Endpoint, viewer: &Account, query: &str, vars: Value) -> WsClient {
     let mut client = WsClient::connect_as(app, WsProtocol::TransportWs, viewer).await;
     client.subscribe(SUB, query, vars).await;
     client

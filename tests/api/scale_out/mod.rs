@@ -24,7 +24,7 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::helpers::{Account, TestApp};
+use crate::helpers::{Account, Endpoint};
 use crate::ws_client::{self, WsClient, vars};
 
 mod fan_out;
@@ -45,7 +45,7 @@ const PATIENCE: Duration = Duration::from_secs(10);
 /// A new socket for `viewer` running the standard [`MESSAGES`] selection
 /// (id [`ws_client::SUB`]) with this chat filter and `after`.
 async fn subscribe_messages(
-    app: &TestApp,
+    app: &Endpoint,
     viewer: &Account,
     chat: Option<&str>,
     after: Option<&str>,
