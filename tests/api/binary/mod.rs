@@ -10,11 +10,12 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::helpers::{PASSWORD, TEST_SECRET, unique_name};
+use crate::helpers::{Endpoint, PASSWORD, TEST_SECRET, unique_name};
 use crate::redis_server::free_port;
 
-/// A running `chat-server` process on the memory backend; killed on drop
-/// if the test fails before it exits by itself.
+/// A running `chat-server` process, on the memory backend unless `env`
+/// names a `REDIS_URL`; killed on drop if the test fails before it exits
+/// by itself.
 pub struct Binary {
     child: Child,
     pub address: String,
@@ -64,6 +65,15 @@ impl Binary {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         binary
+    }
+
+    /// The process as an [`Endpoint`], for the helpers written for
+    /// [`crate::helpers::TestApp`]: `sign_up`, `send`, WebSocket clients.
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            address: self.base.clone(),
+            http: self.http.clone(),
+        }
     }
 
     /// Signs up a fresh user and returns their token.

@@ -7,7 +7,8 @@
 //!
 //! # Layout
 //!
-//! - [`two_processes`]: two servers on one Redis act as one service.
+//! - [`two_processes`]: two servers on one Redis act as one service, in the
+//!   test's process and as two `chat-server` processes.
 //! - [`redis_crash`]: Redis SIGKILLed and restarted under a load of sends.
 //! - [`slow_subscriber`]: a subscriber that stops reading is backfilled.
 //! - [`fan_out`]: 200 subscribers over 20 chats each get exactly their own.

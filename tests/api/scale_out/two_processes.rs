@@ -1,5 +1,7 @@
 //! Two processes, one Redis: one deployment of two servers acts as one
-//! service, whichever process a client talks to.
+//! service, whichever process a client talks to. The same scenario runs on
+//! two servers inside the test's process and on two `chat-server`
+//! processes started as a deployment would start them.
 
 use std::time::Duration;
 
@@ -7,22 +9,48 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::{bodies, subscribe_messages, text};
-use crate::helpers::{Backend, TestApp};
+use crate::binary::Binary;
+use crate::helpers::{Backend, Endpoint, TEST_SECRET, TestApp};
+use crate::redis_server::RedisServer;
 use crate::ws_client::{next_event, next_events};
 
-/// Two processes on one Redis act as one service: A's messages reach B's subscribers live, A's tokens work on B, and a client resuming on B with its last cursor from A gets exactly what it missed, then live messages from both.
+/// Two servers on one Redis act as one service (see [`one_service`]): both
+/// in this process, sharing one configuration.
 #[tokio::test]
 async fn two_processes_sharing_a_redis_serve_one_event_stream() {
-    // Arrange: two processes of one deployment; accounts and chat made on A.
     let a = TestApp::spawn(Backend::Redis).await;
     let b = TestApp::spawn_sharing(&a).await;
+    one_service(&a, &b, "in-process").await;
+}
+
+/// The same with two real `chat-server` processes: the same `REDIS_URL`
+/// and `JWT_SECRET`, each on its own `LISTEN_ADDR`. Both processes are
+/// killed on drop, before the Redis they use, even when the test fails.
+#[tokio::test]
+async fn two_chat_server_processes_sharing_a_redis_serve_one_event_stream() {
+    let redis = RedisServer::start().await;
+    let env = [
+        ("REDIS_URL", redis.url()),
+        ("JWT_SECRET", TEST_SECRET.to_owned()),
+    ];
+    let a = Binary::start(&env, false).await;
+    let b = Binary::start(&env, false).await;
+    assert_ne!(a.address, b.address);
+    one_service(&a.endpoint(), &b.endpoint(), "chat-server processes").await;
+}
+
+/// A's messages reach B's subscribers live, A's tokens work on B, and a
+/// client resuming on B with its last cursor from A gets exactly what it
+/// missed, then live messages from both. Prints its figures under `label`.
+async fn one_service(a: &Endpoint, b: &Endpoint, label: &str) {
+    // Arrange: accounts and chat made on A.
     let (ada, bob) = (a.sign_up().await, a.sign_up().await);
     let chat = a.create_chat(&ada, &[&bob]).await;
     let m0 = a.send(&ada, &chat, "m0").await;
     let after_m0 = text(&m0, "cursor");
     // A watcher on B for the whole test, and the client that will move: on A.
-    let mut watcher = subscribe_messages(&b, &bob, Some(&chat), Some(&after_m0)).await;
-    let mut mover = subscribe_messages(&a, &bob, Some(&chat), Some(&after_m0)).await;
+    let mut watcher = subscribe_messages(b, &bob, Some(&chat), Some(&after_m0)).await;
+    let mut mover = subscribe_messages(a, &bob, Some(&chat), Some(&after_m0)).await;
 
     // Act 1: a token A issued, used on B.
     let me = b
@@ -47,7 +75,7 @@ async fn two_processes_sharing_a_redis_serve_one_event_stream() {
     for i in 3..=7 {
         sent.push(a.send(&ada, &chat, &format!("m{i}")).await);
     }
-    let mut resumed = subscribe_messages(&b, &bob, Some(&chat), Some(&last_cursor)).await;
+    let mut resumed = subscribe_messages(b, &bob, Some(&chat), Some(&last_cursor)).await;
     let missed = next_events(&mut resumed, 5).await;
     sent.push(a.send(&ada, &chat, "m8").await);
     sent.push(b.send(&ada, &chat, "m9").await);
@@ -79,7 +107,7 @@ async fn two_processes_sharing_a_redis_serve_one_event_stream() {
     resumed.expect_silence(Duration::from_millis(300)).await;
     watcher.expect_silence(Duration::from_millis(300)).await;
     eprintln!(
-        "scale_out two processes: A→B live delivery {a_to_b:?}; resumed on B: {} missed + {} live, 0 duplicates; watcher on B: {} messages",
+        "scale_out two processes ({label}): A→B live delivery {a_to_b:?}; resumed on B: {} missed + {} live, 0 duplicates; watcher on B: {} messages",
         missed.len(),
         live.len(),
         watched.len() + 2
