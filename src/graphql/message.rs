@@ -153,10 +153,9 @@ impl MessageMutation {
         let sent = store
             .send_message(&chat, &sender, &body, key.as_ref())
             .await?;
-        let epoch = store.epoch().await?;
         Ok(MessageNode {
             message: sent.message,
-            epoch,
+            epoch: sent.epoch,
         })
     }
 }

@@ -312,6 +312,7 @@ impl Store for MemoryStore {
         body: &MessageBody,
         client_message_id: Option<&ClientMessageId>,
     ) -> StoreResult<Sent> {
+        let epoch = self.epoch.clone();
         self.write(|state| {
             state
                 .member_chat(chat, sender)
@@ -332,6 +333,7 @@ impl Store for MemoryStore {
                 return Ok(Sent {
                     message: record.messages[index].clone(),
                     created: false,
+                    epoch,
                 });
             }
             let mut message = Message {
@@ -357,6 +359,7 @@ impl Store for MemoryStore {
             Ok(Sent {
                 message,
                 created: true,
+                epoch,
             })
         })
     }

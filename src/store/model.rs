@@ -61,6 +61,9 @@ pub struct Sent {
     pub message: Message,
     /// False when an idempotent retry returned an earlier message.
     pub created: bool,
+    /// The epoch of the log the message is in, for its cursor: read in the
+    /// same step as the write, so the mutation needs no second round trip.
+    pub epoch: String,
 }
 
 /// Something that happened, as recorded in the event log.

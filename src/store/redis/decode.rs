@@ -19,6 +19,9 @@ pub type Entry = (String, Fields);
 /// fields (or none). See `scripts/append_event.lua`.
 pub type Reply = (String, String, Fields);
 
+/// What `send_message.lua` replies: a [`Reply`] and the log's epoch.
+pub type SentReply = (String, String, Fields, String);
+
 /// Event type names, in the `type` field of the events stream.
 pub mod kind {
     /// A chat was created.

@@ -65,7 +65,7 @@ use async_trait::async_trait;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Script, ScriptInvocation};
+use redis::{Client, FromRedisValue, Script, ScriptInvocation};
 
 use crate::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
 use crate::realtime::log_tail::LogTail;
@@ -74,7 +74,7 @@ use super::{
     Chat, Event, IDEMPOTENCY_TTL_MS, LogId, Message, MessagePage, Sent, Store, StoreError,
     StoreResult, User, now_ms,
 };
-use decode::{Entry, Fields, Reply};
+use decode::{Entry, Fields, Reply, SentReply};
 use log::{backend, predecessor};
 use scripts::Scripts;
 
@@ -146,7 +146,7 @@ impl RedisStore {
         invocation
     }
 
-    async fn run(&self, invocation: &ScriptInvocation<'_>) -> StoreResult<Reply> {
+    async fn run<T: FromRedisValue>(&self, invocation: &ScriptInvocation<'_>) -> StoreResult<T> {
         invocation
             .invoke_async(&mut self.conn())
             .await
@@ -236,7 +236,7 @@ impl Store for RedisStore {
             .arg(username.as_str())
             .arg(password_hash)
             .arg(created_at);
-        let (status, _, _) = self.run(&invocation).await?;
+        let (status, _, _): Reply = self.run(&invocation).await?;
         match status.as_str() {
             "ok" => Ok(User {
                 id,
@@ -294,7 +294,7 @@ impl Store for RedisStore {
         for member in &members {
             invocation.arg(member.as_str());
         }
-        let (status, id, _) = self.run(&invocation).await?;
+        let (status, id, _): Reply = self.run(&invocation).await?;
         if status != "ok" {
             return Err(unexpected(&status));
         }
@@ -318,7 +318,7 @@ impl Store for RedisStore {
             .arg(chat.as_str())
             .arg(by.as_str())
             .arg(user.as_str());
-        let (status, _, fields) = self.run(&invocation).await?;
+        let (status, _, fields): Reply = self.run(&invocation).await?;
         if status != "ok" && status != "unchanged" {
             return Err(unexpected(&status));
         }
@@ -333,7 +333,7 @@ impl Store for RedisStore {
             .key(self.keys.user_chats(user))
             .arg(chat.as_str())
             .arg(user.as_str());
-        let (status, _, _) = self.run(&invocation).await?;
+        let (status, _, _): Reply = self.run(&invocation).await?;
         match status.as_str() {
             "ok" => Ok(()),
             other => Err(unexpected(other)),
@@ -415,7 +415,7 @@ impl Store for RedisStore {
         if let Some(client) = client_message_id {
             invocation.arg(client.as_str());
         }
-        let (status, id, fields) = self.run(&invocation).await?;
+        let (status, id, fields, epoch): SentReply = self.run(&invocation).await?;
         match status.as_str() {
             "created" => Ok(Sent {
                 message: Message {
@@ -426,10 +426,12 @@ impl Store for RedisStore {
                     client_message_id: client_message_id.map(|c| c.as_str().to_owned()),
                 },
                 created: true,
+                epoch,
             }),
             "duplicate" => Ok(Sent {
                 message: decode::message(chat, &id, &fields)?,
                 created: false,
+                epoch,
             }),
             "lost" => Err(StoreError::Backend(
                 "idempotency key names a lost message".into(),

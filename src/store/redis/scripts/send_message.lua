@@ -5,9 +5,10 @@
 -- ARGV[7] client message id (optional)
 -- Replies 'created' with the new id, or 'duplicate' with the first message's
 -- id and fields (nothing written), or 'lost' when the key names a message
--- that no longer exists.
+-- that no longer exists; each with the log's epoch as a fourth element, so
+-- the caller can print the cursor without another round trip.
 if not redis.call('ZSCORE', KEYS[5], ARGV[4]) then
-  return not_found()
+  return {'not_found', '', {}, ''}
 end
 local cmid = ARGV[7]
 if cmid then
@@ -15,9 +16,9 @@ if cmid then
   if first then
     local found = redis.call('XRANGE', KEYS[6], first, first)
     if #found == 0 then
-      return {'lost', first, {}}
+      return {'lost', first, {}, ''}
     end
-    return {'duplicate', first, found[1][2]}
+    return {'duplicate', first, found[1][2], redis.call('GET', KEYS[2])}
   end
 end
 local message = {'sender', ARGV[4], 'body', ARGV[5]}
@@ -35,4 +36,4 @@ redis.call('HSET', KEYS[4], 'last_activity', id_ms(id))
 if cmid then
   redis.call('SET', KEYS[7], id, 'PX', ARGV[6])
 end
-return {'created', id, {}}
+return {'created', id, {}, redis.call('GET', KEYS[2])}
