@@ -56,6 +56,7 @@
 //! one step no other command interleaves with.
 
 mod decode;
+pub mod io;
 mod keys;
 mod log;
 mod scripts;
@@ -100,9 +101,13 @@ impl RedisStore {
     /// log keeps the `retention` most recent events (at least one).
     pub async fn connect(url: &str, prefix: &str, retention: usize) -> StoreResult<RedisStore> {
         let client = Client::open(url).map_err(backend)?;
-        let conn = ConnectionManager::new_with_config(client.clone(), connection_config())
-            .await
-            .map_err(backend)?;
+        let conn = io::spawn(ConnectionManager::new_with_config(
+            client.clone(),
+            connection_config(),
+        ))
+        .await
+        .map_err(|error| StoreError::Backend(error.to_string()))?
+        .map_err(backend)?;
         Ok(Self {
             client,
             conn,
