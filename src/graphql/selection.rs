@@ -10,10 +10,10 @@
 //! random per process), so no client can make its selection collide with
 //! another's on purpose.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::convert::Infallible;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 
 use async_graphql::parser::types::{DocumentOperations, OperationType, Selection, SelectionSet};
 use async_graphql::parser::{Positioned, parse_query};
@@ -32,12 +32,46 @@ macro_rules! variables_in {
     }};
 }
 
+/// The templates of live subscriptions, by shape.
+static LIVE: LazyLock<Live> = LazyLock::new(Live::default);
+
+#[derive(Default)]
+struct Live(Mutex<Shapes>);
+
+#[derive(Default)]
+struct Shapes {
+    templates: HashMap<u64, Weak<Template>>,
+    /// The map's size at which dead entries are next swept out: twice the
+    /// live ones after the last sweep, so sweeping costs O(1) per insert.
+    sweep_at: usize,
+}
+
+impl Live {
+    /// The live template of `shape`, or a new one made by `make`.
+    fn shared(&self, shape: u64, make: impl FnOnce() -> Template) -> Arc<Template> {
+        let mut shapes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(template) = shapes.templates.get(&shape).and_then(Weak::upgrade) {
+            return template;
+        }
+        if shapes.templates.len() >= shapes.sweep_at {
+            shapes
+                .templates
+                .retain(|_, template| template.strong_count() > 0);
+            shapes.sweep_at = (shapes.templates.len() * 2).max(64);
+        }
+        let template = Arc::new(make());
+        shapes.templates.insert(shape, Arc::downgrade(&template));
+        template
+    }
+}
+
 /// The hasher keys of this process.
 static KEYS: LazyLock<RandomState> = LazyLock::new(RandomState::new);
 
 /// A subscription's document, kept to render events with, and the
-/// fingerprint of the shape it gives them.
-#[derive(Clone)]
+/// fingerprint of the shape it gives them. Subscriptions of one shape share
+/// one template (any of their variables render alike), so a thousand
+/// subscribers of one query hold one copy of it.
 pub struct Template {
     pub query: String,
     pub operation_name: Option<String>,
@@ -51,7 +85,7 @@ impl Template {
     /// reports those). A subscription must select exactly one root field
     /// (the GraphQL spec's "single root field" rule): BAD_USER_INPUT
     /// otherwise.
-    pub fn of(request: &Request) -> Result<Option<Template>, ServerError> {
+    pub fn of(request: &Request) -> Result<Option<Arc<Template>>, ServerError> {
         let Ok(document) = parse_query(&request.query) else {
             return Ok(None);
         };
@@ -109,12 +143,13 @@ impl Template {
                 None => 0u8.hash(&mut hasher),
             }
         }
-        Ok(Some(Template {
+        let shape = hasher.finish();
+        Ok(Some(LIVE.shared(shape, || Template {
             query: request.query.clone(),
             operation_name: request.operation_name.clone(),
             variables: request.variables.clone(),
-            shape: hasher.finish(),
-        }))
+            shape,
+        })))
     }
 
     /// The fingerprint of this shape with events of log `epoch`: equal
@@ -173,7 +208,7 @@ fn selection_variables(set: &SelectionSet, into: &mut BTreeSet<Name>) {
 mod tests {
     use super::*;
 
-    fn template(query: &str, variables: serde_json::Value) -> Template {
+    fn template(query: &str, variables: serde_json::Value) -> Arc<Template> {
         let request = Request::new(query).variables(Variables::from_json(variables));
         Template::of(&request).unwrap().unwrap()
     }
@@ -186,6 +221,7 @@ mod tests {
         let one = template(BY_CHAT, serde_json::json!({ "c": "1", "a": "x" }));
         let other = template(BY_CHAT, serde_json::json!({ "c": "2" }));
         assert_eq!(one.key("e"), other.key("e"));
+        assert!(Arc::ptr_eq(&one, &other), "one shape, one template");
     }
 
     #[test]

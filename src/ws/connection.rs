@@ -123,8 +123,9 @@ impl Connection {
     }
 
     /// Serves the socket until it closes, in a span naming its protocol
-    /// and, once authenticated, its viewer.
-    pub async fn run(mut self) {
+    /// and, once authenticated, its viewer. (A plain function returning the
+    /// future, so the connection is held once in it, not twice.)
+    pub fn run(mut self) -> impl Future<Output = ()> + Send {
         let span = tracing::info_span!(
             "ws",
             protocol = %self.protocol,
@@ -137,10 +138,9 @@ impl Connection {
                     break end;
                 }
             };
-            self.finish(end).await;
+            Box::pin(self.finish(end)).await;
         }
         .instrument(span)
-        .await
     }
 
     async fn step(&mut self) -> Result<(), End> {
@@ -162,9 +162,12 @@ impl Connection {
                     End::Close(Close::forbidden())
                 }
             }),
-            Event::KeepAlive => self.keep_alive().await,
-            Event::Frame(frame) => self.on_frame(frame).await,
-            Event::Reply(id, reply) => self.on_reply(id, reply).await,
+            // Boxed, so that the future an idle socket keeps is the wait
+            // above, not the largest of these handlers: inline, they made
+            // every socket's task about 8 KiB.
+            Event::KeepAlive => Box::pin(self.keep_alive()).await,
+            Event::Frame(frame) => Box::pin(self.on_frame(frame)).await,
+            Event::Reply(id, reply) => Box::pin(self.on_reply(id, reply)).await,
         }
     }
 

@@ -12,6 +12,8 @@
 //! (see `graphql::handoff`): from then on each event is sent as the
 //! rendering it shares with every subscription of the same selection.
 
+use std::sync::Arc;
+
 use async_graphql::{Response, ServerError, Value};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::oneshot;
@@ -42,7 +44,7 @@ impl Reply {
 /// over the feed, and what to render the feed's events with.
 pub struct Shared {
     pub handoff: oneshot::Receiver<Handoff>,
-    pub template: Template,
+    pub template: Arc<Template>,
     pub viewer: Viewer,
     pub renderer: Renderer,
 }
@@ -83,7 +85,7 @@ enum Phase {
 
 struct Delivery {
     handoff: Handoff,
-    template: Template,
+    template: Arc<Template>,
     /// The template's key for the feed's epoch.
     key: u64,
     viewer: Viewer,
@@ -155,13 +157,15 @@ impl Operation {
             viewer,
             renderer,
         } = delivery;
+        // Renders are boxed: inline, their futures would make every idle
+        // subscription's stream as large as an execution.
         let rendition = match handoff.events.next().await {
             None => return self.sent(Reply::Complete),
             Some(Ok(envelope)) => {
                 handoff.metrics.delivered();
-                renderer.render(template, *key, viewer, envelope).await
+                Box::pin(renderer.render(template, *key, viewer, envelope)).await
             }
-            Some(Err(error)) => renderer.render_error(template, viewer, error).await,
+            Some(Err(error)) => Box::pin(renderer.render_error(template, viewer, error)).await,
         };
         let reply = match rendition.failure {
             Some(errors) if self.first => Reply::Error(errors.to_vec()),
