@@ -73,9 +73,9 @@ static KEYS: LazyLock<RandomState> = LazyLock::new(RandomState::new);
 /// one template (any of their variables render alike), so a thousand
 /// subscribers of one query hold one copy of it.
 pub struct Template {
-    pub query: String,
-    pub operation_name: Option<String>,
-    pub variables: Variables,
+    query: String,
+    operation_name: Option<String>,
+    variables: Variables,
     shape: u64,
 }
 

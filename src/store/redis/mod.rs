@@ -56,7 +56,7 @@
 //! one step no other command interleaves with.
 
 mod decode;
-pub mod io;
+mod io;
 mod keys;
 mod log;
 mod scripts;

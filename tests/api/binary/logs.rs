@@ -15,20 +15,13 @@ async fn json_logs_are_one_object_per_line_with_the_operation_span() {
         ("RUST_LOG", "info,chat_server=debug".to_owned()),
     ];
     let mut server = Binary::start(&env, true).await;
-    let token = server.sign_up().await;
+    let token = server.endpoint().sign_up().await.token;
 
     // Act: a named operation, then a clean stop.
-    let response: Value = server
-        .http
-        .post(format!("{}/graphql", server.base))
-        .bearer_auth(&token)
-        .json(&json!({ "query": "query WhoAmI { me { username } }" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let response = server
+        .endpoint()
+        .graphql(Some(&token), "query WhoAmI { me { username } }", json!({}))
+        .await;
     assert!(response["errors"].is_null(), "{response}");
     server.terminate();
     server.exit_within(Duration::from_secs(10)).await;

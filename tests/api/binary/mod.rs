@@ -7,10 +7,9 @@ mod shutdown;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::helpers::{Endpoint, PASSWORD, TEST_SECRET, unique_name};
+use crate::helpers::{Endpoint, TEST_SECRET};
 use crate::redis_server::free_port;
 
 /// A running `chat-server` process, on the memory backend unless `env`
@@ -74,27 +73,6 @@ impl Binary {
             address: self.base.clone(),
             http: self.http.clone(),
         }
-    }
-
-    /// Signs up a fresh user and returns their token.
-    pub async fn sign_up(&self) -> String {
-        let response: Value = self
-            .http
-            .post(format!("{}/graphql", self.base))
-            .json(&json!({
-                "query": "mutation($u: String!, $p: String!) { signUp(username: $u, password: $p) { token } }",
-                "variables": { "u": unique_name("bin"), "p": PASSWORD }
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        response["data"]["signUp"]["token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("sign-up failed: {response}"))
-            .to_owned()
     }
 
     /// Sends SIGTERM, as an orchestrator stopping the process does.

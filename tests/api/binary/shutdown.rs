@@ -65,7 +65,7 @@ async fn sigterm_closes_every_socket_with_1001_and_exits() {
     // Every socket belongs to one test user.
     let env = [("WS_MAX_SOCKETS_PER_USER", SOCKETS.to_string())];
     let mut server = Binary::start(&env, false).await;
-    let token = server.sign_up().await;
+    let token = server.endpoint().sign_up().await.token;
     let address = server.address.clone();
     let mut sockets = Vec::new();
     for _ in 0..SOCKETS {
@@ -96,7 +96,7 @@ async fn during_the_drain_ready_is_503_upgrades_are_refused_and_requests_finish(
     // Arrange
     let env = [("SHUTDOWN_DRAIN_MS", "1500".to_owned())];
     let mut server = Binary::start(&env, false).await;
-    let token = server.sign_up().await;
+    let token = server.endpoint().sign_up().await.token;
     let mut socket = open_subscription(&server.address, &token).await;
 
     // Act: a slow request (password hashing) under way as the signal lands.
