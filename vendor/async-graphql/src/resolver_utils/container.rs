@@ -174,37 +174,54 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     let mut fields = Fields(Vec::new());
     fields.add_set(ctx, root)?;
 
-    Ok(do_resolve_container(ctx, parallel, fields.0).await)
+    do_resolve_container(ctx, parallel, fields.0).await
 }
 
+/// Resolves the fields of one object.
+///
+/// PATCHED (chat-server, see `PATCHED.md`): a field future fails only when a
+/// non-null field could not be resolved (`Fields::add_set` turns a nullable
+/// field's error into `null`), and then the whole object fails, so the error
+/// reaches the nearest nullable ancestor as the GraphQL spec's "Errors and
+/// Non-Null Fields" requires. Upstream records the error and drops the
+/// field, leaving a hole in the object. An object whose fields were all
+/// skipped is `{}`, not `null`.
 pub(crate) async fn do_resolve_container<'a>(
-    ctx: &ContextSelectionSet<'a>,
+    _ctx: &ContextSelectionSet<'a>,
     parallel: bool,
     futures: Vec<BoxFieldFuture<'a>>,
-) -> Value {
+) -> ServerResult<Value> {
     let mut results = IndexMap::new();
-    let mut handle = |res| match res {
-        Ok((name, value)) => insert_value(&mut results, name, value),
-        Err(e) => ctx.add_error(e),
-    };
 
     if parallel {
         let mut set = FuturesUnordered::new();
         set.extend(futures);
         while let Some(field) = set.next().await {
-            handle(field);
+            let (name, value) = field?;
+            insert_value(&mut results, name, value);
         }
     } else {
         for fut in futures {
-            handle(fut.await);
+            let (name, value) = fut.await?;
+            insert_value(&mut results, name, value);
         }
     }
 
-    if results.is_empty() {
-        Value::Null
-    } else {
-        Value::Object(results)
-    }
+    Ok(Value::Object(results))
+}
+
+/// Whether field `name` of type `type_name` may be `null`, by the registry.
+/// A field the registry does not know counts as non-null, so its error
+/// propagates rather than leaving a `null` the schema may forbid.
+///
+/// PATCHED (chat-server, see `PATCHED.md`).
+fn field_is_nullable(ctx: &ContextSelectionSet<'_>, type_name: &str, name: &str) -> bool {
+    ctx.schema_env
+        .registry
+        .types
+        .get(type_name)
+        .and_then(|ty| ty.field_by_name(name))
+        .is_some_and(|field| !field.ty.ends_with('!'))
 }
 
 type BoxFieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<(Name, Value)>> + 'a + Send>>;
@@ -235,7 +252,9 @@ impl<'a> Fields<'a> {
                         continue;
                     }
 
-                    let resolve_fut = Box::pin({
+                    // PATCHED (chat-server, see `PATCHED.md`): unboxed here,
+                    // boxed below with the nullable-field rule around it.
+                    let resolved = {
                         let ctx = ctx.clone();
                         async move {
                             let ctx_field = ctx.with_field(field);
@@ -334,9 +353,27 @@ impl<'a> Fields<'a> {
                                 }
                             }
                         }
-                    });
+                    };
 
-                    self.0.push(resolve_fut);
+                    // PATCHED (chat-server, see `PATCHED.md`): a nullable
+                    // field's error becomes `null` (and is recorded once); a
+                    // non-null field's error fails the object holding it.
+                    let ctx = ctx.clone();
+                    self.0.push(Box::pin(async move {
+                        match resolved.await {
+                            Err(err)
+                                if field_is_nullable(
+                                    &ctx,
+                                    &T::type_name(),
+                                    field.node.name.node.as_str(),
+                                ) =>
+                            {
+                                ctx.add_error(err);
+                                Ok((field.node.response_key().node.clone(), Value::Null))
+                            }
+                            other => other,
+                        }
+                    }));
                 }
                 selection => {
                     let (type_condition, selection_set) = match selection {
