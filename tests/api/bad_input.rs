@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
 use crate::helpers::{Account, Backend, SIGN_UP, TestApp, error_code, unique_name};
+use crate::shape;
 use crate::ws_client::{WsClient, WsProtocol};
 
 /// POSTs raw bytes to `/graphql`, returning the status and the body (JSON
@@ -19,13 +20,15 @@ async fn post_raw(app: &TestApp, content_type: &str, body: Vec<u8>) -> (u16, Val
         .http
         .post(format!("{}/graphql", app.address))
         .header("content-type", content_type)
-        .body(body)
+        .body(body.clone())
         .send()
         .await
         .expect("the server did not answer");
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    let answer = serde_json::from_str(&text).unwrap_or(Value::Null);
+    shape::check_exchange(&body, &answer);
+    (status, answer)
 }
 
 /// A refusal must be a 4xx or a GraphQL error carrying a code, never a

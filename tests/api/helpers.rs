@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use crate::redis_server::RedisServer;
+use crate::shape;
 
 /// Which storage backend a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,16 +178,19 @@ impl Endpoint {
 
     /// POSTs an operation to `/graphql` and returns the JSON response.
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = json!({ "query": query, "variables": variables });
         let mut request = self
             .http
             .post(format!("{}/graphql", self.address))
-            .json(&json!({ "query": query, "variables": variables }));
+            .json(&body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         let response = request.send().await.expect("request failed");
         assert_eq!(response.status(), 200, "unexpected HTTP status");
-        response.json().await.expect("response is not JSON")
+        let response = response.json().await.expect("response is not JSON");
+        shape::check(&body, &response);
+        response
     }
 
     /// Signs up a fresh user with a unique name.

@@ -7,29 +7,36 @@ use reqwest::{Response, StatusCode, Url};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, SIGN_IN, TestApp, data, error_code};
+use crate::shape;
 
 const JSON: &str = "application/json";
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 /// POSTs a raw body to `/graphql` with the given headers.
-async fn post(app: &TestApp, headers: &[(&str, &str)], body: impl Into<reqwest::Body>) -> Response {
-    let mut request = app.http.post(format!("{}/graphql", app.address)).body(body);
+async fn post(app: &TestApp, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Response {
+    let body = body.into();
+    let mut request = app
+        .http
+        .post(format!("{}/graphql", app.address))
+        .body(body.clone());
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    request.send().await.expect("request failed")
+    shape::checked(&body, request.send().await.expect("request failed")).await
 }
 
 /// GETs `/graphql?query=...` with a bearer token.
 async fn get(app: &TestApp, token: &str, query: &str) -> Response {
     let url =
         Url::parse_with_params(&format!("{}/graphql", app.address), [("query", query)]).unwrap();
-    app.http
+    let response = app
+        .http
         .get(url)
         .bearer_auth(token)
         .send()
         .await
-        .expect("request failed")
+        .expect("request failed");
+    shape::checked(json!({ "query": query }).to_string().as_bytes(), response).await
 }
 
 /// The media type of a response, without parameters.
@@ -245,6 +252,7 @@ async fn a_batch_returns_an_array() {
         .send()
         .await
         .unwrap();
+    let response = shape::checked(batch.to_string().as_bytes(), response).await;
 
     // Assert
     assert_eq!(response.status(), StatusCode::OK);

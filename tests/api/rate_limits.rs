@@ -153,16 +153,20 @@ async fn a_successful_sign_in_clears_the_names_failures(backend: Backend) {
 /// Signs in as `username` with a wrong password, claiming `forwarded` in
 /// `X-Forwarded-For`.
 async fn sign_in_forwarded(app: &TestApp, username: &str, forwarded: &str) -> Value {
-    app.http
+    let sent = json!({ "query": SIGN_IN, "variables": { "u": username, "p": "wrong password" } });
+    let answer = app
+        .http
         .post(format!("{}/graphql", app.address))
         .header("x-forwarded-for", forwarded)
-        .json(&json!({ "query": SIGN_IN, "variables": { "u": username, "p": "wrong password" } }))
+        .json(&sent)
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap()
+        .unwrap();
+    crate::shape::check(&sent, &answer);
+    answer
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@
 //! The tests of subscriptions share the helpers at the end: one operation
 //! per socket, under the id [`SUB`], whose results are read as events.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -26,6 +27,7 @@ use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 use crate::helpers::{Account, Endpoint};
+use crate::shape;
 
 /// The longest any single wait may take.
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -62,6 +64,9 @@ pub struct WsClient {
     /// The subprotocol the server named in its upgrade response.
     pub accepted: Option<String>,
     skip_keepalives: bool,
+    /// The payload each running operation was started with, by id, so
+    /// every result is checked against what it selected ([`shape::check`]).
+    operations: HashMap<String, Value>,
 }
 
 impl WsClient {
@@ -86,6 +91,7 @@ impl WsClient {
             protocol,
             accepted,
             skip_keepalives: true,
+            operations: HashMap::new(),
         }
     }
 
@@ -139,6 +145,7 @@ impl WsClient {
             protocol,
             accepted,
             skip_keepalives: true,
+            operations: HashMap::new(),
         }
     }
 
@@ -148,6 +155,12 @@ impl WsClient {
     }
 
     pub async fn send(&mut self, message: Value) {
+        if let (Some("subscribe" | "start"), Some(id)) =
+            (message["type"].as_str(), message["id"].as_str())
+        {
+            self.operations
+                .insert(id.to_owned(), message["payload"].clone());
+        }
         self.send_text(&message.to_string()).await;
     }
 
@@ -307,6 +320,12 @@ impl WsClient {
             };
             let message: Value = serde_json::from_str(&text)
                 .unwrap_or_else(|e| panic!("the server sent non-JSON {text:?}: {e}"));
+            if let (Some("next" | "data"), Some(id)) =
+                (message["type"].as_str(), message["id"].as_str())
+                && let Some(request) = self.operations.get(id)
+            {
+                shape::check(request, &message["payload"]);
+            }
             match message["type"].as_str() {
                 Some("ping") if self.skip_keepalives => {
                     self.send(json!({ "type": "pong" })).await;

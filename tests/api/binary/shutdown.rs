@@ -113,11 +113,13 @@ async fn during_the_drain_ready_is_503_upgrades_are_refused_and_requests_finish(
                 .json(&body)
                 .send()
                 .await;
-            response
+            let answer = response
                 .expect("the in-flight request failed")
                 .json::<serde_json::Value>()
                 .await
-                .unwrap()
+                .unwrap();
+            crate::shape::check(&body, &answer);
+            answer
         }
     });
     server.terminate();

@@ -128,11 +128,12 @@ async fn try_send(
     chat: &str,
     body: &str,
 ) -> Outcome {
+    let sent = json!({ "query": SEND, "variables": { "i": { "chatId": chat, "body": body } } });
     let request = http
         .post(format!("{address}/graphql"))
         .bearer_auth(token)
         .timeout(Duration::from_secs(5))
-        .json(&json!({ "query": SEND, "variables": { "i": { "chatId": chat, "body": body } } }));
+        .json(&sent);
     let response = match request.send().await {
         Ok(response) => response,
         Err(error) => return Outcome::Unanswered(error.to_string()),
@@ -144,6 +145,7 @@ async fn try_send(
         Ok(value) => value,
         Err(error) => return Outcome::Unanswered(error.to_string()),
     };
+    crate::shape::check(&sent, &value);
     if value["data"]["sendMessage"]["body"] == body {
         return Outcome::Acked;
     }

@@ -3,6 +3,21 @@ use crate::{
     parser::types::Field,
 };
 
+/// The item's path for an error raised by the item itself; an error that
+/// propagated up from a non-null field inside the item keeps the path of
+/// the field that raised it, as the spec asks.
+///
+/// PATCHED (chat-server, see `PATCHED.md`): upstream overwrote every item
+/// error's path with the item's, which was harmless only while errors never
+/// propagated out of objects.
+fn keep_error_path(ctx: &ContextSelectionSet<'_>, err: crate::ServerError) -> crate::ServerError {
+    if err.path.is_empty() {
+        ctx.set_error_path(err)
+    } else {
+        err
+    }
+}
+
 /// Resolve an list by executing each of the items concurrently.
 pub async fn resolve_list<'a, T: OutputType + 'a>(
     ctx: &ContextSelectionSet<'a>,
@@ -33,7 +48,7 @@ pub async fn resolve_list<'a, T: OutputType + 'a>(
                         OutputType::resolve(&item, &ctx_idx, field)
                             .await
                             .map(Option::Some)
-                            .map_err(|err| ctx_idx.set_error_path(err))
+                            .map_err(|err| keep_error_path(&ctx_idx, err))
                     };
                     futures_util::pin_mut!(resolve_fut);
                     extensions
@@ -53,7 +68,7 @@ pub async fn resolve_list<'a, T: OutputType + 'a>(
             futures.push(async move {
                 OutputType::resolve(&item, &ctx_idx, field)
                     .await
-                    .map_err(|err| ctx_idx.set_error_path(err))
+                    .map_err(|err| keep_error_path(&ctx_idx, err))
             });
         }
         Ok(Value::List(
