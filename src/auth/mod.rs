@@ -9,5 +9,5 @@ mod token;
 mod viewer;
 
 pub use password::{hash_password, verify_password};
-pub use token::{TokenError, Tokens};
+pub use token::{Grant, TokenError, Tokens};
 pub use viewer::Viewer;

@@ -1,4 +1,13 @@
 //! Bearer tokens: HS256 JWTs with `sub` (the user id) and `exp`.
+//!
+//! A token is valid while the clock is before its `exp`, to the
+//! millisecond, with no leeway: [`Grant::remaining`] is that one predicate,
+//! and HTTP, `connection_init` and the timer that closes an open socket all
+//! ask it, so a client that is refused on one path is refused on every
+//! path. (A leeway on one path only let a token closed out of its socket
+//! with 4403 still answer over HTTP and be acknowledged again at once.)
+//! Processes sharing a secret are expected to keep their clocks in sync,
+//! as NTP does to well under a second.
 
 use std::time::Duration;
 
@@ -6,10 +15,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::UserId;
-use crate::store::now_ms;
-
-/// Clock skew tolerated between processes when checking `exp`.
-const LEEWAY_SECS: u64 = 5;
+use crate::store::{Millis, now_ms};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -28,6 +34,24 @@ pub enum TokenError {
     Invalid(String),
 }
 
+/// A genuine, unexpired token: whose it is and until when it is valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub user: UserId,
+    /// The token's `exp`, in milliseconds since the Unix epoch.
+    pub expires_at: Millis,
+}
+
+impl Grant {
+    /// How long the token stays valid after `now` (milliseconds since the
+    /// Unix epoch); `None` once `now` has reached its `exp`. The only test
+    /// of a token's age anywhere.
+    pub fn remaining(&self, now: Millis) -> Option<Duration> {
+        let left = self.expires_at.checked_sub(now)?;
+        (left > 0).then(|| Duration::from_millis(left))
+    }
+}
+
 /// Issues and verifies tokens with one shared secret.
 #[derive(Clone)]
 pub struct Tokens {
@@ -42,8 +66,11 @@ impl Tokens {
     pub fn new(secret: &[u8], ttl: Duration) -> Result<Self, TokenError> {
         // Only HS256 is accepted: `Validation::new` pins the algorithm, so
         // `alg: none` or an asymmetric algorithm in the header is refused.
+        // `exp` is required here but checked by `Grant::remaining`, to the
+        // millisecond, rather than by the library in whole seconds.
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = LEEWAY_SECS;
+        validation.validate_exp = false;
+        validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
         let bad_key = |e: jsonwebtoken::errors::Error| TokenError::Invalid(e.to_string());
         Ok(Self {
@@ -66,17 +93,25 @@ impl Tokens {
             .map_err(|e| TokenError::Invalid(e.to_string()))
     }
 
-    /// The user a token names, with the token's expiry (seconds since the
-    /// Unix epoch), when it is genuine and unexpired.
-    pub fn verify(&self, token: &str) -> Result<(UserId, u64), TokenError> {
+    /// What a token grants now, when it is genuine and unexpired.
+    pub fn verify(&self, token: &str) -> Result<Grant, TokenError> {
+        self.verify_at(token, now_ms())
+    }
+
+    /// [`Tokens::verify`] as of `now` (milliseconds since the Unix epoch).
+    fn verify_at(&self, token: &str, now: Millis) -> Result<Grant, TokenError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid(e.to_string()),
-            })?;
+            .map_err(|e| TokenError::Invalid(e.to_string()))?;
         let user = UserId::parse(&data.claims.sub)
             .ok_or_else(|| TokenError::Invalid("sub is not a user id".into()))?;
-        Ok((user, data.claims.exp))
+        let grant = Grant {
+            user,
+            expires_at: data.claims.exp.saturating_mul(1000),
+        };
+        match grant.remaining(now) {
+            Some(_) => Ok(grant),
+            None => Err(TokenError::Expired),
+        }
     }
 }
 
@@ -92,7 +127,7 @@ mod tests {
     fn issued_tokens_verify() {
         let user = UserId::generate();
         let token = tokens().issue(&user).unwrap();
-        assert_eq!(tokens().verify(&token).unwrap().0, user);
+        assert_eq!(tokens().verify(&token).unwrap().user, user);
     }
 
     #[test]
@@ -102,20 +137,35 @@ mod tests {
         assert!(matches!(other.verify(&token), Err(TokenError::Invalid(_))));
     }
 
-    #[test]
-    fn expired_tokens_are_refused_beyond_the_leeway() {
+    /// A token expiring at `exp` (seconds).
+    fn token_expiring(exp: u64) -> String {
         let claims = Claims {
             sub: UserId::generate().to_string(),
             iat: 0,
-            exp: now_ms() / 1000 - LEEWAY_SECS - 2,
+            exp,
         };
-        let token = jsonwebtoken::encode(
+        jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             &claims,
             &EncodingKey::from_secret(b"test secret").unwrap(),
         )
-        .unwrap();
-        assert_eq!(tokens().verify(&token), Err(TokenError::Expired));
+        .unwrap()
+    }
+
+    #[test]
+    fn a_token_is_valid_until_the_millisecond_of_its_exp_and_no_longer() {
+        let exp = now_ms() / 1000 + 100;
+        let token = token_expiring(exp);
+        let at = |ms: Millis| tokens().verify_at(&token, ms);
+
+        let before = at(exp * 1000 - 1).unwrap();
+        assert_eq!(
+            before.remaining(exp * 1000 - 1),
+            Some(Duration::from_millis(1))
+        );
+        assert_eq!(at(exp * 1000), Err(TokenError::Expired));
+        assert_eq!(at(exp * 1000 + 1), Err(TokenError::Expired));
+        assert_eq!(at(exp * 1000 + 60_000), Err(TokenError::Expired));
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub fn viewer_from_authorization(tokens: &Tokens, value: Option<&str>) -> Viewer
         return Viewer::Anonymous;
     };
     match bearer_token(value).map(|t| tokens.verify(t)) {
-        Some(Ok((user, _expiry))) => Viewer::User(user),
+        Some(Ok(grant)) => Viewer::User(grant.user),
         Some(Err(error)) => {
             tracing::debug!(%error, "refused bearer token");
             Viewer::Invalid

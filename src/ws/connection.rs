@@ -227,15 +227,10 @@ impl Connection {
         if let Phase::Acknowledged(_) = self.phase {
             return Err(violation(Close::too_many_inits()));
         }
-        // The token must still be valid by our clock: `verify` tolerates a
-        // little skew past `exp`, but the expiry timer would fire at once.
-        let remaining = authenticate(&self.state.tokens, payload).and_then(|session| {
-            let left = session
-                .expires_at
-                .saturating_mul(1000)
-                .checked_sub(now_ms())?;
-            (left > 0).then_some((session.user, Duration::from_millis(left)))
-        });
+        // The socket lives exactly as long as its token stays valid.
+        let remaining = authenticate(&self.state.tokens, payload)
+            .and_then(|grant| Some((grant.remaining(now_ms())?, grant.user)))
+            .map(|(left, user)| (user, left));
         let Some((user, left)) = remaining else {
             self.send(&ServerMessage::Refused).await?;
             return Err(violation(Close::forbidden()));

@@ -8,29 +8,20 @@
 
 use serde_json::Value;
 
-use crate::auth::Tokens;
-use crate::domain::UserId;
+use crate::auth::{Grant, Tokens};
 use crate::http::bearer_token;
 
-/// An authenticated socket's user and when its token stops being valid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    pub user: UserId,
-    /// The token's `exp`, in seconds since the Unix epoch: the socket is
-    /// closed with 4403 when it passes.
-    pub expires_at: u64,
-}
-
-/// The session a connection_init payload establishes, or `None` when it
-/// carries no token or one that does not verify.
-pub fn authenticate(tokens: &Tokens, payload: Option<&Value>) -> Option<Session> {
+/// What a connection_init payload's token grants, or `None` when it
+/// carries no token or one that does not verify. The socket is closed with
+/// 4403 when the grant runs out.
+pub fn authenticate(tokens: &Tokens, payload: Option<&Value>) -> Option<Grant> {
     let Some(value) = authorization(payload) else {
         tracing::debug!("connection_init without an authorization value");
         return None;
     };
     let token = bearer_token(value)?;
     match tokens.verify(token) {
-        Ok((user, expires_at)) => Some(Session { user, expires_at }),
+        Ok(grant) => Some(grant),
         Err(error) => {
             tracing::debug!(%error, "refused connection_init token");
             None
@@ -57,6 +48,8 @@ mod tests {
     use std::time::Duration;
 
     use serde_json::json;
+
+    use crate::domain::UserId;
 
     use super::*;
 
@@ -95,9 +88,9 @@ mod tests {
         let user = UserId::generate();
         let token = tokens().issue(&user).unwrap();
         let payload = json!({ "authorization": format!("Bearer {token}") });
-        let session = authenticate(&tokens(), Some(&payload)).unwrap();
-        assert_eq!(session.user, user);
-        assert!(session.expires_at > crate::store::now_ms() / 1000);
+        let grant = authenticate(&tokens(), Some(&payload)).unwrap();
+        assert_eq!(grant.user, user);
+        assert!(grant.remaining(crate::store::now_ms()).is_some());
     }
 
     #[test]

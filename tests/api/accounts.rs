@@ -1,45 +1,16 @@
 //! Accounts: signUp, signIn, `me`, `user`, and how tokens are checked.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, PASSWORD, SIGN_IN, SIGN_UP, TEST_SECRET, TestApp, data, error_code, utc_millis,
+    Backend, PASSWORD, SIGN_IN, SIGN_UP, TEST_SECRET, TestApp, data, error_code, mint_token,
+    now_secs, utc_millis,
 };
 
 const ME: &str = "{ me { id username createdAt } }";
 const USER: &str = "query($u: String!) { user(username: $u) { id username } }";
-
-/// The claims of the server's tokens, so tests can mint their own.
-#[derive(Serialize)]
-struct Claims {
-    sub: String,
-    exp: u64,
-    iat: u64,
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// An HS256 token for `sub`, signed with `secret`, expiring at `exp`.
-fn mint(secret: &str, sub: &str, exp: u64) -> String {
-    let claims = Claims {
-        sub: sub.to_owned(),
-        exp,
-        iat: exp.saturating_sub(3600),
-    };
-    let key = EncodingKey::from_secret(secret.as_bytes()).unwrap();
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap()
-}
 
 /// Signs up with arbitrary credentials and returns the raw response.
 async fn sign_up(app: &TestApp, username: &str, password: &str) -> Value {
@@ -296,7 +267,7 @@ async fn a_token_signed_with_the_shared_secret_is_accepted(backend: Backend) {
     // Arrange
     let app = TestApp::spawn(backend).await;
     let ada = app.sign_up().await;
-    let token = mint(TEST_SECRET, &ada.id, now_secs() + 600);
+    let token = mint_token(&ada.id, now_secs() + 600, TEST_SECRET);
 
     // Act
     let response = app.graphql(Some(&token), ME, json!({})).await;
@@ -310,10 +281,10 @@ async fn a_forged_token_is_unauthenticated(backend: Backend) {
     // Arrange
     let app = TestApp::spawn(backend).await;
     let ada = app.sign_up().await;
-    let forged = mint(
-        "some-other-secret-some-other-secret",
+    let forged = mint_token(
         &ada.id,
         now_secs() + 600,
+        "some-other-secret-some-other-secret",
     );
 
     // Act + Assert
@@ -325,7 +296,7 @@ async fn an_expired_token_is_unauthenticated(backend: Backend) {
     // Arrange
     let app = TestApp::spawn(backend).await;
     let ada = app.sign_up().await;
-    let expired = mint(TEST_SECRET, &ada.id, now_secs() - 3600);
+    let expired = mint_token(&ada.id, now_secs() - 3600, TEST_SECRET);
 
     // Act + Assert
     assert_me_refused(&app, Some(&expired)).await;
@@ -366,7 +337,7 @@ async fn a_token_for_an_unknown_user_is_unauthenticated(backend: Backend) {
     let ada = app.sign_up().await;
     // A chat id has the shape of an id but names no user.
     let chat = app.create_chat(&ada, &[]).await;
-    let token = mint(TEST_SECRET, &chat, now_secs() + 600);
+    let token = mint_token(&chat, now_secs() + 600, TEST_SECRET);
 
     // Act + Assert
     assert_me_refused(&app, Some(&token)).await;

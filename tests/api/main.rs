@@ -24,6 +24,7 @@ mod schema;
 mod shape;
 mod store_model;
 mod subscriptions;
+mod token_clock;
 mod ws_client;
 mod ws_limits;
 mod ws_operations;

@@ -88,18 +88,13 @@ fn message_id(event: &Event) -> String {
     }
 }
 
-fn now_ms() -> u64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    since.unwrap().as_millis() as u64
-}
-
 /// sendMessage returns the message with its chat, sender, UTC createdAt and cursor.
 async fn send_message_returns_the_message(backend: Backend) {
     // Arrange
     let app = TestApp::spawn(backend).await;
     let ada = app.sign_up().await;
     let chat = app.create_chat(&ada, &[]).await;
-    let before = now_ms();
+    let before = chat_server::store::now_ms();
 
     // Act
     let response = send(&app, &ada, json!({ "chatId": chat, "body": "hello" })).await;
@@ -115,7 +110,7 @@ async fn send_message_returns_the_message(backend: Backend) {
     assert!(!message["cursor"].as_str().unwrap().is_empty());
     let created = utc_millis(message["createdAt"].as_str().unwrap());
     assert!(
-        (before - 1000..=now_ms() + 1000).contains(&created),
+        (before - 1000..=chat_server::store::now_ms() + 1000).contains(&created),
         "createdAt {created} is not now"
     );
 }

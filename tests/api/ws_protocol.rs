@@ -4,30 +4,14 @@
 //!
 //! The transport is the same on both backends, so these run on memory.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TEST_SECRET, TestApp};
+use crate::helpers::{Backend, TEST_SECRET, TestApp, mint_token, now_secs};
 use crate::ws_client::{WsClient, WsProtocol};
 
 const ME: &str = "{ me { username } }";
-
-/// A token for user `sub` signed with the test servers' secret, expiring at
-/// `exp` (seconds since the Unix epoch).
-fn mint_token(sub: &str, exp: u64, secret: &str) -> String {
-    let claims = json!({ "sub": sub, "exp": exp, "iat": now_secs() });
-    let key = EncodingKey::from_secret(secret.as_bytes()).unwrap();
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap()
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 #[tokio::test]
 async fn each_protocol_is_chosen_when_offered_and_echoed() {
