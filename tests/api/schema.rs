@@ -1,11 +1,15 @@
 //! The exported schema: `schema.graphql` is exactly what the code exports,
-//! and it keeps every promise of the shared contract. No server needed.
+//! and it keeps every promise of the published API
+//! (`tests/api/published-api.graphql`): it may add, never break. No server
+//! needed.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use async_graphql::parser::parse_schema;
-use async_graphql::parser::types::{InputValueDefinition, TypeKind, TypeSystemDefinition};
+use async_graphql::parser::types::{
+    BaseType, InputValueDefinition, Type, TypeKind, TypeSystemDefinition,
+};
 
 const EXPORT_HINT: &str = "run `cargo run -- print-schema > schema.graphql` and commit it";
 
@@ -19,7 +23,7 @@ fn read(relative: &str, hint: &str) -> String {
 /// Every promise a schema makes, as `what → type`: `field Chat.messages →
 /// MessageConnection!`, `argument Chat.messages(last) → Int`, `type Chat →
 /// object`, `Message implements Node → ""`. Comparing two of these maps
-/// names each difference. Types listed in `skip` are left out.
+/// names each difference.
 fn promises(sdl: &str, origin: &str) -> BTreeMap<String, String> {
     let document = parse_schema(sdl).unwrap_or_else(|e| panic!("{origin} does not parse: {e}"));
     let mut out = BTreeMap::new();
@@ -91,15 +95,6 @@ fn input(value: &InputValueDefinition) -> String {
     }
 }
 
-/// What the contract promises.
-fn contract_promises() -> BTreeMap<String, String> {
-    let text = read(
-        "../shared/contract/schema-contract.graphql",
-        "the shared contract must sit beside this crate, in ../shared/contract/",
-    );
-    promises(&text, "the contract")
-}
-
 /// The committed schema.graphql equals the schema the code exports.
 #[test]
 fn schema_graphql_is_what_the_code_exports() {
@@ -123,24 +118,42 @@ fn schema_graphql_is_what_the_code_exports() {
     );
 }
 
-/// schema.graphql has every contract promise identically and no new required input.
-#[test]
-fn schema_graphql_keeps_the_contract() {
-    // Arrange
-    let contract = contract_promises();
-    let schema = promises(&read("schema.graphql", EXPORT_HINT), "schema.graphql");
+/// The published API, as committed: clients were built against it.
+const PUBLISHED: &str = include_str!("published-api.graphql");
 
-    // Act
-    let mut broken: Vec<String> = contract
-        .iter()
-        .filter(|(key, promised)| schema.get(*key) != Some(*promised))
-        .map(|(key, promised)| match schema.get(key) {
-            None if promised.is_empty() => format!("missing: {key}"),
-            None => format!("missing: {key}: {promised}"),
-            Some(actual) => format!("changed: {key}: contract {promised}, schema {actual}"),
-        })
-        .collect();
-    for (key, ty) in &schema {
+/// Why `current` breaks clients of `published`, one line per break; empty
+/// when it only adds. A break is anything a client written against the
+/// published schema can trip on: a type, field, argument, input field,
+/// enum value, union member or interface removed or renamed (a rename is a
+/// removal to the client); a type's kind or an argument's default changed;
+/// a field's type changed, other than to a non-null output where it was
+/// nullable (clients that handle null still work); an argument's or input
+/// field's type changed, other than to a nullable one where it was required
+/// (callers that always send it still work); and a new required argument or
+/// input field on something that was published.
+fn breaking_changes(published: &str, current: &str) -> Vec<String> {
+    let published = promises(published, "the published API");
+    let current = promises(current, "the current schema");
+    let mut broken = Vec::new();
+    for (key, promised) in &published {
+        let Some(actual) = current.get(key) else {
+            broken.push(format!("removed: {key}"));
+            continue;
+        };
+        let compatible = if key.starts_with("field ") {
+            output_compatible(promised, actual)
+        } else if key.starts_with("argument ") || key.starts_with("input field ") {
+            input_compatible(promised, actual)
+        } else {
+            promised == actual
+        };
+        if !compatible {
+            broken.push(format!(
+                "changed: {key}: published {promised}, now {actual}"
+            ));
+        }
+    }
+    for (key, ty) in &current {
         let owner = if let Some(rest) = key.strip_prefix("argument ") {
             format!("field {}", rest.split('(').next().unwrap_or_default())
         } else if let Some(rest) = key.strip_prefix("input field ") {
@@ -148,15 +161,166 @@ fn schema_graphql_keeps_the_contract() {
         } else {
             continue;
         };
-        if ty.ends_with('!') && !contract.contains_key(key) && contract.contains_key(&owner) {
-            broken.push(format!("new required {key} on {owner} breaks clients"));
+        let required = ty.ends_with('!');
+        if required && !published.contains_key(key) && published.contains_key(&owner) {
+            broken.push(format!("new required {key} on published {owner}"));
         }
     }
+    broken
+}
+
+/// Whether a field typed `published` may now be typed `current`: the same
+/// type, where any nullable level may have become non-null.
+fn output_compatible(published: &str, current: &str) -> bool {
+    match (Type::new(published), Type::new(current)) {
+        (Some(old), Some(new)) => same_shape(&old, &new, |old, new| old || !new),
+        _ => published == current,
+    }
+}
+
+/// Whether an argument or input field typed `published` (with its default)
+/// may now be typed `current`: the same type and default, where any
+/// non-null level may have become nullable.
+fn input_compatible(published: &str, current: &str) -> bool {
+    let split = |text: &str| {
+        let (ty, default) = text.split_once(" = ").unwrap_or((text, ""));
+        (Type::new(ty), default.to_owned())
+    };
+    match (split(published), split(current)) {
+        ((Some(old), old_default), (Some(new), new_default)) => {
+            old_default == new_default && same_shape(&old, &new, |old, new| !old || new)
+        }
+        _ => published == current,
+    }
+}
+
+/// The same named type under the same list levels, each level's
+/// nullability allowed by `allowed(old_nullable, new_nullable)`.
+fn same_shape(old: &Type, new: &Type, allowed: fn(bool, bool) -> bool) -> bool {
+    allowed(old.nullable, new.nullable)
+        && match (&old.base, &new.base) {
+            (BaseType::Named(a), BaseType::Named(b)) => a == b,
+            (BaseType::List(a), BaseType::List(b)) => same_shape(a, b, allowed),
+            _ => false,
+        }
+}
+
+/// schema.graphql keeps every promise of the published API: it may only add.
+#[test]
+fn schema_graphql_keeps_the_published_api() {
+    // Arrange
+    let current = read("schema.graphql", EXPORT_HINT);
+
+    // Act
+    let broken = breaking_changes(PUBLISHED, &current);
 
     // Assert
     assert!(
         broken.is_empty(),
-        "schema.graphql breaks the contract:\n  {}",
+        "schema.graphql breaks clients of tests/api/published-api.graphql:\n  {}",
         broken.join("\n  ")
     );
+}
+
+/// The check itself: each kind of breaking change is caught, and additions
+/// of every kind pass.
+#[test]
+fn breaking_changes_are_named_and_additions_pass() {
+    // Arrange
+    let published = "
+        type Query { chat(id: ID!, last: Int = 50): Chat  chats: [Chat!]! }
+        type Chat implements Node { id: ID! title: String! topic: String }
+        interface Node { id: ID! }
+        union Item = Chat
+        enum Kind { A B }
+        input NewChat { title: String! memberIds: [ID!] }
+        type Mutation { create(input: NewChat!): Chat! }";
+    let additions = "
+        type Query { chat(id: ID!, last: Int = 50, extra: Int): Chat  chats: [Chat!]!  more: Int! }
+        type Chat implements Node { id: ID! title: String! topic: String! subtitle: String }
+        interface Node { id: ID! }
+        type Other { x: Int }
+        union Item = Chat | Other
+        enum Kind { A B C }
+        input NewChat { title: String memberIds: [ID!] tag: String }
+        type Mutation { create(input: NewChat!): Chat!  other(x: Int!): Int }";
+    let breaks = [
+        (
+            "field removed",
+            "type Chat implements Node { id: ID! topic: String }",
+            "removed: field Chat.title",
+        ),
+        (
+            "output loosened",
+            "type Chat implements Node { id: ID! title: String topic: String }",
+            "changed: field Chat.title",
+        ),
+        (
+            "list item loosened",
+            "type Query { chat(id: ID!, last: Int = 50): Chat  chats: [Chat]! }",
+            "changed: field Query.chats",
+        ),
+        (
+            "type changed",
+            "type Chat implements Node { id: ID! title: Int! topic: String }",
+            "changed: field Chat.title",
+        ),
+        (
+            "input tightened",
+            "input NewChat { title: String! memberIds: [ID!]! }",
+            "changed: input field NewChat.memberIds",
+        ),
+        (
+            "default changed",
+            "type Query { chat(id: ID!, last: Int = 20): Chat  chats: [Chat!]! }",
+            "changed: argument Query.chat(last)",
+        ),
+        (
+            "new required argument",
+            "type Query { chat(id: ID!, last: Int = 50, x: Int!): Chat  chats: [Chat!]! }",
+            "new required argument Query.chat(x)",
+        ),
+        (
+            "new required input field",
+            "input NewChat { title: String! memberIds: [ID!] x: ID! }",
+            "new required input field NewChat.x",
+        ),
+        (
+            "enum value removed",
+            "enum Kind { A }",
+            "removed: enum value Kind.B",
+        ),
+        (
+            "union member removed",
+            "union Item = Other  type Other { x: Int }",
+            "removed: union Item has Chat",
+        ),
+        (
+            "interface dropped",
+            "type Chat { id: ID! title: String! topic: String }",
+            "removed: Chat implements Node",
+        ),
+        (
+            "kind changed",
+            "input Chat { id: ID! }",
+            "changed: type Chat",
+        ),
+    ];
+
+    // Act + Assert
+    assert_eq!(breaking_changes(published, additions), Vec::<String>::new());
+    for (what, replacement, expected) in breaks {
+        let name = replacement.split_whitespace().nth(1).unwrap();
+        let current: String = published
+            .lines()
+            .filter(|line| line.split_whitespace().nth(1) != Some(name))
+            .chain([replacement])
+            .collect::<Vec<_>>()
+            .join("\n");
+        let found = breaking_changes(published, &current);
+        assert!(
+            found.iter().any(|line| line.starts_with(expected)),
+            "{what}: expected {expected:?}, found {found:?}"
+        );
+    }
 }
