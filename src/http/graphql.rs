@@ -23,6 +23,7 @@ use crate::state::AppState;
 use super::auth_header::viewer_from_authorization;
 use super::client_address::client_address;
 use super::media::{ResponseType, is_json_request};
+use super::result_body::{BatchBody, is_request_error};
 
 /// `POST /graphql` with a JSON body: one operation or a batch (array).
 pub async fn graphql_post(
@@ -70,6 +71,9 @@ pub async fn graphql_post(
             ),
         );
     }
+    if lacks_query(&batch, &body) {
+        return missing_query(response_type);
+    }
     execute(&state, &headers, peer, batch, response_type).await
 }
 
@@ -94,6 +98,9 @@ pub async fn graphql_get(
             );
         }
     };
+    if request.query.is_empty() && !has_query_parameter(query.as_deref().unwrap_or("")) {
+        return missing_query(response_type);
+    }
     if let Some(kind) = non_query_operation(&request) {
         let mut response = request_error(
             response_type,
@@ -113,6 +120,42 @@ pub async fn graphql_get(
         response_type,
     )
     .await
+}
+
+/// Whether a request of the batch has no `query` parameter at all (a
+/// misspelt key, say): invalid parameters, which the GraphQL-over-HTTP spec
+/// answers with 400 whatever the media type. async-graphql reads a missing
+/// `query` as an empty one, so only then is the body looked at again.
+fn lacks_query(batch: &BatchRequest, body: &[u8]) -> bool {
+    let requests = match batch {
+        BatchRequest::Single(request) => std::slice::from_ref(request),
+        BatchRequest::Batch(requests) => requests.as_slice(),
+    };
+    if requests.iter().all(|request| !request.query.is_empty()) {
+        return false;
+    }
+    let has_query = |request: &serde_json::Value| request.get("query").is_some();
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Array(requests)) => !requests.iter().all(has_query),
+        Ok(request) => !has_query(&request),
+        Err(_) => true,
+    }
+}
+
+/// Whether a GET query string names a `query` parameter.
+fn has_query_parameter(query_string: &str) -> bool {
+    query_string
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some("query"))
+}
+
+/// 400 for a request without a `query`.
+fn missing_query(response_type: ResponseType) -> Response {
+    request_error(
+        response_type,
+        StatusCode::BAD_REQUEST,
+        "the request has no `query` parameter",
+    )
 }
 
 /// The kind of the operation a GET request would run, when it is not a
@@ -158,15 +201,7 @@ async fn execute(
         }
         _ => StatusCode::OK,
     };
-    json_response(status, response_type, &response)
-}
-
-/// A response that failed before execution: no data, and errors that point
-/// at no field (parse or validation failures).
-fn is_request_error(response: &async_graphql::Response) -> bool {
-    response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty())
+    json_response(status, response_type, &BatchBody(&response))
 }
 
 fn json_response(

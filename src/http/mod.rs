@@ -7,6 +7,7 @@ mod health;
 mod media;
 mod metrics;
 mod origins;
+mod result_body;
 pub mod server;
 
 use axum::Router;

@@ -127,6 +127,82 @@ async fn a_syntax_error_is_bad_user_input() {
     assert_eq!(error_code(&json_body(modern).await), "BAD_USER_INPUT");
 }
 
+/// A request error — a document that does not parse or validate, a
+/// variable that does not coerce, an operation over a query limit — has no
+/// `data` entry under either media type, while a field error that reaches
+/// the root has `"data": null`.
+#[tokio::test]
+async fn a_request_error_has_no_data_entry() {
+    // Arrange
+    let app = TestApp::spawn_with(Backend::Memory, |c| c.max_query_depth = 3).await;
+    let ada = app.sign_up().await;
+    let requests = [
+        json!({ "query": "{ me { id " }),
+        json!({ "query": "{ me { noSuchField } }" }),
+        json!({ "query": "query($n: Int) { chats(first: $n) { edges { cursor } } }", "variables": { "n": "ten" } }),
+        json!({ "query": "{ chats { edges { node { members { id } } } } }" }),
+    ];
+    let bearer = format!("Bearer {}", ada.token);
+
+    for request in requests {
+        for accept in [JSON, GRAPHQL_RESPONSE] {
+            // Act
+            let headers = [
+                ("content-type", JSON),
+                ("accept", accept),
+                ("authorization", bearer.as_str()),
+            ];
+            let response = post(&app, &headers, request.to_string()).await;
+
+            // Assert
+            let body = json_body(response).await;
+            assert_eq!(error_code(&body), "BAD_USER_INPUT", "{request} ({accept})");
+            assert!(body.get("data").is_none(), "{request} ({accept}): {body}");
+        }
+    }
+    let anonymous = post(
+        &app,
+        &[("content-type", JSON)],
+        json!({ "query": "{ me { id } }" }).to_string(),
+    )
+    .await;
+    let body = json_body(anonymous).await;
+    assert_eq!(body.get("data"), Some(&Value::Null), "{body}");
+}
+
+/// A request without a `query` parameter (a misspelt key) is invalid
+/// parameters: 400 under either media type, over POST, in a batch, and
+/// over GET.
+#[tokio::test]
+async fn a_request_without_a_query_is_400() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Memory).await;
+    let misspelt = json!({ "qeury": "{ __typename }" });
+    let batch = json!([{ "query": "{ __typename }" }, misspelt]);
+
+    for accept in [JSON, GRAPHQL_RESPONSE] {
+        // Act
+        let headers = [("content-type", JSON), ("accept", accept)];
+        let single = post(&app, &headers, misspelt.to_string()).await;
+        let in_batch = post(&app, &headers, batch.to_string()).await;
+        let over_get = app
+            .http
+            .get(format!("{}/graphql?qeury=%7B__typename%7D", app.address))
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+
+        // Assert
+        for response in [single, in_batch, over_get] {
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{accept}");
+            let body = json_body(response).await;
+            assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+            assert!(body.get("data").is_none(), "{body}");
+        }
+    }
+}
+
 /// A document that fails validation (an unknown field) is BAD_USER_INPUT.
 #[tokio::test]
 async fn a_validation_error_is_bad_user_input() {

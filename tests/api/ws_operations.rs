@@ -192,3 +192,40 @@ async fn operations_over_the_limit_get_an_error_and_the_socket_stays() {
     let result = client.execute("2", ME, json!({})).await;
     assert_eq!(result["data"]["me"]["username"], user.username.as_str());
 }
+
+#[tokio::test]
+async fn a_request_error_is_an_error_message_with_no_data() {
+    // Proves: a document that does not parse, does not validate, or has a
+    // variable that does not coerce never runs, so it is answered as the
+    // protocol's `error` carrying only errors — never a result with a
+    // `data` entry.
+    let app = TestApp::spawn(Backend::Memory).await;
+    let user = app.sign_up().await;
+    let requests = [
+        ("{ me { username ", json!({})),
+        ("{ me { noSuchField } }", json!({})),
+        (
+            "query($n: Int) { chats(first: $n) { edges { cursor } } }",
+            json!({ "n": "ten" }),
+        ),
+    ];
+    for protocol in BOTH {
+        let mut client = WsClient::connect_as(&app, protocol, &user).await;
+        for (query, variables) in &requests {
+            client.subscribe("x", query, variables.clone()).await;
+            let message = client.recv().await;
+            assert_eq!(message["type"], "error", "{query}: {message}");
+            let keys: Vec<&String> = message.as_object().unwrap().keys().collect();
+            assert_eq!(keys, ["id", "payload", "type"], "{query}: {message}");
+            let errors = match protocol {
+                WsProtocol::TransportWs => message["payload"].as_array().unwrap().clone(),
+                WsProtocol::Legacy => vec![message["payload"].clone()],
+            };
+            for error in &errors {
+                assert!(error["message"].is_string(), "{query}: {message}");
+                assert!(error.get("data").is_none(), "{query}: {message}");
+                assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
+            }
+        }
+    }
+}
