@@ -7,21 +7,38 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: flags and environment variables.
-//! - [`state`]: the shared [`state::AppState`], built from the config.
-//! - [`http`]: the router — `/graphql` (GraphQL over HTTP), `/ws`, `/health`, `/ready`,
-//!   and which other origins may use them.
-//! - [`playground`]: the embedded web playground (GraphiQL at `/`, a chat page at `/chat`).
-//! - [`metrics`]: Prometheus metrics at `/metrics`.
-//! - [`ws`]: GraphQL over WebSocket (graphql-transport-ws and legacy graphql-ws).
-//! - [`graphql`]: the schema, one module per domain (account, chat, message).
+//! The modules form a one-way street, in the direction data flows; a test
+//! (`tests/api/module_graph.rs`) fails on any cycle between them.
+//!
+//! - [`app`]: the composition root — builds the state from the config,
+//!   wires the parts, and serves.
+//! - [`http`]: the router and the shared [`AppState`] — `/graphql` (GraphQL
+//!   over HTTP), `/ws` (GraphQL over WebSocket, in `http::ws`: the
+//!   protocols and the socket loop), `/health`, `/ready`, `/metrics`, and
+//!   which other origins may use them.
+//! - [`playground`]: the embedded web playground (GraphiQL at `/`, a chat
+//!   page at `/chat`).
+//! - [`graphql`]: the schema, one module per domain; its delivery wing,
+//!   [`graphql::live`], runs every socket operation and renders each
+//!   subscription event once per selection.
 //! - [`realtime`]: the log consumer, the hub, and each subscription's feed.
+//! - [`store`]: the storage trait, its `memory` and `redis` backends, and
+//!   the log tail the consumer reads.
+//! - [`metrics`]: Prometheus metrics, fed by the others (a leaf).
 //! - [`auth`]: argon2id password hashing and HS256 bearer tokens.
-//! - [`store`]: the storage trait and its `memory` and `redis` backends.
 //! - [`throttle`]: rate limits on writes and sign-in attempts.
 //! - [`domain`]: input newtypes that validate at the boundary.
 //! - [`cursor`]: the opaque cursors handed to clients.
+//! - [`config`]: flags and environment variables.
+//!
+//! A message's way from `sendMessage` to a socket frame, each room once:
+//! `graphql::message` (the resolver) → `store` (the message and its event,
+//! one atomic step) → the log → `realtime::consumer` → `realtime::hub` →
+//! `realtime::feed` (the viewer's exactness rule) → `graphql::live` (the
+//! feed handed over by the subscription resolver, the event rendered once
+//! per selection, a reply) → `http::ws` (the frame).
 
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod cursor;
@@ -31,80 +48,9 @@ pub mod http;
 pub mod metrics;
 pub mod playground;
 pub mod realtime;
-pub mod state;
 pub mod store;
 pub mod throttle;
-pub mod ws;
 
-use std::future::Future;
-
-use tokio::net::TcpListener;
-
-use crate::realtime::consumer::Consumer;
-
+pub use app::serve;
 pub use config::Config;
-pub use state::AppState;
-
-/// Serves the application on `listener` until `shutdown` completes, then
-/// signals long-lived work to stop (`state.shutdown`), lets in-flight
-/// requests finish and every WebSocket send its close frame (within
-/// `state.shutdown_timeout` of the signal), stops the log consumer and
-/// returns.
-///
-/// The consumer starts at the log head read here, before the first request
-/// is accepted, so every event a subscription can be waiting for comes after
-/// the consumer's starting point.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let head = state.store.log_head().await?;
-    let consumer = Consumer::new(
-        state.store.log_tail(),
-        state.hub.clone(),
-        head,
-        state.consumer.clone(),
-    );
-    let consumer = tokio::spawn(consumer.run(state.shutdown.clone()));
-    let token = state.shutdown.clone();
-    let drain = state.shutdown_drain;
-    let stopping = async move {
-        shutdown.await;
-        // Unready, sockets closing, upgrades refused; requests still served
-        // for the drain, so load balancers notice before the listener goes.
-        token.cancel();
-        tokio::time::sleep(drain).await;
-    };
-    let served = http::server::serve(
-        listener,
-        http::router(state.clone()),
-        stopping,
-        state.limits.header_timeout,
-    );
-    let deadline = async {
-        state.shutdown.cancelled().await;
-        tokio::time::sleep(state.shutdown_drain + state.shutdown_timeout).await;
-    };
-    let drained = async {
-        served.await;
-        // The server lets go of upgraded connections, so the sockets are
-        // awaited here, or the process would exit before their close
-        // frames are written.
-        state.connections.close();
-        state.connections.wait().await;
-    };
-    tokio::select! {
-        () = drained => {}
-        () = deadline => {
-            tracing::warn!(
-                timeout = ?state.shutdown_timeout,
-                sockets = state.connections.len(),
-                "shutdown deadline passed; exiting with work still open"
-            );
-        }
-    }
-    state.shutdown.cancel();
-    consumer.await?;
-    Ok(())
-}
+pub use http::AppState;

@@ -1,6 +1,6 @@
 //! Chat titles.
 
-use super::{InvalidInput, check_length};
+use super::invalid_input::{InvalidInput, check_length};
 
 /// A chat title: stored trimmed, 1–200 characters after trimming.
 #[derive(Debug, Clone, PartialEq, Eq)]

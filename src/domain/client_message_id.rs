@@ -1,6 +1,6 @@
 //! Idempotency keys for `sendMessage`.
 
-use super::{InvalidInput, check_length};
+use super::invalid_input::{InvalidInput, check_length};
 
 /// A client's idempotency key: 1–64 characters, compared exactly.
 #[derive(Debug, Clone, PartialEq, Eq)]

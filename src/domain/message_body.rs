@@ -1,6 +1,6 @@
 //! Message bodies.
 
-use super::{InvalidInput, check_length};
+use super::invalid_input::{InvalidInput, check_length};
 
 /// A message body: 1–4,000 characters, not only whitespace, kept exactly as
 /// sent (no trimming: leading spaces may be meaningful, e.g. in code).

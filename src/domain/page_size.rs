@@ -1,6 +1,6 @@
 //! Page sizes for connections.
 
-use super::InvalidInput;
+use super::invalid_input::InvalidInput;
 
 /// How many items a page holds: 1–100. Out-of-range values are refused, not
 /// clamped, so a client never silently gets less than it asked for.

@@ -1,6 +1,6 @@
 //! Passwords as received, before hashing.
 
-use super::{InvalidInput, check_length};
+use super::invalid_input::{InvalidInput, check_length};
 
 /// A password of 8–128 characters. Its `Debug` never prints the secret.
 #[derive(Clone)]

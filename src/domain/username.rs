@@ -1,6 +1,6 @@
 //! Account names.
 
-use super::{InvalidInput, check_length};
+use super::invalid_input::{InvalidInput, check_length};
 
 /// A username: 3–32 characters of `A–Z a–z 0–9 _ . -`, shown as typed and
 /// compared ignoring case.

@@ -1,13 +1,20 @@
-//! The API's error type and its stable `extensions.code`s.
+//! The API's error type, and the one conversion that gives every error
+//! sent to a client its `extensions.code`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::ErrorExtensions;
+use async_graphql::{ErrorExtensions, ServerError};
 
 use crate::cursor::MalformedCursor;
 use crate::domain::InvalidInput;
 use crate::store::StoreError;
 use crate::throttle::policy::Refusal;
+
+use super::code::{Code, QUERY_TOO_COMPLEX};
+
+/// A cause of an internal error, kept whole for the log.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
 /// Every way an operation can fail, as the client sees it. Each variant is
 /// one `extensions.code` of the contract; nothing internal is ever sent.
@@ -25,38 +32,71 @@ pub enum ApiError {
     BadUserInput(String),
     /// CONFLICT: the username is taken.
     Conflict(String),
+    /// BAD_USER_INPUT with reason QUERY_TOO_COMPLEX: the operation's
+    /// `limit` (depth, complexity, ...) is `actual`, over the `max`.
+    QueryTooComplex {
+        limit: &'static str,
+        max: usize,
+        actual: usize,
+    },
+    /// BAD_USER_INPUT: introspection asked for while it is turned off.
+    IntrospectionOff,
     /// RATE_LIMITED: over a configured rate; the same request is allowed
     /// again after this long (sent as `extensions.retryAfterMs`).
     RateLimited(Duration),
+    /// RATE_LIMITED: over a bound that frees up when the client lets go of
+    /// something (operations on one socket); the message says which.
+    OverBound(String),
     /// CURSOR_EXPIRED: the cursor is older than the retained log, or comes
     /// from a log that was lost.
     CursorExpired,
-    /// INTERNAL: a failure on our side; the cause is logged, not sent.
-    Internal(String),
+    /// INTERNAL: a failure on our side; the cause (with its sources) is
+    /// logged, not sent.
+    Internal(Cause),
 }
 
 impl ApiError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
-            ApiError::NotFound => "NOT_FOUND",
-            ApiError::BadUserInput(_) => "BAD_USER_INPUT",
-            ApiError::Conflict(_) => "CONFLICT",
-            ApiError::RateLimited(_) => "RATE_LIMITED",
-            ApiError::CursorExpired => "CURSOR_EXPIRED",
-            ApiError::Internal(_) => "INTERNAL",
+            ApiError::Unauthenticated(_) => Code::Unauthenticated,
+            ApiError::NotFound => Code::NotFound,
+            ApiError::BadUserInput(_)
+            | ApiError::QueryTooComplex { .. }
+            | ApiError::IntrospectionOff => Code::BadUserInput,
+            ApiError::Conflict(_) => Code::Conflict,
+            ApiError::RateLimited(_) | ApiError::OverBound(_) => Code::RateLimited,
+            ApiError::CursorExpired => Code::CursorExpired,
+            ApiError::Internal(_) => Code::Internal,
         }
     }
 
+    /// An internal error described by a message (the cause is ours, not a
+    /// library's error).
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        ApiError::Internal(cause.to_string())
+        let message: Box<dyn std::error::Error + Send + Sync> = cause.to_string().into();
+        ApiError::Internal(Arc::from(message))
+    }
+
+    /// The error as a client receives it, pointing at no field: for errors
+    /// raised outside a resolver (the HTTP and socket layers, the limits).
+    pub fn into_server_error(self) -> ServerError {
+        let mut error =
+            async_graphql::Error::from(self).into_server_error(async_graphql::Pos::default());
+        error.locations.clear();
+        error
     }
 
     fn message(&self) -> String {
         match self {
             ApiError::Unauthenticated(why) => (*why).to_owned(),
             ApiError::NotFound => "not found".to_owned(),
-            ApiError::BadUserInput(why) | ApiError::Conflict(why) => why.clone(),
+            ApiError::BadUserInput(why) | ApiError::Conflict(why) | ApiError::OverBound(why) => {
+                why.clone()
+            }
+            ApiError::QueryTooComplex { limit, max, actual } => {
+                format!("the operation's {limit} is {actual}, over this server's limit of {max}")
+            }
+            ApiError::IntrospectionOff => "introspection is turned off on this server".to_owned(),
             ApiError::RateLimited(wait) => format!(
                 "too many requests: try again in {} ms",
                 wait.as_millis()
@@ -69,24 +109,48 @@ impl ApiError {
     }
 }
 
+/// The one place an [`ApiError`] becomes what the client sees: the message
+/// and `extensions.code`, plus `retryAfterMs` for a rate and the
+/// `reason`, `limit`, `max` and `actual` of a query limit.
 impl From<ApiError> for async_graphql::Error {
     fn from(error: ApiError) -> Self {
         if let ApiError::Internal(cause) = &error {
-            tracing::error!(%cause, "internal error");
+            tracing::error!(cause = %Chain(cause.as_ref()), "internal error");
         }
-        let code = error.code();
-        let retry_after = match &error {
-            ApiError::RateLimited(wait) => {
-                Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX))
-            }
-            _ => None,
-        };
-        async_graphql::Error::new(error.message()).extend_with(|_, ext| {
-            ext.set("code", code);
-            if let Some(ms) = retry_after {
-                ext.set("retryAfterMs", ms);
+        let message = error.message();
+        async_graphql::Error::new(message).extend_with(|_, ext| {
+            ext.set("code", error.code().as_str());
+            match &error {
+                ApiError::RateLimited(wait) => {
+                    ext.set(
+                        "retryAfterMs",
+                        u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    );
+                }
+                ApiError::QueryTooComplex { limit, max, actual } => {
+                    ext.set("reason", QUERY_TOO_COMPLEX);
+                    ext.set("limit", *limit);
+                    ext.set("max", *max);
+                    ext.set("actual", *actual);
+                }
+                _ => {}
             }
         })
+    }
+}
+
+/// An error and its sources, `: `-separated, for the log.
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
     }
 }
 
@@ -96,7 +160,7 @@ impl From<StoreError> for ApiError {
             StoreError::UsernameTaken => ApiError::Conflict("username is taken".to_owned()),
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Expired => ApiError::CursorExpired,
-            StoreError::Backend(cause) => ApiError::Internal(cause),
+            backend @ StoreError::Backend(_) => ApiError::Internal(Arc::new(backend)),
         }
     }
 }

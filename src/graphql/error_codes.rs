@@ -14,6 +14,8 @@ use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::{Response, ServerError};
 use futures_util::StreamExt;
 
+use super::code::Code;
+
 /// Schema extension that fills in missing `extensions.code`s.
 pub struct ErrorCodes;
 
@@ -51,6 +53,6 @@ fn with_codes(mut response: Response) -> Response {
 fn add_default_code(error: &mut ServerError) {
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_none() {
-        extensions.set("code", "BAD_USER_INPUT");
+        extensions.set("code", Code::BadUserInput.as_str());
     }
 }

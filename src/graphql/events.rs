@@ -7,45 +7,19 @@ use async_graphql::{Context, ID, Interface, Object, Subscription};
 use futures_util::future::ready;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 
-use crate::cursor::Cursor;
 use crate::domain::{ChatId, UserId};
 use crate::realtime::feed::Feed;
 use crate::realtime::hub::Hub;
-use crate::store::{Event, EventKind, LogId};
+use crate::store::{Event, EventKind};
 
 use super::account::{UserNode, load_user};
 use super::chat::ChatNode;
 use super::context::{log_position, store, viewer};
+use super::envelope::Envelope;
 use super::error::{ApiError, ApiResult};
-use super::handoff;
+use super::live::handoff;
 use super::message::MessageNode;
 use super::scalars::DateTime;
-
-/// An event from the log with the epoch its cursor is printed with.
-#[derive(Clone)]
-pub struct Envelope {
-    event: Arc<Event>,
-    epoch: Arc<str>,
-}
-
-impl Envelope {
-    /// The event's position in the log.
-    pub fn log_id(&self) -> LogId {
-        self.event.id
-    }
-
-    fn cursor(&self) -> String {
-        Cursor::log(&self.epoch, self.event.id)
-    }
-
-    fn chat_id(&self) -> ID {
-        ID(self.event.chat_id.to_string())
-    }
-
-    fn at(&self) -> DateTime {
-        DateTime(self.event.at())
-    }
-}
 
 /// Defines a `ChatEvent` type: a wrapper around an [`Envelope`] whose
 /// GraphQL object has the interface's three fields plus the given ones.

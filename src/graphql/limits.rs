@@ -19,9 +19,11 @@ use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 
 use crate::domain::PageSize;
+
+use super::error::ApiError;
 
 /// The caps, from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -64,11 +66,7 @@ impl Extension for QueryLimits {
         if !self.introspection && counts.introspection {
             // The engine would answer `__schema: null` without a word;
             // say why instead.
-            let mut error = ServerError::new("introspection is turned off on this server", None);
-            let mut extensions = ErrorExtensionValues::default();
-            extensions.set("code", "BAD_USER_INPUT");
-            error.extensions = Some(extensions);
-            return Err(error);
+            return Err(ApiError::IntrospectionOff.into_server_error());
         }
         check("aliases", counts.aliases, self.max_aliases)?;
         check("directives", counts.directives, self.max_directives)?;
@@ -87,29 +85,13 @@ impl Extension for QueryLimits {
     }
 }
 
-/// The `reason` extension of a refusal by one of these limits; the code is
-/// BAD_USER_INPUT, and this tells it apart from other invalid input.
-pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
-
-/// BAD_USER_INPUT with reason [`QUERY_TOO_COMPLEX`] when `actual` is over
-/// `max`, with the `limit`, `max` and `actual` in `extensions` so a client
-/// can see which limit it broke and how far over it is.
+/// [`ApiError::QueryTooComplex`] when `actual` is over `max`: a client sees
+/// which limit it broke and how far over it is.
 fn check(limit: &'static str, actual: usize, max: usize) -> ServerResult<()> {
     if actual <= max {
         return Ok(());
     }
-    let mut error = ServerError::new(
-        format!("the operation's {limit} is {actual}, over this server's limit of {max}"),
-        None,
-    );
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", "BAD_USER_INPUT");
-    extensions.set("reason", QUERY_TOO_COMPLEX);
-    extensions.set("limit", limit);
-    extensions.set("max", max);
-    extensions.set("actual", actual);
-    error.extensions = Some(extensions);
-    Err(error)
+    Err(ApiError::QueryTooComplex { limit, max, actual }.into_server_error())
 }
 
 /// What a document holds, counted as written (a fragment counts once

@@ -17,8 +17,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::state::AppState;
 use crate::graphql::ClientAddress;
-use crate::state::AppState;
 
 use super::auth_header::viewer_from_authorization;
 use super::client_address::client_address;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use crate::state::AppState;
+use super::state::AppState;
 
 /// Liveness: the process is up and serving HTTP.
 pub async fn health() -> &'static str {

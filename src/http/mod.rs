@@ -1,4 +1,5 @@
-//! The HTTP surface: routes, and the GraphQL-over-HTTP handler.
+//! The HTTP surface: the router, the state it serves, GraphQL over HTTP,
+//! and GraphQL over WebSocket ([`ws`]).
 
 mod auth_header;
 mod client_address;
@@ -8,7 +9,9 @@ mod media;
 mod metrics;
 mod origins;
 mod result_body;
-pub mod server;
+mod server;
+mod state;
+pub mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -16,12 +19,12 @@ use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
 use crate::playground;
-use crate::state::AppState;
-use crate::ws;
 
-pub use auth_header::{bearer_token, viewer_from_authorization};
-pub use client_address::client_address;
-pub use origins::AllowedOrigins;
+pub use self::origins::AllowedOrigins;
+pub use self::server::serve;
+pub use self::state::{AppState, HttpLimits};
+pub use self::ws::limits::WsLimits;
+pub use self::ws::sockets::UserSockets;
 
 /// The application's router. Tests build it too, with their own state.
 ///

@@ -1,54 +1,71 @@
 //! Metrics read from the server's state at scrape time.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::fmt::Debug;
+use std::time::Duration;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
-use tokio_util::task::TaskTracker;
 
-use crate::realtime::consumer::ConsumerStatus;
-use crate::ws::UserSockets;
+/// The values the scrape-time metrics report, read from where they live
+/// (the composition root wires the sources in), so that this module needs
+/// none of the server's types.
+pub trait Readings: Debug + Send + Sync + 'static {
+    /// Open WebSocket connections, authenticated or not.
+    fn ws_connections(&self) -> usize;
+    /// Open WebSocket connections past connection_ack.
+    fn ws_authenticated(&self) -> usize;
+    /// Events the log consumer read and published.
+    fn events_consumed(&self) -> u64;
+    /// Failed reads of the event log.
+    fn consumer_errors(&self) -> u64;
+    /// Age of the newest event at the consumer's last read.
+    fn consumer_lag(&self) -> Duration;
+    /// Whether the consumer's last read succeeded.
+    fn consumer_up(&self) -> bool;
+    /// Subscriptions that fell a whole queue behind and backfilled.
+    fn backfills(&self) -> u64;
+}
 
-/// The state the scrape-time metrics come from.
+/// The scrape-time collector over some [`Readings`].
 #[derive(Debug)]
-pub struct Live {
-    pub connections: TaskTracker,
-    pub sockets: Arc<UserSockets>,
-    pub consumer: Arc<ConsumerStatus>,
-    /// The hub's count of subscriptions that fell behind and backfilled.
-    pub backfills: Arc<AtomicU64>,
+pub(super) struct Live(Box<dyn Readings>);
+
+impl Live {
+    pub(super) fn new(readings: impl Readings) -> Self {
+        Self(Box::new(readings))
+    }
 }
 
 impl Collector for Live {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let readings = &self.0;
         gauge(
             &mut encoder,
             "chat_ws_connections",
             "Open WebSocket connections, authenticated or not",
-            self.connections.len() as i64,
+            readings.ws_connections() as i64,
         )?;
         gauge(
             &mut encoder,
             "chat_ws_authenticated_connections",
             "Open WebSocket connections past connection_ack",
-            self.sockets.total() as i64,
+            readings.ws_authenticated() as i64,
         )?;
         counter(
             &mut encoder,
             "chat_events_consumed",
             "Events this process's consumer read from the log and published",
-            self.consumer.consumed(),
+            readings.events_consumed(),
         )?;
         counter(
             &mut encoder,
             "chat_consumer_errors",
             "Failed reads of the event log (each is followed by a reconnect with backoff)",
-            self.consumer.errors(),
+            readings.consumer_errors(),
         )?;
-        let lag = ConstGauge::new(self.consumer.lag().as_secs_f64());
+        let lag = ConstGauge::new(readings.consumer_lag().as_secs_f64());
         lag.encode(encoder.encode_descriptor(
             "chat_consumer_lag_seconds",
             "Age of the newest event at the consumer's last read (0 when it found none): how far it runs behind the log",
@@ -59,13 +76,13 @@ impl Collector for Live {
             &mut encoder,
             "chat_subscription_backfills",
             "Times a subscription fell a whole queue (HUB_BUFFER) behind and caught up from the log",
-            self.backfills.load(Ordering::Relaxed),
+            readings.backfills(),
         )?;
         gauge(
             &mut encoder,
             "chat_consumer_up",
             "1 when the consumer's last read of the log succeeded",
-            i64::from(self.consumer.is_healthy()),
+            i64::from(readings.consumer_up()),
         )
     }
 }

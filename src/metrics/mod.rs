@@ -1,17 +1,19 @@
 //! Prometheus metrics at `GET /metrics`.
 //!
 //! Counters and histograms are updated where things happen (the GraphQL
-//! extension in [`extension`], subscriptions, the WebSocket connection);
-//! values that already live in the server's state — open sockets, the
-//! consumer's progress — are read at scrape time by [`live`], so there is
-//! one source of truth for each. Names follow Prometheus conventions: base
-//! units, `_total` on counters, and no user or chat ids as labels (their
-//! number is unbounded).
+//! layer's `observe` extension, subscriptions, the WebSocket connection)
+//! through [`Metrics`]' methods; values that already live elsewhere — open
+//! sockets, the consumer's progress — are read at scrape time through
+//! [`Readings`], so there is one source of truth for each. Names follow
+//! Prometheus conventions: base units, `_total` on counters, and no user or
+//! chat ids as labels (their number is unbounded).
+//!
+//! A leaf: it imports nothing of the server. Others feed it.
 
-pub mod extension;
-pub mod live;
+mod live;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -21,6 +23,8 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use self::live::Live;
+
+pub use self::live::Readings;
 
 /// `code` label: an error's `extensions.code`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -50,8 +54,9 @@ struct Inner {
 }
 
 impl Metrics {
-    /// Registers every metric, with `live` answering the scrape-time ones.
-    pub fn new(live: Live) -> Self {
+    /// Registers every metric, with `readings` answering the scrape-time
+    /// ones.
+    pub fn new(readings: impl Readings) -> Self {
         let mut registry = Registry::default();
         let requests = Counter::default();
         registry.register(
@@ -96,7 +101,7 @@ impl Metrics {
             "Subscription results executed and serialised; each is shared by every subscriber of its event with the same selection, so deliveries / renders is the sharing factor",
             renders.clone(),
         );
-        registry.register_collector(Box::new(live));
+        registry.register_collector(Box::new(Live::new(readings)));
         Self(Arc::new(Inner {
             registry,
             requests,
@@ -115,6 +120,23 @@ impl Metrics {
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.0.registry);
         text
+    }
+
+    /// Counts one operation executed (a query or mutation, over any
+    /// transport) and how long it took.
+    pub fn request_finished(&self, took: Duration) {
+        self.0.requests.inc();
+        self.0.duration.observe(took.as_secs_f64());
+    }
+
+    /// Counts one subscription requested by a client.
+    pub fn subscription_requested(&self) {
+        self.0.requests.inc();
+    }
+
+    /// Counts one error sent, by its `extensions.code`.
+    pub fn error_sent(&self, code: String) {
+        self.0.errors.get_or_create(&CodeLabel { code }).inc();
     }
 
     /// Counts something refused by the limit named `reason`.
@@ -141,10 +163,6 @@ impl Metrics {
     pub fn subscription_started(&self) -> SubscriptionGuard {
         self.0.subscriptions.inc();
         SubscriptionGuard(self.0.subscriptions.clone())
-    }
-
-    fn inner(&self) -> &Inner {
-        &self.0
     }
 }
 

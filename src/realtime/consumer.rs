@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::store::{LogId, StoreResult, now_ms};
 
 use super::hub::Hub;
-use super::log_tail::LogTail;
+use crate::store::LogTail;
 
 /// How long one blocking read waits before returning empty-handed. Short
 /// enough that shutdown and health changes are noticed promptly.

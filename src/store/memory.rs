@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use crate::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
 
-use crate::realtime::log_tail::LogTail;
+use crate::store::LogTail;
 
 use super::{
     Chat, Event, EventKind, IDEMPOTENCY_TTL_MS, LogId, Message, MessagePage, Millis, Sent, Store,

@@ -8,6 +8,7 @@
 
 mod error;
 mod log_id;
+mod log_tail;
 pub mod memory;
 mod model;
 pub mod redis;
@@ -15,10 +16,10 @@ pub mod redis;
 use async_trait::async_trait;
 
 use crate::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
-use crate::realtime::log_tail::LogTail;
 
 pub use error::{StoreError, StoreResult};
 pub use log_id::{BadLogId, LogId};
+pub use log_tail::LogTail;
 pub use model::{Chat, Event, EventKind, Message, MessagePage, Millis, Sent, User};
 
 /// How long an idempotency key keeps pointing at its first message.

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::{Mode, Verdict};
+use super::verdict::{Mode, Verdict};
 
 /// A rate in the algorithm's terms, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

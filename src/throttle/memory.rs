@@ -6,8 +6,10 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
+use super::backend::{Throttle, ThrottleError};
 use super::gcra::decide;
-use super::{Mode, Rate, Throttle, ThrottleError, Verdict};
+use super::rate::Rate;
+use super::verdict::{Mode, Verdict};
 
 /// Past this many keys, a check first drops the keys whose allowance is
 /// full again (their TAT has passed), so idle keys do not pile up.

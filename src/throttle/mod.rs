@@ -11,50 +11,19 @@
 //!
 //! - [`rate`]: the configured rates and how they are written.
 //! - [`gcra`]: the algorithm, as a pure function.
+//! - `backend`: the [`Throttle`] trait the two backends implement.
 //! - [`memory`] and [`redis`]: the two [`Throttle`] backends.
 //! - [`policy`]: which limits apply to which operation, used by resolvers.
 
+mod backend;
 pub mod gcra;
 pub mod memory;
 pub mod policy;
 pub mod rate;
 pub mod redis;
+mod verdict;
 
-use std::time::Duration;
-
-use async_trait::async_trait;
-
+pub use backend::{Throttle, ThrottleError};
 pub use policy::{Action, Policy};
 pub use rate::Rate;
-
-/// The outcome of a throttle check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Allowed,
-    /// Over the rate; the same request is allowed again after this long.
-    Limited(Duration),
-}
-
-/// What a check does to the key's allowance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Uses one event of the allowance when allowed.
-    Count,
-    /// Only answers whether one more event would be allowed.
-    Peek,
-}
-
-/// The throttle backend failed (Redis unreachable).
-#[derive(Debug, thiserror::Error)]
-#[error("rate limiter unavailable: {0}")]
-pub struct ThrottleError(pub String);
-
-/// Rate-limit state, keyed by strings the [`policy`] builds.
-#[async_trait]
-pub trait Throttle: Send + Sync + 'static {
-    /// Checks one event of `key` against `rate`.
-    async fn check(&self, key: &str, rate: Rate, mode: Mode) -> Result<Verdict, ThrottleError>;
-
-    /// Forgets `key`'s history (a successful sign-in clears its failures).
-    async fn reset(&self, key: &str) -> Result<(), ThrottleError>;
-}
+pub use verdict::{Mode, Verdict};

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use crate::domain::UserId;
 
-use super::{Mode, Rate, Throttle, ThrottleError, Verdict};
+use super::backend::{Throttle, ThrottleError};
+use super::rate::Rate;
+use super::verdict::{Mode, Verdict};
 
 /// A write limited per user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

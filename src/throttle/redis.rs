@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use redis::Script;
 use redis::aio::ConnectionManager;
 
-use super::{Mode, Rate, Throttle, ThrottleError, Verdict};
+use super::backend::{Throttle, ThrottleError};
+use super::rate::Rate;
+use super::verdict::{Mode, Verdict};
 
 /// A throttle keeping each key's TAT in a string that expires when the
 /// allowance is full again.

@@ -14,6 +14,7 @@ mod helpers;
 mod http;
 mod messages;
 mod metrics;
+mod module_graph;
 mod null_propagation;
 mod playground;
 mod query_limits;

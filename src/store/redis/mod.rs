@@ -69,7 +69,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, FromRedisValue, Script, ScriptInvocation};
 
 use crate::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
-use crate::realtime::log_tail::LogTail;
+use crate::store::LogTail;
 
 use super::{
     Chat, Event, IDEMPOTENCY_TTL_MS, LogId, Message, MessagePage, Sent, Store, StoreError,

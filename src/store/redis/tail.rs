@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, Value};
 
-use crate::realtime::log_tail::LogTail;
+use crate::store::LogTail;
 use crate::store::{Event, LogId, StoreError, StoreResult};
 
 use super::keys::Keys;

@@ -10,6 +10,9 @@
 //! ([`RenderItem`]): the resolver then yields just the one event it is
 //! given. Both modes go through the same resolvers, so validation, errors
 //! and the result's shape stay async-graphql's.
+//!
+//! The subscription resolvers (`graphql::events`) call [`serve`]; the
+//! `observe` extension tells renders from requests by [`RenderItem`].
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -17,41 +20,40 @@ use async_graphql::Context;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::oneshot;
 
+use crate::graphql::envelope::Envelope;
+use crate::graphql::error::{ApiError, ApiResult};
 use crate::metrics::{Metrics, SubscriptionGuard};
-
-use super::error::{ApiError, ApiResult};
-use super::events::Envelope;
 
 /// Request data of a subscription over a socket: where its resolver puts
 /// the feed it opened.
-pub struct HandoffSlot(Mutex<Option<oneshot::Sender<Handoff>>>);
+pub(super) struct HandoffSlot(Mutex<Option<oneshot::Sender<Handoff>>>);
 
 impl HandoffSlot {
     /// A slot, and the receiver the socket waits on.
-    pub fn new() -> (Self, oneshot::Receiver<Handoff>) {
+    pub(super) fn new() -> (Self, oneshot::Receiver<Handoff>) {
         let (sender, receiver) = oneshot::channel();
         (Self(Mutex::new(Some(sender))), receiver)
     }
 }
 
 /// An open subscription, handed from its resolver to the socket.
-pub struct Handoff {
+pub(super) struct Handoff {
     /// The events to deliver, in log order, already filtered for the field.
-    pub events: BoxStream<'static, ApiResult<Envelope>>,
+    pub(super) events: BoxStream<'static, ApiResult<Envelope>>,
     /// The log epoch the events' cursors are printed with.
-    pub epoch: Arc<str>,
+    pub(super) epoch: Arc<str>,
     /// Counts deliveries for `/metrics`.
-    pub metrics: Metrics,
+    pub(super) metrics: Metrics,
     /// Keeps the subscription on the active-subscriptions gauge while the
     /// socket holds it.
-    pub running: SubscriptionGuard,
+    _running: SubscriptionGuard,
 }
 
 /// Request data of a render: the one item the subscription field yields.
 pub struct RenderItem(Mutex<Option<ApiResult<Envelope>>>);
 
 impl RenderItem {
-    pub fn new(item: ApiResult<Envelope>) -> Self {
+    pub(super) fn new(item: ApiResult<Envelope>) -> Self {
         Self(Mutex::new(Some(item)))
     }
 }
@@ -87,7 +89,7 @@ where
         events,
         epoch,
         metrics,
-        running,
+        _running: running,
     };
     // A closed receiver means the socket dropped the operation already.
     let _ = sender.send(handoff);

@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use crate::auth::{Grant, Tokens};
-use crate::http::bearer_token;
+use crate::http::auth_header::bearer_token;
 
 /// What a connection_init payload's token grants, or `None` when it
 /// carries no token or one that does not verify. The socket is closed with

@@ -6,12 +6,12 @@
 //! machine only ever sees those.
 
 use std::fmt;
-use std::sync::Arc;
 
-use async_graphql::{Request, Response, ServerError};
+use async_graphql::{Request, ServerError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use serde_json::value::RawValue;
+
+use crate::graphql::live::Payload;
 
 /// Which subprotocol a socket speaks, chosen once at the upgrade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,25 +146,6 @@ pub enum ServerMessage {
     Error(String, Vec<ServerError>),
     /// `complete`: the operation has no more results.
     Complete(String),
-}
-
-/// One result of an operation, as it goes into `next` / `data`.
-#[derive(Debug)]
-pub enum Payload {
-    /// A response executed for this operation alone.
-    Response(Box<Response>),
-    /// A response rendered once and shared by every subscription with the
-    /// same selection, already serialised.
-    Rendered(Arc<RawValue>),
-}
-
-impl Serialize for Payload {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Payload::Response(response) => response.serialize(serializer),
-            Payload::Rendered(json) => json.as_ref().serialize(serializer),
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -345,8 +326,12 @@ impl Close {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::sync::Arc;
+
+    use async_graphql::Response;
     use serde_json::json;
+
+    use super::*;
 
     #[test]
     fn a_rendered_payload_goes_in_verbatim() {

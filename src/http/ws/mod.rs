@@ -30,30 +30,28 @@
 //!
 //! - [`protocol`]: both protocols' messages and the close codes.
 //! - [`init_payload`]: the token in a connection_init payload.
-//! - [`operation`]: one operation's results as protocol replies.
-//! - [`connection`]: the per-socket state machine.
+//! - [`connection`]: the per-socket state machine; it hands each operation
+//!   to the delivery wing (`graphql::live`) and writes the replies.
+//! - [`limits`]: the bounds every socket runs under.
+//! - [`sockets`]: the count of acknowledged sockets per user.
 
 mod connection;
 mod init_payload;
-mod operation;
+pub mod limits;
 mod protocol;
-mod sockets;
+pub mod sockets;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::config::Config;
-use crate::http::client_address;
-use crate::state::AppState;
+use super::client_address::client_address;
+use super::state::AppState;
 
 use self::connection::Connection;
 use self::protocol::Protocol;
-
-pub use self::sockets::UserSockets;
 
 /// The read buffer a socket starts with. Tungstenite's default reserves
 /// 128 KiB up front, which the benchmark measured as most of an idle
@@ -61,35 +59,6 @@ pub use self::sockets::UserSockets;
 /// for a larger one (up to `max_message_bytes`). 1 KiB rather than 4 took
 /// an idle subscription from 19.1 to 15.8 KiB in the benchmark.
 const READ_BUFFER: usize = 1024;
-
-/// The bounds every WebSocket connection runs under, from the config.
-#[derive(Debug, Clone, Copy)]
-pub struct WsLimits {
-    /// How long a socket may stay unauthenticated before it is closed.
-    pub init_timeout: Duration,
-    /// Silence after which the server sends a keepalive; `None`: never.
-    pub keepalive: Option<Duration>,
-    /// Largest message and frame accepted from a client, in bytes.
-    pub max_message_bytes: usize,
-    /// Most operations running at once on one socket.
-    pub max_operations: usize,
-    /// A socket that has sent nothing (not even a pong) for this long is
-    /// taken for dead and dropped; checked at each keepalive.
-    pub peer_timeout: Duration,
-}
-
-impl WsLimits {
-    pub fn from_config(config: &Config) -> Self {
-        Self {
-            init_timeout: Duration::from_millis(config.ws_init_timeout_ms),
-            keepalive: (config.ws_keepalive_ms > 0)
-                .then(|| Duration::from_millis(config.ws_keepalive_ms)),
-            max_message_bytes: config.ws_max_message_bytes,
-            max_operations: config.ws_max_operations,
-            peer_timeout: Duration::from_millis(config.ws_peer_timeout_ms),
-        }
-    }
-}
 
 /// `GET /ws`: upgrades, picks the subprotocol, and hands the socket to a
 /// [`Connection`]. Its span carries the protocol and, once known, the viewer.
@@ -99,7 +68,7 @@ impl WsLimits {
 /// (before the 101 goes out) until its closing handshake ends.
 ///
 /// A browser's upgrade from a page of another origin is refused with 403
-/// unless that origin is allowed ([`AllowedOrigins`](crate::http::AllowedOrigins)):
+/// unless that origin is allowed ([`AllowedOrigins`](super::AllowedOrigins)):
 /// CORS does not cover WebSockets, so this is the only thing that stops a
 /// foreign page from using the API through the user's browser.
 pub async fn handler(

@@ -26,11 +26,12 @@ use crate::auth::Viewer;
 use crate::metrics::Metrics;
 use crate::store::LogId;
 
-use super::ChatSchema;
-use super::error::{ApiError, ApiResult};
-use super::events::Envelope;
+use crate::graphql::envelope::Envelope;
+use crate::graphql::error::{ApiError, ApiResult};
+use crate::graphql::schema::ChatSchema;
+
 use super::handoff::RenderItem;
-use super::selection::Template;
+use super::template::Template;
 
 /// Renderings kept, across every selection: a few seconds of events at
 /// the rates the benchmark drives, a few megabytes at most.
@@ -38,12 +39,12 @@ const CAPACITY: usize = 16_384;
 
 /// One event as one selection shows it.
 #[derive(Clone)]
-pub struct Rendition {
+pub(super) struct Rendition {
     /// The serialised GraphQL response: the `payload` of `next`.
-    pub payload: Arc<RawValue>,
+    pub(super) payload: Arc<RawValue>,
     /// The response's errors when it has no data at all: as a
     /// subscription's first result that is an `error`, not a `next`.
-    pub failure: Option<Arc<[ServerError]>>,
+    pub(super) failure: Option<Arc<[ServerError]>>,
 }
 
 impl Rendition {
@@ -64,7 +65,7 @@ impl Rendition {
 
 /// Renders events for subscriptions, sharing renderings between them.
 #[derive(Clone)]
-pub struct Renderer {
+pub(super) struct Renderer {
     schema: ChatSchema,
     metrics: Metrics,
     cache: Arc<Mutex<Cache>>,
@@ -78,7 +79,7 @@ struct Cache {
 }
 
 impl Renderer {
-    pub fn new(schema: ChatSchema, metrics: Metrics) -> Self {
+    pub(super) fn new(schema: ChatSchema, metrics: Metrics) -> Self {
         Self {
             schema,
             metrics,
@@ -89,7 +90,7 @@ impl Renderer {
     /// `envelope` as `template` renders it; `key` is the template's key for
     /// the envelope's epoch. Made once per key and event, however many
     /// subscribers ask at once.
-    pub async fn render(
+    pub(super) async fn render(
         &self,
         template: &Template,
         key: u64,
@@ -104,7 +105,7 @@ impl Renderer {
 
     /// The result a subscription shows for a failure of its feed; not
     /// shared, as failures are one subscriber's.
-    pub async fn render_error(
+    pub(super) async fn render_error(
         &self,
         template: &Template,
         viewer: &Viewer,

@@ -9,17 +9,21 @@
 //! cursors still share. The fingerprint is a keyed hash (the keys are
 //! random per process), so no client can make its selection collide with
 //! another's on purpose.
+//!
+//! The live templates and the hash keys are a value ([`Templates`]) owned
+//! by the delivery wing of one server, not process-wide statics: two
+//! servers in one process (as tests run them) share nothing.
 
 use std::collections::{BTreeSet, HashMap};
 use std::convert::Infallible;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use async_graphql::parser::types::{DocumentOperations, OperationType, Selection, SelectionSet};
 use async_graphql::parser::{Positioned, parse_query};
 use async_graphql::{Name, Request, ServerError, Value, Variables};
 
-use super::error::ApiError;
+use crate::graphql::error::ApiError;
 
 /// Adds the variables a parsed value refers to into a set. (The parser's
 /// value type is not re-exported by async-graphql, so this goes through
@@ -32,11 +36,14 @@ macro_rules! variables_in {
     }};
 }
 
-/// The templates of live subscriptions, by shape.
-static LIVE: LazyLock<Live> = LazyLock::new(Live::default);
-
+/// The templates of one server's live subscriptions, by shape, and the
+/// keys their shapes are hashed with.
 #[derive(Default)]
-struct Live(Mutex<Shapes>);
+pub(super) struct Templates {
+    shapes: Mutex<Shapes>,
+    /// Random per server, so no client can aim a collision.
+    keys: RandomState,
+}
 
 #[derive(Default)]
 struct Shapes {
@@ -46,10 +53,10 @@ struct Shapes {
     sweep_at: usize,
 }
 
-impl Live {
+impl Templates {
     /// The live template of `shape`, or a new one made by `make`.
     fn shared(&self, shape: u64, make: impl FnOnce() -> Template) -> Arc<Template> {
-        let mut shapes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut shapes = self.shapes.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(template) = shapes.templates.get(&shape).and_then(Weak::upgrade) {
             return template;
         }
@@ -65,27 +72,26 @@ impl Live {
     }
 }
 
-/// The hasher keys of this process.
-static KEYS: LazyLock<RandomState> = LazyLock::new(RandomState::new);
-
 /// A subscription's document, kept to render events with, and the
 /// fingerprint of the shape it gives them. Subscriptions of one shape share
 /// one template (any of their variables render alike), so a thousand
 /// subscribers of one query hold one copy of it.
-pub struct Template {
+pub(super) struct Template {
     query: String,
     operation_name: Option<String>,
     variables: Variables,
     shape: u64,
+    /// The keys `shape` was hashed with, for [`Template::key`].
+    keys: RandomState,
 }
 
-impl Template {
+impl Templates {
     /// The template of `request` when it is a subscription; `None` for
     /// queries, mutations and documents that do not parse (the executor
     /// reports those). A subscription must select exactly one root field
     /// (the GraphQL spec's "single root field" rule): BAD_USER_INPUT
     /// otherwise.
-    pub fn of(request: &Request) -> Result<Option<Arc<Template>>, ServerError> {
+    pub(super) fn of(&self, request: &Request) -> Result<Option<Arc<Template>>, ServerError> {
         let Ok(document) = parse_query(&request.query) else {
             return Ok(None);
         };
@@ -132,7 +138,7 @@ impl Template {
             selection_variables(&fragment.node.selection_set.node, &mut shaping);
         }
 
-        let mut hasher = KEYS.build_hasher();
+        let mut hasher = self.keys.build_hasher();
         request.query.hash(&mut hasher);
         request.operation_name.hash(&mut hasher);
         for name in &shaping {
@@ -144,25 +150,28 @@ impl Template {
             }
         }
         let shape = hasher.finish();
-        Ok(Some(LIVE.shared(shape, || Template {
+        Ok(Some(self.shared(shape, || Template {
             query: request.query.clone(),
             operation_name: request.operation_name.clone(),
             variables: request.variables.clone(),
             shape,
+            keys: self.keys.clone(),
         })))
     }
+}
 
+impl Template {
     /// The fingerprint of this shape with events of log `epoch`: equal
     /// keys render the event with a given log id to the same result.
-    pub fn key(&self, epoch: &str) -> u64 {
-        let mut hasher = KEYS.build_hasher();
+    pub(super) fn key(&self, epoch: &str) -> u64 {
+        let mut hasher = self.keys.build_hasher();
         self.shape.hash(&mut hasher);
         epoch.hash(&mut hasher);
         hasher.finish()
     }
 
     /// A request for this document, without any data yet.
-    pub fn request(&self) -> Request {
+    pub(super) fn request(&self) -> Request {
         let mut request = Request::new(self.query.clone()).variables(self.variables.clone());
         request.operation_name = self.operation_name.clone();
         request
@@ -208,9 +217,15 @@ fn selection_variables(set: &SelectionSet, into: &mut BTreeSet<Name>) {
 mod tests {
     use super::*;
 
+    /// The templates of one server, shared by the calls of a test.
+    fn templates() -> &'static Templates {
+        static TEMPLATES: std::sync::OnceLock<Templates> = std::sync::OnceLock::new();
+        TEMPLATES.get_or_init(Templates::default)
+    }
+
     fn template(query: &str, variables: serde_json::Value) -> Arc<Template> {
         let request = Request::new(query).variables(Variables::from_json(variables));
-        Template::of(&request).unwrap().unwrap()
+        templates().of(&request).unwrap().unwrap()
     }
 
     const BY_CHAT: &str =
@@ -247,12 +262,12 @@ mod tests {
     #[test]
     fn queries_have_no_template_and_two_root_fields_are_refused() {
         let query = Request::new("{ me { id } }");
-        assert!(Template::of(&query).unwrap().is_none());
+        assert!(templates().of(&query).unwrap().is_none());
         let two = Request::new("subscription { messageCreated { body } chatEvents { cursor } }");
-        assert!(Template::of(&two).is_err());
+        assert!(templates().of(&two).is_err());
         let fragment = Request::new(
             "subscription { ...F } fragment F on Subscription { messageCreated { body } }",
         );
-        assert!(Template::of(&fragment).is_err());
+        assert!(templates().of(&fragment).is_err());
     }
 }

@@ -17,9 +17,10 @@ use futures_util::StreamExt;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::graphql::{QUERY_TOO_COMPLEX, RenderItem};
+use crate::metrics::Metrics;
 
-use super::{CodeLabel, Metrics};
+use super::code::{Code, QUERY_TOO_COMPLEX};
+use super::live::handoff::RenderItem;
 
 /// Schema extension feeding [`Metrics`].
 pub struct Observe(pub Metrics);
@@ -37,9 +38,7 @@ impl Extension for ObserveExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let started = Instant::now();
         let response = next.run(ctx).await;
-        let inner = self.0.inner();
-        inner.requests.inc();
-        inner.duration.observe(started.elapsed().as_secs_f64());
+        self.0.request_finished(started.elapsed());
         count_errors(&self.0, &response.errors);
         response
     }
@@ -72,7 +71,7 @@ impl Extension for ObserveExtension {
         // A render is the server's own execution of a subscriber's
         // document, not a request; its errors still reach clients.
         if ctx.data_opt::<RenderItem>().is_none() {
-            self.0.inner().requests.inc();
+            self.0.subscription_requested();
         }
         let metrics = self.0.clone();
         next.run(ctx, stream)
@@ -97,13 +96,9 @@ fn count_errors(metrics: &Metrics, errors: &[ServerError]) {
         let code = extension("code").unwrap_or_else(|| "NONE".to_owned());
         if extension("reason").as_deref() == Some(QUERY_TOO_COMPLEX) {
             metrics.reject(&extension("limit").unwrap_or_else(|| QUERY_TOO_COMPLEX.to_owned()));
-        } else if code == "RATE_LIMITED" {
+        } else if code == Code::RateLimited.as_str() {
             metrics.reject("rate_limited");
         }
-        metrics
-            .inner()
-            .errors
-            .get_or_create(&CodeLabel { code })
-            .inc();
+        metrics.error_sent(code);
     }
 }

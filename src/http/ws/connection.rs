@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
-use async_graphql::{ErrorExtensionValues, Request, ServerError};
+use async_graphql::{Request, ServerError};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::BoxStream;
 use futures_util::{FutureExt, SinkExt};
@@ -28,12 +28,12 @@ use tracing::{Instrument, debug};
 
 use crate::auth::Viewer;
 use crate::domain::UserId;
-use crate::graphql::{ClientAddress, HandoffSlot, Template};
-use crate::state::AppState;
+use crate::graphql::live::Reply;
+use crate::graphql::{ApiError, ClientAddress};
+use crate::http::state::AppState;
 use crate::store::now_ms;
 
 use super::init_payload::authenticate;
-use super::operation::{Reply, Shared, replies};
 use super::protocol::{ClientMessage, Close, Protocol, ServerMessage};
 use super::sockets::Admitted;
 
@@ -277,30 +277,15 @@ impl Connection {
             let error = too_many_operations(limit);
             return self.send(&ServerMessage::Error(id, vec![error])).await;
         }
-        let template = match Template::of(&request) {
-            Ok(template) => template,
-            Err(error) => return self.send(&ServerMessage::Error(id, vec![error])).await,
-        };
+        let request = request.data(ClientAddress(self.address));
         let viewer = Viewer::User(user.clone());
-        let request = request
-            .data(viewer.clone())
-            .data(ClientAddress(self.address));
-        let (request, shared) = match template {
-            None => (request, None),
-            Some(template) => {
-                let (slot, handoff) = HandoffSlot::new();
-                let shared = Shared {
-                    handoff,
-                    template,
-                    viewer,
-                    renderer: self.state.renderer.clone(),
-                };
-                (request.data(slot), Some(shared))
+        match self.state.operations.start(request, viewer) {
+            Ok(replies) => {
+                self.operations.insert(id, replies);
+                Ok(())
             }
-        };
-        let responses = self.state.schema.execute_stream(request);
-        self.operations.insert(id, replies(responses, shared));
-        Ok(())
+            Err(error) => self.send(&ServerMessage::Error(id, vec![error])).await,
+        }
     }
 
     /// Writes this reply and every other one already waiting (up to
@@ -411,14 +396,10 @@ fn violation(close: Close) -> End {
 
 /// The `error` for an operation over the socket's limit.
 fn too_many_operations(limit: usize) -> ServerError {
-    let mut error = ServerError::new(
-        format!("too many operations on this socket (at most {limit}): complete one first"),
-        None,
-    );
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", "RATE_LIMITED");
-    error.extensions = Some(extensions);
-    error
+    ApiError::OverBound(format!(
+        "too many operations on this socket (at most {limit}): complete one first"
+    ))
+    .into_server_error()
 }
 
 async fn until(deadline: &mut Option<Pin<Box<Sleep>>>) {

@@ -1,19 +1,29 @@
-//! The state shared by every request, built once from the configuration.
+//! The composition root: builds the [`AppState`] from the [`Config`],
+//! wiring each part to the ones it needs, and [`serve`]s it.
+//!
+//! Everything else receives its collaborators as values, so the module
+//! graph runs one way: `app` → `http` (router, state, the WebSocket
+//! transport) → `graphql` (the schema and its delivery wing, `live`) →
+//! `realtime` (consumer, hub, feeds) → `store`; `metrics`, `auth`,
+//! `throttle`, `domain` and `cursor` are fed, never feeding back.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Tokens;
 use crate::config::Config;
-use crate::graphql::{ChatSchema, QueryLimits, Renderer, build_schema};
-use crate::http::AllowedOrigins;
-use crate::metrics::Metrics;
-use crate::metrics::live::Live;
-use crate::realtime::consumer::ConsumerStatus;
+use crate::graphql::live::Operations;
+use crate::graphql::{QueryLimits, build_schema};
+use crate::http::{self, AllowedOrigins, AppState, HttpLimits, UserSockets, WsLimits};
+use crate::metrics::{Metrics, Readings};
+use crate::realtime::consumer::{Consumer, ConsumerStatus};
 use crate::realtime::hub::Hub;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
@@ -21,56 +31,10 @@ use crate::store::redis::RedisStore;
 use crate::throttle::memory::MemoryThrottle;
 use crate::throttle::policy::Rates;
 use crate::throttle::{Policy, Throttle};
-use crate::ws::{UserSockets, WsLimits};
-
-/// Everything the router needs; cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub schema: ChatSchema,
-    /// Renders subscription events once per selection, for every socket.
-    pub renderer: Renderer,
-    pub tokens: Tokens,
-    pub store: Arc<dyn Store>,
-    pub limits: HttpLimits,
-    /// Timeouts and bounds of every WebSocket connection.
-    pub ws: WsLimits,
-    /// Counters and histograms for `/metrics`.
-    pub metrics: Metrics,
-    /// Acknowledged sockets per user, capped.
-    pub sockets: Arc<UserSockets>,
-    /// Fan-out of consumed events to this process's subscriptions.
-    pub hub: Hub,
-    /// Health of this process's log consumer, for `/ready`.
-    pub consumer: Arc<ConsumerStatus>,
-    /// Cancelled when the server begins to shut down. Long-lived work
-    /// (WebSockets, subscriptions, the log consumer) watches it, because
-    /// the HTTP server's graceful shutdown does not reach upgraded
-    /// connections.
-    pub shutdown: CancellationToken,
-    /// Every upgraded WebSocket, from the 101 answer until its close
-    /// handshake is done, so shutdown can wait for their close frames.
-    pub connections: TaskTracker,
-    /// Whether the client address comes from `X-Forwarded-For`.
-    pub trust_forwarded_for: bool,
-    /// How long shutdown keeps serving, unready, before it stops accepting.
-    pub shutdown_drain: Duration,
-    /// How long shutdown waits for requests and sockets to finish.
-    pub shutdown_timeout: Duration,
-    /// Other origins whose pages may use `/graphql` and `/ws`.
-    pub allowed_origins: Arc<AllowedOrigins>,
-}
-
-/// Limits enforced by the HTTP layer before GraphQL runs.
-#[derive(Debug, Clone, Copy)]
-pub struct HttpLimits {
-    pub max_body_bytes: usize,
-    pub max_batch: usize,
-    /// How long a client may take to send a request's headers.
-    pub header_timeout: Duration,
-}
 
 impl AppState {
-    /// Connects the configured backend and builds the schema.
+    /// Connects the configured backend, builds the schema and wires every
+    /// part to the others.
     pub async fn from_config(config: &Config) -> anyhow::Result<Self> {
         let (store, throttle): (Arc<dyn Store>, Arc<dyn Throttle>) = match &config.redis_url {
             Some(url) => {
@@ -130,7 +94,7 @@ impl AppState {
         let sockets = UserSockets::new(config.ws_max_sockets_per_user);
         let consumer = ConsumerStatus::new();
         let connections = TaskTracker::new();
-        let metrics = Metrics::new(Live {
+        let metrics = Metrics::new(Sources {
             connections: connections.clone(),
             sockets: sockets.clone(),
             consumer: consumer.clone(),
@@ -145,7 +109,7 @@ impl AppState {
             metrics.clone(),
         );
         Ok(Self {
-            renderer: Renderer::new(schema.clone(), metrics.clone()),
+            operations: Operations::new(schema.clone(), metrics.clone()),
             schema,
             tokens,
             store,
@@ -175,5 +139,108 @@ impl AppState {
         } else {
             "memory"
         }
+    }
+}
+
+/// Serves the application on `listener` until `shutdown` completes, then
+/// signals long-lived work to stop (`state.shutdown`), lets in-flight
+/// requests finish and every WebSocket send its close frame (within
+/// `state.shutdown_timeout` of the signal), stops the log consumer and
+/// returns.
+///
+/// The consumer starts at the log head read here, before the first request
+/// is accepted, so every event a subscription can be waiting for comes after
+/// the consumer's starting point.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let head = state.store.log_head().await?;
+    let consumer = Consumer::new(
+        state.store.log_tail(),
+        state.hub.clone(),
+        head,
+        state.consumer.clone(),
+    );
+    let consumer = tokio::spawn(consumer.run(state.shutdown.clone()));
+    let token = state.shutdown.clone();
+    let drain = state.shutdown_drain;
+    let stopping = async move {
+        shutdown.await;
+        // Unready, sockets closing, upgrades refused; requests still served
+        // for the drain, so load balancers notice before the listener goes.
+        token.cancel();
+        tokio::time::sleep(drain).await;
+    };
+    let served = http::serve(
+        listener,
+        http::router(state.clone()),
+        stopping,
+        state.limits.header_timeout,
+    );
+    let deadline = async {
+        state.shutdown.cancelled().await;
+        tokio::time::sleep(state.shutdown_drain + state.shutdown_timeout).await;
+    };
+    let drained = async {
+        served.await;
+        // The server lets go of upgraded connections, so the sockets are
+        // awaited here, or the process would exit before their close
+        // frames are written.
+        state.connections.close();
+        state.connections.wait().await;
+    };
+    tokio::select! {
+        () = drained => {}
+        () = deadline => {
+            tracing::warn!(
+                timeout = ?state.shutdown_timeout,
+                sockets = state.connections.len(),
+                "shutdown deadline passed; exiting with work still open"
+            );
+        }
+    }
+    state.shutdown.cancel();
+    consumer.await?;
+    Ok(())
+}
+
+/// Where the scrape-time metrics are read from.
+#[derive(Debug)]
+struct Sources {
+    connections: TaskTracker,
+    sockets: Arc<UserSockets>,
+    consumer: Arc<ConsumerStatus>,
+    backfills: Arc<AtomicU64>,
+}
+
+impl Readings for Sources {
+    fn ws_connections(&self) -> usize {
+        self.connections.len()
+    }
+
+    fn ws_authenticated(&self) -> usize {
+        self.sockets.total()
+    }
+
+    fn events_consumed(&self) -> u64 {
+        self.consumer.consumed()
+    }
+
+    fn consumer_errors(&self) -> u64 {
+        self.consumer.errors()
+    }
+
+    fn consumer_lag(&self) -> Duration {
+        self.consumer.lag()
+    }
+
+    fn consumer_up(&self) -> bool {
+        self.consumer.is_healthy()
+    }
+
+    fn backfills(&self) -> u64 {
+        self.backfills.load(Ordering::Relaxed)
     }
 }

@@ -9,8 +9,8 @@
 //! more, which is how graphql-ws clients learn that it never started.
 //!
 //! A subscription leaves the executor once its resolver has opened the feed
-//! (see `graphql::handoff`): from then on each event is sent as the
-//! rendering it shares with every subscription of the same selection.
+//! (see `handoff`): from then on each event is sent as the rendering it
+//! shares with every subscription of the same selection.
 
 use std::sync::Arc;
 
@@ -19,9 +19,11 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::oneshot;
 
 use crate::auth::Viewer;
-use crate::graphql::{Handoff, Renderer, Template};
 
-use super::protocol::Payload;
+use super::handoff::Handoff;
+use super::payload::Payload;
+use super::rendition::Renderer;
+use super::template::Template;
 
 /// What the socket sends for an operation, in order.
 #[derive(Debug)]
@@ -42,17 +44,17 @@ impl Reply {
 
 /// A subscription's way to shared rendering: where its resolver will hand
 /// over the feed, and what to render the feed's events with.
-pub struct Shared {
-    pub handoff: oneshot::Receiver<Handoff>,
-    pub template: Arc<Template>,
-    pub viewer: Viewer,
-    pub renderer: Renderer,
+pub(super) struct Shared {
+    pub(super) handoff: oneshot::Receiver<Handoff>,
+    pub(super) template: Arc<Template>,
+    pub(super) viewer: Viewer,
+    pub(super) renderer: Renderer,
 }
 
 /// The replies for an operation's execution (see the module doc). With
 /// `shared`, once the resolver hands its feed over, the execution is
 /// dropped and each event is sent as its shared rendering.
-pub fn replies(
+pub(super) fn replies(
     responses: BoxStream<'static, Response>,
     shared: Option<Shared>,
 ) -> BoxStream<'static, Reply> {

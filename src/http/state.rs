@@ -1,0 +1,67 @@
+//! The state every request handler and socket shares. The HTTP layer
+//! defines it because it serves it; `app` assembles it from the config.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::Tokens;
+use crate::graphql::ChatSchema;
+use crate::graphql::live::Operations;
+use crate::metrics::Metrics;
+use crate::realtime::consumer::ConsumerStatus;
+use crate::realtime::hub::Hub;
+use crate::store::Store;
+
+use super::origins::AllowedOrigins;
+use super::ws::limits::WsLimits;
+use super::ws::sockets::UserSockets;
+
+/// Everything the router needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: ChatSchema,
+    /// Runs the sockets' operations, rendering subscription events once
+    /// per selection for every socket.
+    pub operations: Operations,
+    pub tokens: Tokens,
+    pub store: Arc<dyn Store>,
+    pub limits: HttpLimits,
+    /// Timeouts and bounds of every WebSocket connection.
+    pub ws: WsLimits,
+    /// Counters and histograms for `/metrics`.
+    pub metrics: Metrics,
+    /// Acknowledged sockets per user, capped.
+    pub sockets: Arc<UserSockets>,
+    /// Fan-out of consumed events to this process's subscriptions.
+    pub hub: Hub,
+    /// Health of this process's log consumer, for `/ready`.
+    pub consumer: Arc<ConsumerStatus>,
+    /// Cancelled when the server begins to shut down. Long-lived work
+    /// (WebSockets, subscriptions, the log consumer) watches it, because
+    /// the HTTP server's graceful shutdown does not reach upgraded
+    /// connections.
+    pub shutdown: CancellationToken,
+    /// Every upgraded WebSocket, from the 101 answer until its close
+    /// handshake is done, so shutdown can wait for their close frames.
+    pub connections: TaskTracker,
+    /// Whether the client address comes from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+    /// How long shutdown keeps serving, unready, before it stops accepting.
+    pub shutdown_drain: Duration,
+    /// How long shutdown waits for requests and sockets to finish.
+    pub shutdown_timeout: Duration,
+    /// Other origins whose pages may use `/graphql` and `/ws`.
+    pub allowed_origins: Arc<AllowedOrigins>,
+}
+
+/// Limits enforced by the HTTP layer before GraphQL runs.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    pub max_body_bytes: usize,
+    pub max_batch: usize,
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: Duration,
+}
