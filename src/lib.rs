@@ -10,13 +10,13 @@
 //! The modules form a one-way street, in the direction data flows; a test
 //! (`tests/api/module_graph.rs`) fails on any cycle between them.
 //!
-//! - [`app`]: the composition root — builds the state from the config,
+//! - `app`: the composition root — builds the state from the config,
 //!   wires the parts, and serves.
-//! - [`http`]: the router and the shared [`AppState`] — `/graphql` (GraphQL
+//! - `http`: the router and the shared [`AppState`] — `/graphql` (GraphQL
 //!   over HTTP), `/ws` (GraphQL over WebSocket, in `http::ws`: the
 //!   protocols and the socket loop), `/health`, `/ready`, `/metrics`, and
 //!   which other origins may use them.
-//! - [`playground`]: the embedded web playground (GraphiQL at `/`, a chat
+//! - `playground`: the embedded web playground (GraphiQL at `/`, a chat
 //!   page at `/chat`).
 //! - [`graphql`]: the schema, one module per domain; its delivery wing,
 //!   [`graphql::live`], runs every socket operation and renders each
@@ -24,7 +24,7 @@
 //! - [`realtime`]: the log consumer, the hub, and each subscription's feed.
 //! - [`store`]: the storage trait, its `memory` and `redis` backends, and
 //!   the log tail the consumer reads.
-//! - [`metrics`]: Prometheus metrics, fed by the others (a leaf).
+//! - `metrics`: Prometheus metrics, fed by the others (a leaf).
 //! - [`auth`]: argon2id password hashing and HS256 bearer tokens.
 //! - [`throttle`]: rate limits on writes and sign-in attempts.
 //! - [`domain`]: input newtypes that validate at the boundary.
@@ -38,15 +38,15 @@
 //! feed handed over by the subscription resolver, the event rendered once
 //! per selection, a reply) → `http::ws` (the frame).
 
-pub mod app;
+mod app;
 pub mod auth;
 pub mod config;
 pub mod cursor;
 pub mod domain;
 pub mod graphql;
-pub mod http;
-pub mod metrics;
-pub mod playground;
+mod http;
+mod metrics;
+mod playground;
 pub mod realtime;
 pub mod store;
 pub mod throttle;

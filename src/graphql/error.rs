@@ -160,7 +160,7 @@ impl From<StoreError> for ApiError {
             StoreError::UsernameTaken => ApiError::Conflict("username is taken".to_owned()),
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Expired => ApiError::CursorExpired,
-            backend @ StoreError::Backend(_) => ApiError::Internal(Arc::new(backend)),
+            StoreError::Backend(cause) => ApiError::Internal(Arc::from(cause)),
         }
     }
 }

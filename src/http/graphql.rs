@@ -15,15 +15,14 @@ use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use super::state::AppState;
-use crate::graphql::ClientAddress;
+use crate::graphql::{ApiError, ClientAddress};
 
 use super::auth_header::viewer_from_authorization;
 use super::client_address::client_address;
 use super::media::{ResponseType, is_json_request};
-use super::result_body::{BatchBody, is_request_error};
+use super::result_body::{BatchBody, ResultBody, is_request_error};
 
 /// `POST /graphql` with a JSON body: one operation or a batch (array).
 pub async fn graphql_post(
@@ -209,27 +208,26 @@ fn json_response(
     response_type: ResponseType,
     body: &impl serde::Serialize,
 ) -> Response {
-    let body = serde_json::to_vec(body).unwrap_or_else(|_| {
-        br#"{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL"}}]}"#
-            .to_vec()
+    let body = serde_json::to_vec(body).unwrap_or_else(|error| {
+        let failure = ApiError::internal(format!("cannot serialise a response: {error}"));
+        let fallback = async_graphql::Response::from_errors(vec![failure.into_server_error()]);
+        serde_json::to_vec(&ResultBody(&fallback)).unwrap_or_default()
     });
     (status, [(CONTENT_TYPE, response_type.content_type())], body).into_response()
 }
 
-/// An error response in GraphQL's shape for a request that never ran.
+/// An error response in GraphQL's shape for a request that never ran: a
+/// request error, so it has no `data`.
 fn request_error(response_type: ResponseType, status: StatusCode, message: &str) -> Response {
-    let body = json!({
-        "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }]
-    });
-    json_response(status, response_type, &body)
+    let error = ApiError::BadUserInput(message.to_owned()).into_server_error();
+    let body = async_graphql::Response::from_errors(vec![error]);
+    json_response(status, response_type, &ResultBody(&body))
 }
 
 fn not_acceptable() -> Response {
-    let body = json!({
-        "errors": [{
-            "message": "responses are application/graphql-response+json or application/json",
-            "extensions": { "code": "BAD_USER_INPUT" }
-        }]
-    });
-    json_response(StatusCode::NOT_ACCEPTABLE, ResponseType::Json, &body)
+    request_error(
+        ResponseType::Json,
+        StatusCode::NOT_ACCEPTABLE,
+        "responses are application/graphql-response+json or application/json",
+    )
 }

@@ -14,9 +14,21 @@ pub enum StoreError {
     /// A log position older than the retained log.
     #[error("cursor is older than the retained event log")]
     Expired,
-    /// The backend failed (connection lost, unexpected reply, ...).
+    /// The backend failed (connection lost, unexpected reply, a record
+    /// not as written, ...). The cause keeps its own sources for the log.
     #[error("storage backend failed: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
+}
+
+/// What made a backend fail: a client library's error, or our own words
+/// for a reply or record that is not what was written.
+pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
+
+impl StoreError {
+    /// A backend failure caused by `cause`.
+    pub fn backend(cause: impl Into<BackendError>) -> Self {
+        StoreError::Backend(cause.into())
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

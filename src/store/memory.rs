@@ -327,9 +327,7 @@ impl Store for MemoryStore {
                 let index = record
                     .messages
                     .binary_search_by_key(&first, |m| m.id)
-                    .map_err(|_| {
-                        StoreError::Backend("idempotency key names a lost message".into())
-                    })?;
+                    .map_err(|_| StoreError::backend("idempotency key names a lost message"))?;
                 return Ok(Sent {
                     message: record.messages[index].clone(),
                     created: false,

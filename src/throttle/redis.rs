@@ -4,6 +4,8 @@
 //! processes cannot both take the last unit of an allowance, and it reads
 //! the clock from Redis (`TIME`) so processes with skewed clocks agree.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use redis::Script;
 use redis::aio::ConnectionManager;
@@ -18,15 +20,19 @@ pub struct RedisThrottle {
     conn: ConnectionManager,
     prefix: String,
     script: Script,
+    /// Whatever keeps `conn`'s driver running (the store's Redis thread),
+    /// held as long as this throttle is.
+    _driver: Arc<dyn Send + Sync>,
 }
 
 impl RedisThrottle {
     /// Keys are `{prefix}throttle:{key}`.
-    pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
+    pub fn new(conn: ConnectionManager, prefix: &str, driver: Arc<dyn Send + Sync>) -> Self {
         Self {
             conn,
             prefix: format!("{prefix}throttle:"),
             script: Script::new(include_str!("throttle.lua")),
+            _driver: driver,
         }
     }
 }

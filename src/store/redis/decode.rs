@@ -37,7 +37,7 @@ pub mod kind {
 /// Parses a stream id.
 pub fn log_id(raw: &str) -> StoreResult<LogId> {
     raw.parse()
-        .map_err(|_| StoreError::Backend(format!("malformed stream id {raw:?}")))
+        .map_err(|_| StoreError::backend(format!("malformed stream id {raw:?}")))
 }
 
 /// A required field.
@@ -45,14 +45,14 @@ fn field<'a>(fields: &'a Fields, name: &str) -> StoreResult<&'a str> {
     fields
         .get(name)
         .map(String::as_str)
-        .ok_or_else(|| StoreError::Backend(format!("stored record lacks field {name:?}")))
+        .ok_or_else(|| StoreError::backend(format!("stored record lacks field {name:?}")))
 }
 
 /// A required numeric field.
 fn number(fields: &Fields, name: &str) -> StoreResult<u64> {
     let raw = field(fields, name)?;
     raw.parse()
-        .map_err(|_| StoreError::Backend(format!("field {name:?} is not a number: {raw:?}")))
+        .map_err(|_| StoreError::backend(format!("field {name:?} is not a number: {raw:?}")))
 }
 
 /// A message from its entry's id and fields (`sender`, `body`, optional
@@ -88,7 +88,7 @@ pub fn event((id, fields): &Entry) -> StoreResult<Event> {
         },
         kind::MESSAGE_CREATED => EventKind::MessageCreated(message(&chat_id, id, fields)?),
         other => {
-            return Err(StoreError::Backend(format!("unknown event type {other:?}")));
+            return Err(StoreError::backend(format!("unknown event type {other:?}")));
         }
     };
     Ok(Event {

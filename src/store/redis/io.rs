@@ -10,30 +10,47 @@
 //! of the busy workers.
 
 use std::future::Future;
-use std::sync::LazyLock;
 
 use tokio::runtime::{Builder, Handle};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-static RUNTIME: LazyLock<Handle> = LazyLock::new(|| {
-    let runtime = Builder::new_current_thread()
-        .enable_all()
-        .thread_name("redis-io")
-        .build()
-        .expect("a current-thread runtime builds");
-    let handle = runtime.handle().clone();
-    std::thread::Builder::new()
-        .name("redis-io".to_owned())
-        .spawn(move || runtime.block_on(std::future::pending::<()>()))
-        .expect("the redis-io thread starts");
-    handle
-});
+/// A runtime on a thread of its own, driving one store's Redis
+/// connections. Each store has its own (two servers in one process share
+/// nothing); the thread, and the connection tasks on it, end when the last
+/// holder drops it.
+pub struct RedisIo {
+    handle: Handle,
+    /// Dropping it lets the thread's runtime finish.
+    _stop: oneshot::Sender<()>,
+}
 
-/// Runs `task` on the Redis thread.
-pub fn spawn<F>(task: F) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    RUNTIME.spawn(task)
+impl RedisIo {
+    /// Starts the thread.
+    pub fn start() -> std::io::Result<Self> {
+        let runtime = Builder::new_current_thread()
+            .enable_all()
+            .thread_name("redis-io")
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("redis-io".to_owned())
+            .spawn(move || {
+                let _ = runtime.block_on(stopped);
+            })?;
+        Ok(Self {
+            handle,
+            _stop: stop,
+        })
+    }
+
+    /// Runs `task` on the Redis thread.
+    pub fn spawn<F>(&self, task: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(task)
+    }
 }

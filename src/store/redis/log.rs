@@ -99,5 +99,5 @@ pub fn predecessor(id: LogId) -> Option<LogId> {
 
 /// A Redis failure as a store error.
 pub fn backend(error: redis::RedisError) -> StoreError {
-    StoreError::Backend(error.to_string())
+    StoreError::backend(error)
 }

@@ -62,8 +62,10 @@ mod log;
 mod scripts;
 mod tail;
 
-use async_trait::async_trait;
+use std::sync::Arc;
 use std::time::Duration;
+
+use async_trait::async_trait;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, FromRedisValue, Script, ScriptInvocation};
@@ -76,6 +78,7 @@ use super::{
     StoreResult, User, now_ms,
 };
 use decode::{Entry, Fields, Reply, SentReply};
+use io::RedisIo;
 use log::{backend, predecessor};
 use scripts::Scripts;
 
@@ -90,6 +93,9 @@ pub struct RedisStore {
     /// One multiplexed, self-reconnecting connection for every request;
     /// cloning it is cheap and shares the socket.
     conn: ConnectionManager,
+    /// The thread that drives `conn`; shared with the throttle, which uses
+    /// `conn` too.
+    io: Arc<RedisIo>,
     keys: Keys,
     scripts: Scripts,
     /// Events the log keeps at least (and, trimming being exact, at most).
@@ -101,16 +107,19 @@ impl RedisStore {
     /// log keeps the `retention` most recent events (at least one).
     pub async fn connect(url: &str, prefix: &str, retention: usize) -> StoreResult<RedisStore> {
         let client = Client::open(url).map_err(backend)?;
-        let conn = io::spawn(ConnectionManager::new_with_config(
-            client.clone(),
-            connection_config(),
-        ))
-        .await
-        .map_err(|error| StoreError::Backend(error.to_string()))?
-        .map_err(backend)?;
+        let io = Arc::new(RedisIo::start().map_err(StoreError::backend)?);
+        let conn = io
+            .spawn(ConnectionManager::new_with_config(
+                client.clone(),
+                connection_config(),
+            ))
+            .await
+            .map_err(StoreError::backend)?
+            .map_err(backend)?;
         Ok(Self {
             client,
             conn,
+            io,
             keys: Keys::new(prefix),
             scripts: Scripts::new(),
             retention: retention.max(1),
@@ -131,7 +140,7 @@ impl RedisStore {
     /// A rate limiter keeping its state in this Redis, under this store's
     /// prefix and on its multiplexed connection.
     pub fn throttle(&self) -> crate::throttle::redis::RedisThrottle {
-        crate::throttle::redis::RedisThrottle::new(self.conn(), self.keys.prefix())
+        crate::throttle::redis::RedisThrottle::new(self.conn(), self.keys.prefix(), self.io.clone())
     }
 
     fn conn(&self) -> ConnectionManager {
@@ -191,7 +200,7 @@ fn new_epoch() -> String {
 fn unexpected(status: &str) -> StoreError {
     match status {
         "not_found" => StoreError::NotFound,
-        other => StoreError::Backend(format!("unexpected script status {other:?}")),
+        other => StoreError::backend(format!("unexpected script status {other:?}")),
     }
 }
 
@@ -328,7 +337,7 @@ impl Store for RedisStore {
             return Err(unexpected(&status));
         }
         decode::chat(chat, &fields)?
-            .ok_or_else(|| StoreError::Backend("a chat with members has no hash".into()))
+            .ok_or_else(|| StoreError::backend("a chat with members has no hash"))
     }
 
     async fn leave_chat(&self, chat: &ChatId, user: &UserId) -> StoreResult<()> {
@@ -438,9 +447,7 @@ impl Store for RedisStore {
                 created: false,
                 epoch,
             }),
-            "lost" => Err(StoreError::Backend(
-                "idempotency key names a lost message".into(),
-            )),
+            "lost" => Err(StoreError::backend("idempotency key names a lost message")),
             other => Err(unexpected(other)),
         }
     }

@@ -78,7 +78,7 @@ impl RedisTail {
             .arg(after.to_string());
         let woke = tokio::time::timeout(block + GRACE, xread.query_async::<Value>(&mut conn))
             .await
-            .map_err(|_| StoreError::Backend("XREAD BLOCK did not answer".into()))?
+            .map_err(|_| StoreError::backend("XREAD BLOCK did not answer"))?
             .map_err(backend)?;
         if matches!(woke, Value::Nil) {
             return Ok(Vec::new());

@@ -24,7 +24,7 @@ impl From<chat_server::store::StoreError> for Failure {
             StoreError::NotFound => Failure::NotFound,
             StoreError::UsernameTaken => Failure::UsernameTaken,
             StoreError::Expired => Failure::Expired,
-            StoreError::Backend(text) => Failure::Backend(text),
+            StoreError::Backend(cause) => Failure::Backend(cause.to_string()),
         }
     }
 }
