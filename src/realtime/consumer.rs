@@ -94,6 +94,7 @@ impl Consumer {
 
     /// One blocking read and the publication of what it brought; returns how
     /// many events were published. Tests drive the consumer with this.
+    #[tracing::instrument(level = "debug", skip_all, fields(after = ?self.last))]
     pub async fn poll_once(&mut self) -> StoreResult<usize> {
         let events = self.tail.read_after(self.last, BLOCK, BATCH).await;
         let events = match events {

@@ -58,6 +58,7 @@ impl Feed {
     /// the viewer must be a member of now: `NotFound` otherwise) and
     /// resuming after log position `after` (`Expired` when the log no longer
     /// holds what follows it).
+    #[tracing::instrument(level = "debug", skip_all, fields(%viewer, chat = ?only, ?after))]
     pub async fn open(
         store: Arc<dyn Store>,
         hub: &Hub,

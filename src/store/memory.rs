@@ -159,14 +159,17 @@ impl State {
 
 #[async_trait]
 impl Store for MemoryStore {
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn epoch(&self) -> StoreResult<String> {
         Ok(self.epoch.clone())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn ping(&self) -> StoreResult<()> {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_user(&self, username: &Username, password_hash: &str) -> StoreResult<User> {
         let mut state = self.lock();
         let canonical = username.canonical();
@@ -189,10 +192,12 @@ impl Store for MemoryStore {
         Ok(user)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn user(&self, id: &UserId) -> StoreResult<Option<User>> {
         Ok(self.lock().users.get(id).map(|r| r.user.clone()))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn user_by_name(&self, username: &Username) -> StoreResult<Option<User>> {
         let state = self.lock();
         let found = state
@@ -202,10 +207,12 @@ impl Store for MemoryStore {
         Ok(found.map(|r| r.user.clone()))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn password_hash(&self, id: &UserId) -> StoreResult<Option<String>> {
         Ok(self.lock().users.get(id).map(|r| r.password_hash.clone()))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_chat(
         &self,
         creator: &UserId,
@@ -245,6 +252,7 @@ impl Store for MemoryStore {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn add_member(&self, chat: &ChatId, by: &UserId, user: &UserId) -> StoreResult<Chat> {
         self.write(|state| {
             let record = state.member_chat(chat, by).ok_or(StoreError::NotFound)?;
@@ -264,6 +272,7 @@ impl Store for MemoryStore {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn leave_chat(&self, chat: &ChatId, user: &UserId) -> StoreResult<()> {
         self.write(|state| {
             state.member_chat(chat, user).ok_or(StoreError::NotFound)?;
@@ -278,6 +287,7 @@ impl Store for MemoryStore {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn chat_for_member(&self, chat: &ChatId, viewer: &UserId) -> StoreResult<Option<Chat>> {
         Ok(self
             .lock()
@@ -285,6 +295,7 @@ impl Store for MemoryStore {
             .map(|r| r.chat.clone()))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn members(&self, chat: &ChatId) -> StoreResult<Vec<UserId>> {
         Ok(self
             .lock()
@@ -294,6 +305,7 @@ impl Store for MemoryStore {
             .unwrap_or_default())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn chats_of(&self, user: &UserId) -> StoreResult<Vec<Chat>> {
         let state = self.lock();
         let Some(ids) = state.user_chats.get(user) else {
@@ -305,6 +317,7 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn send_message(
         &self,
         chat: &ChatId,
@@ -362,6 +375,7 @@ impl Store for MemoryStore {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn messages(
         &self,
         chat: &ChatId,
@@ -386,6 +400,7 @@ impl Store for MemoryStore {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn last_message(&self, chat: &ChatId) -> StoreResult<Option<Message>> {
         let state = self.lock();
         Ok(state
@@ -394,18 +409,22 @@ impl Store for MemoryStore {
             .and_then(|r| r.messages.last().cloned()))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn read_log(&self, after: LogId, limit: usize) -> StoreResult<Vec<Event>> {
         self.lock().read_after(after, limit)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn log_head(&self) -> StoreResult<LogId> {
         Ok(self.lock().last_id)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn chat(&self, chat: &ChatId) -> StoreResult<Option<Chat>> {
         Ok(self.lock().chats.get(chat).map(|r| r.chat.clone()))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn membership_snapshot(&self, user: &UserId) -> StoreResult<(Vec<ChatId>, LogId)> {
         let state = self.lock();
         let chats = state

@@ -208,6 +208,7 @@ fn unexpected(status: &str) -> StoreError {
 impl Store for RedisStore {
     /// Reads the epoch, creating it when the log has none yet (`SET NX`, so
     /// concurrent processes agree on one).
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn epoch(&self) -> StoreResult<String> {
         let key = self.keys.epoch();
         let mut conn = self.conn();
@@ -231,6 +232,7 @@ impl Store for RedisStore {
         Ok(previous.unwrap_or(fresh))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn ping(&self) -> StoreResult<()> {
         let _: String = redis::cmd("PING")
             .query_async(&mut self.conn())
@@ -239,6 +241,7 @@ impl Store for RedisStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_user(&self, username: &Username, password_hash: &str) -> StoreResult<User> {
         let id = UserId::generate();
         let created_at = now_ms();
@@ -262,10 +265,12 @@ impl Store for RedisStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn user(&self, id: &UserId) -> StoreResult<Option<User>> {
         decode::user(id, &self.hash(self.keys.user(id)).await?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn user_by_name(&self, username: &Username) -> StoreResult<Option<User>> {
         let id: Option<String> = redis::cmd("GET")
             .arg(self.keys.username(&username.canonical()))
@@ -278,6 +283,7 @@ impl Store for RedisStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn password_hash(&self, id: &UserId) -> StoreResult<Option<String>> {
         redis::cmd("HGET")
             .arg(self.keys.user(id))
@@ -287,6 +293,7 @@ impl Store for RedisStore {
             .map_err(backend)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_chat(
         &self,
         creator: &UserId,
@@ -322,6 +329,7 @@ impl Store for RedisStore {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn add_member(&self, chat: &ChatId, by: &UserId, user: &UserId) -> StoreResult<Chat> {
         let mut invocation = self.appending(&self.scripts.add_member);
         invocation
@@ -340,6 +348,7 @@ impl Store for RedisStore {
             .ok_or_else(|| StoreError::backend("a chat with members has no hash"))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn leave_chat(&self, chat: &ChatId, user: &UserId) -> StoreResult<()> {
         let mut invocation = self.appending(&self.scripts.leave_chat);
         invocation
@@ -354,6 +363,7 @@ impl Store for RedisStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn chat_for_member(&self, chat: &ChatId, viewer: &UserId) -> StoreResult<Option<Chat>> {
         let (score, fields): (Option<String>, Fields) = redis::pipe()
             .cmd("ZSCORE")
@@ -370,6 +380,7 @@ impl Store for RedisStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn members(&self, chat: &ChatId) -> StoreResult<Vec<UserId>> {
         let ids: Vec<String> = redis::cmd("ZRANGE")
             .arg(self.keys.members(chat))
@@ -382,6 +393,7 @@ impl Store for RedisStore {
     }
 
     /// Sorted by id, as the memory store happens to return them.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn chats_of(&self, user: &UserId) -> StoreResult<Vec<Chat>> {
         let mut conn = self.conn();
         let mut ids: Vec<String> = redis::cmd("SMEMBERS")
@@ -406,6 +418,7 @@ impl Store for RedisStore {
         Ok(chats)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn send_message(
         &self,
         chat: &ChatId,
@@ -455,6 +468,7 @@ impl Store for RedisStore {
     /// `XREVRANGE` from just before `before` for one more than `limit`
     /// (the extra one only tells that older ones exist), and in the same
     /// `MULTI` one entry from `before` on, which tells that newer ones exist.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn messages(
         &self,
         chat: &ChatId,
@@ -506,6 +520,7 @@ impl Store for RedisStore {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn last_message(&self, chat: &ChatId) -> StoreResult<Option<Message>> {
         let newest: Vec<Entry> = log::newest_entry(&self.keys.messages(chat))
             .query_async(&mut self.conn())
@@ -517,20 +532,24 @@ impl Store for RedisStore {
             .transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn read_log(&self, after: LogId, limit: usize) -> StoreResult<Vec<Event>> {
         log::read_after(&mut self.conn(), &self.keys, after, limit).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn log_head(&self) -> StoreResult<LogId> {
         log::last_id(&mut self.conn(), &self.keys.events()).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn chat(&self, chat: &ChatId) -> StoreResult<Option<Chat>> {
         decode::chat(chat, &self.hash(self.keys.chat(chat)).await?)
     }
 
     /// The user's chats and the log's newest entry, in one `MULTI`. Chat ids
     /// come sorted, as the memory store returns them.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn membership_snapshot(&self, user: &UserId) -> StoreResult<(Vec<ChatId>, LogId)> {
         let (mut chats, newest): (Vec<String>, Vec<Entry>) = redis::pipe()
             .atomic()
