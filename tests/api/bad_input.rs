@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
-use crate::helpers::{Account, Backend, SIGN_UP, TestApp, error_code, unique_name};
+use crate::helpers::{Account, Backend, TestApp, error_code, unique_name};
 use crate::shape;
 use crate::ws_client::{WsClient, WsProtocol};
 
@@ -185,13 +185,7 @@ async fn the_server_survives_the_battery_and_loses_nothing(backend: Backend) {
         (&longest, true),
         (&too_long, false),
     ] {
-        let response = run(
-            &app,
-            None,
-            SIGN_UP,
-            json!({ "u": name, "p": "long enough" }),
-        )
-        .await;
+        let response = app.sign_up_response(name, "long enough").await;
         assert_eq!(
             response["errors"].is_null(),
             passes,
@@ -204,13 +198,7 @@ async fn the_server_survives_the_battery_and_loses_nothing(backend: Backend) {
         ("é".repeat(128), true),
         ("é".repeat(129), false),
     ] {
-        let response = run(
-            &app,
-            None,
-            SIGN_UP,
-            json!({ "u": unique_name("p"), "p": password }),
-        )
-        .await;
+        let response = app.sign_up_response(&unique_name("p"), &password).await;
         assert_eq!(
             response["errors"].is_null(),
             passes,

@@ -6,7 +6,7 @@ use reqwest::header::{ACCEPT, ALLOW, CONTENT_TYPE};
 use reqwest::{Response, StatusCode, Url};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, SIGN_IN, TestApp, data, error_code};
+use crate::helpers::{Backend, TestApp, data, error_code};
 use crate::shape;
 
 const JSON: &str = "application/json";
@@ -81,9 +81,7 @@ async fn get_with_a_mutation_is_405() {
     // Assert
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()[ALLOW], "POST");
-    let sign_in = app
-        .graphql(None, SIGN_IN, json!({ "u": "via_get", "p": "12345678" }))
-        .await;
+    let sign_in = app.sign_in_response("via_get", "12345678").await;
     assert_eq!(error_code(&sign_in), "UNAUTHENTICATED", "the mutation ran");
 }
 
