@@ -197,6 +197,36 @@ impl Endpoint {
         response
     }
 
+    /// GETs `path` (`/health`, `/ready`, `/metrics`, a playground page) and
+    /// returns the response as it is, failing the test only when the server
+    /// does not answer.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    /// GETs `/graphql?query=…` with a bearer token: GraphQL over HTTP's GET.
+    /// Returns the response as it is (any status), its body checked against
+    /// `query` and the schema.
+    pub async fn get_graphql(&self, token: &str, query: &str) -> reqwest::Response {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/graphql", self.address),
+            [("query", query)],
+        )
+        .unwrap();
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request failed");
+        shape::checked(json!({ "query": query }).to_string().as_bytes(), response).await
+    }
+
     /// Signs up a fresh user with a unique name.
     pub async fn sign_up(&self) -> Account {
         self.sign_up_as(&unique_name("user")).await

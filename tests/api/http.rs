@@ -3,7 +3,7 @@
 //! these run on the memory backend only.
 
 use reqwest::header::{ACCEPT, ALLOW, CONTENT_TYPE};
-use reqwest::{Response, StatusCode, Url};
+use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, data, error_code};
@@ -25,20 +25,6 @@ async fn post(app: &TestApp, headers: &[(&str, &str)], body: impl Into<Vec<u8>>)
     shape::checked(&body, request.send().await.expect("request failed")).await
 }
 
-/// GETs `/graphql?query=...` with a bearer token.
-async fn get(app: &TestApp, token: &str, query: &str) -> Response {
-    let url =
-        Url::parse_with_params(&format!("{}/graphql", app.address), [("query", query)]).unwrap();
-    let response = app
-        .http
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request failed");
-    shape::checked(json!({ "query": query }).to_string().as_bytes(), response).await
-}
-
 /// The media type of a response, without parameters.
 fn media_type(response: &Response) -> String {
     let value = response.headers()[CONTENT_TYPE].to_str().unwrap();
@@ -58,7 +44,7 @@ async fn get_runs_a_query() {
     let ada = app.sign_up().await;
 
     // Act
-    let response = get(&app, &ada.token, "{ me { id } }").await;
+    let response = app.get_graphql(&ada.token, "{ me { id } }").await;
 
     // Assert
     assert_eq!(response.status(), StatusCode::OK);
@@ -76,7 +62,7 @@ async fn get_with_a_mutation_is_405() {
     let mutation = "mutation { signUp(username: \"via_get\", password: \"12345678\") { token } }";
 
     // Act
-    let response = get(&app, &ada.token, mutation).await;
+    let response = app.get_graphql(&ada.token, mutation).await;
 
     // Assert
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
@@ -293,12 +279,7 @@ async fn health_and_ready_are_200() {
 
     for path in ["/health", "/ready"] {
         // Act
-        let response = app
-            .http
-            .get(format!("{}{path}", app.address))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get(path).await;
 
         // Assert
         assert_eq!(response.status(), StatusCode::OK, "{path}");
@@ -392,11 +373,6 @@ async fn headers_trickled_in_past_the_deadline_end_the_connection() {
         text.is_empty() || text.starts_with("HTTP/1.1 408"),
         "{text}"
     );
-    let health = app
-        .http
-        .get(format!("{}/health", app.address))
-        .send()
-        .await
-        .unwrap();
+    let health = app.get("/health").await;
     assert_eq!(health.status(), StatusCode::OK);
 }

@@ -12,12 +12,7 @@ const MESSAGES: &str = "subscription($chatId: ID, $after: String) { messageCreat
 
 /// A scrape: the body, after checking the content type.
 pub async fn scrape(app: &TestApp) -> String {
-    let response = app
-        .http
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"]
         .to_str()

@@ -190,12 +190,7 @@ async fn an_oversize_message_closes_the_socket_and_the_server_stays_up() {
     client.subscribe("1", &query, json!({})).await;
     client.expect_closed().await;
 
-    let health = app
-        .http
-        .get(format!("{}/health", app.address))
-        .send()
-        .await
-        .unwrap();
+    let health = app.get("/health").await;
     assert_eq!(health.status(), 200);
     let mut again = WsClient::connect(&app, WsProtocol::TransportWs).await;
     again.init(&user.token).await;

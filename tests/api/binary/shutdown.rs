@@ -112,12 +112,7 @@ async fn during_the_drain_ready_is_503_upgrades_are_refused_and_requests_finish(
 
     // Assert
     assert_eq!(close_code(&mut socket).await, 1001);
-    let ready = server
-        .http
-        .get(format!("{}/ready", server.base))
-        .send()
-        .await
-        .unwrap();
+    let ready = server.endpoint().get("/ready").await;
     assert_eq!(ready.status(), 503);
     let refused = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.address)).await;
     match refused {
