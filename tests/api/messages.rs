@@ -83,85 +83,46 @@ async fn send_message_returns_the_message(backend: Backend) {
     );
 }
 
-/// A body is stored exactly as sent, leading and trailing whitespace included.
-async fn bodies_are_kept_exactly(backend: Backend) {
+/// Bodies and clientMessageIds at and past their bounds: a body is kept exactly as sent (whitespace included, 4,000 emoji counted as code points); an empty, whitespace-only or 4,001-character body is BAD_USER_INPUT; a clientMessageId of 64 characters is echoed, one of 0 or 65 is BAD_USER_INPUT; a refusal writes nothing.
+async fn send_message_input_bounds(backend: Backend) {
     // Arrange
     let app = TestApp::spawn(backend).await;
     let ada = app.sign_up().await;
-    let chat = app.create_chat(&ada, &[]).await;
-    let body = "  indented\n\tcode  \n";
+    let (emoji, too_long) = ("😀".repeat(4000), "a".repeat(4001));
+    let (key_64, key_65) = ("k".repeat(64), "k".repeat(65));
+    // (case, body, clientMessageId, kept: accepted and kept exactly, or
+    // refused as BAD_USER_INPUT)
+    let cases: [(&str, &str, Option<&str>, bool); 9] = [
+        ("whitespace kept", "  indented\n\tcode  \n", None, true),
+        ("4,000 emoji", &emoji, None, true),
+        ("empty body", "", None, false),
+        ("spaces only", "   ", None, false),
+        ("Unicode whitespace", " \u{2003}\n\t\u{3000}", None, false),
+        ("4,001 characters", &too_long, None, false),
+        ("64-character key", "hi", Some(&key_64), true),
+        ("65-character key", "hi", Some(&key_65), false),
+        ("empty key", "hi", Some(""), false),
+    ];
 
-    // Act
-    let sent = app.send(&ada, &chat, body).await;
+    for (case, body, key, kept) in cases {
+        let chat = app.create_chat(&ada, &[]).await;
+        let head = app.log_head().await;
 
-    // Assert
-    assert_eq!(sent["body"], body);
-    assert_eq!(
-        nodes(&app.history(&ada, &chat, None, None).await, "body"),
-        [body]
-    );
-}
-
-/// Empty, whitespace-only and 4,001-character bodies are BAD_USER_INPUT and write nothing.
-async fn bad_bodies_are_bad_user_input(backend: Backend) {
-    // Arrange
-    let app = TestApp::spawn(backend).await;
-    let ada = app.sign_up().await;
-    let chat = app.create_chat(&ada, &[]).await;
-    let head = app.log_head().await;
-
-    for body in ["", "   ", " \u{2003}\n\t\u{3000}", &"a".repeat(4001)] {
         // Act
-        let response = app.send_response(&ada, &chat, body, None).await;
+        let response = app.send_response(&ada, &chat, body, key).await;
 
         // Assert
-        assert_eq!(error_code(&response), "BAD_USER_INPUT", "{body:?}");
-    }
-    assert_eq!(app.log_head().await, head);
-}
-
-/// A body of 4,000 emoji (code points, not bytes) is accepted whole.
-async fn a_body_of_4000_emoji_is_accepted(backend: Backend) {
-    // Arrange
-    let app = TestApp::spawn(backend).await;
-    let ada = app.sign_up().await;
-    let chat = app.create_chat(&ada, &[]).await;
-    let body = "😀".repeat(4000);
-
-    // Act
-    let sent = app.send(&ada, &chat, &body).await;
-
-    // Assert
-    assert_eq!(sent["body"], body.as_str());
-    assert_eq!(
-        nodes(&app.history(&ada, &chat, None, None).await, "body"),
-        [body]
-    );
-}
-
-/// A clientMessageId of 1–64 characters is accepted and echoed; 0 or 65 is BAD_USER_INPUT.
-async fn client_message_id_length_bounds(backend: Backend) {
-    // Arrange
-    let app = TestApp::spawn(backend).await;
-    let ada = app.sign_up().await;
-    let chat = app.create_chat(&ada, &[]).await;
-
-    for (key, accepted) in [
-        ("k".repeat(64), true),
-        ("k".repeat(65), false),
-        (String::new(), false),
-    ] {
-        // Act
-        let response = app.send_response(&ada, &chat, "hi", Some(&key)).await;
-
-        // Assert
-        if accepted {
-            assert_eq!(
-                data(&response, "sendMessage")["clientMessageId"],
-                key.as_str()
-            );
+        if kept {
+            assert!(response["errors"].is_null(), "{case}: {response:#}");
+            let message = data(&response, "sendMessage");
+            assert_eq!(message["body"], body, "{case}");
+            assert_eq!(message["clientMessageId"], json!(key), "{case}");
+            let page = app.history(&ada, &chat, None, None).await;
+            assert_eq!(nodes(&page, "body"), [body], "{case}");
         } else {
-            assert_eq!(error_code(&response), "BAD_USER_INPUT", "{key:?}");
+            let code = &response["errors"][0]["extensions"]["code"];
+            assert_eq!(code, "BAD_USER_INPUT", "{case}: {response:#}");
+            assert_eq!(app.log_head().await, head, "{case}: a refusal wrote");
         }
     }
 }
@@ -355,30 +316,6 @@ async fn an_empty_chat_has_an_empty_history(backend: Backend) {
     assert!(data(&last, "chat")["lastMessage"].is_null(), "{last:#}");
 }
 
-/// A message cursor from another log (another server's) is CURSOR_EXPIRED as `before`.
-async fn a_cursor_from_another_log_is_expired(backend: Backend) {
-    // Arrange
-    let app = TestApp::spawn(backend).await;
-    let ada = app.sign_up().await;
-    let chat = app.create_chat(&ada, &[]).await;
-    app.send(&ada, &chat, "here").await;
-    let other = TestApp::spawn(backend).await;
-    let stranger = other.sign_up().await;
-    let far = other.create_chat(&stranger, &[]).await;
-    let foreign = other.send(&stranger, &far, "there").await["cursor"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-
-    // Act
-    let response = app
-        .history_response(&ada, &chat, None, Some(&foreign))
-        .await;
-
-    // Assert
-    assert_eq!(error_code(&response), "CURSOR_EXPIRED", "{response:#}");
-}
-
 /// A cursor from another chat works as `before`: log positions compare across chats.
 async fn before_accepts_a_cursor_from_another_chat(backend: Backend) {
     // Arrange
@@ -403,7 +340,7 @@ async fn before_accepts_a_cursor_from_another_chat(backend: Backend) {
     assert_eq!(page["pageInfo"]["hasNextPage"], true);
 }
 
-/// A `chats` cursor or a string the server never made is refused as `before`.
+/// A cursor the server cannot use is refused as `before`: a message cursor from another log (another server's) is CURSOR_EXPIRED; a `chats` cursor or a string the server never made is BAD_USER_INPUT.
 async fn before_refuses_foreign_cursors(backend: Backend) {
     // Arrange
     let app = TestApp::spawn(backend).await;
@@ -421,17 +358,28 @@ async fn before_refuses_foreign_cursors(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
+    let other = TestApp::spawn(backend).await;
+    let stranger = other.sign_up().await;
+    let far = other.create_chat(&stranger, &[]).await;
+    let other_log = other.send(&stranger, &far, "there").await["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
-    for before in [chats_cursor.as_str(), "garbage", ""] {
+    let cases: [(&str, &str, &str); 4] = [
+        ("another log's cursor", &other_log, "CURSOR_EXPIRED"),
+        ("a chats cursor", &chats_cursor, "BAD_USER_INPUT"),
+        ("garbage", "garbage", "BAD_USER_INPUT"),
+        ("an empty string", "", "BAD_USER_INPUT"),
+    ];
+
+    for (case, before, expected) in cases {
         // Act
         let response = app.history_response(&ada, &chat, None, Some(before)).await;
 
         // Assert
-        assert_eq!(
-            error_code(&response),
-            "BAD_USER_INPUT",
-            "before: {before:?}"
-        );
+        let code = &response["errors"][0]["extensions"]["code"];
+        assert_eq!(code, expected, "{case} ({before:?}): {response:#}");
     }
 }
 
@@ -553,16 +501,12 @@ async fn a_later_member_sees_the_whole_history(backend: Backend) {
 
 crate::on_both_backends!(
     send_message_returns_the_message,
-    bodies_are_kept_exactly,
-    bad_bodies_are_bad_user_input,
-    a_body_of_4000_emoji_is_accepted,
-    client_message_id_length_bounds,
+    send_message_input_bounds,
     a_retry_with_the_same_key_returns_the_first_message,
     a_key_is_scoped_to_sender_and_chat,
     a_retry_after_leaving_is_not_found,
     history_is_newest_last_and_defaults_to_50,
     an_empty_chat_has_an_empty_history,
-    a_cursor_from_another_log_is_expired,
     history_last_must_be_between_1_and_100,
     paging_back_visits_every_message_once,
     before_accepts_a_cursor_from_another_chat,
