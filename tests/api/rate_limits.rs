@@ -12,6 +12,7 @@ use crate::helpers::{Backend, PASSWORD, SIGN_IN, TestApp, error_code};
 
 const CREATE: &str = "mutation($i: CreateChatInput!) { createChat(input: $i) { id } }";
 
+/// A limit of `count` a minute.
 fn per_minute(count: u32) -> Rate {
     Rate::per(count, Duration::from_secs(60))
 }
@@ -35,6 +36,7 @@ crate::on_both_backends!(
     a_successful_sign_in_clears_the_names_failures,
 );
 
+/// sendMessage is limited per user: past the allowance a send is RATE_LIMITED with a retry hint and writes nothing, while another user still sends.
 async fn send_message_is_limited_per_user_and_a_refused_send_writes_nothing(backend: Backend) {
     // Arrange
     let app = TestApp::spawn_with(backend, |c| c.rate_send_message = per_minute(3)).await;
@@ -61,6 +63,7 @@ async fn send_message_is_limited_per_user_and_a_refused_send_writes_nothing(back
     assert_eq!(after.len(), 1, "only bob's message is new: {after:?}");
 }
 
+/// createChat and addMember are each limited per user: past the allowance they are RATE_LIMITED with a retry hint.
 async fn create_chat_and_add_member_are_limited_per_user(backend: Backend) {
     // Arrange
     let app = TestApp::spawn_with(backend, |c| {
@@ -87,6 +90,7 @@ async fn create_chat_and_add_member_are_limited_per_user(backend: Backend) {
     assert_limited(&second_add, Duration::from_secs(60));
 }
 
+/// Failed sign-ins lock an account name whether or not it exists, and locked names answer alike; other names are unaffected.
 async fn failed_sign_ins_lock_the_name_whether_or_not_it_exists(backend: Backend) {
     // Arrange
     let app = TestApp::spawn_with(backend, |c| c.rate_sign_in_account = per_minute(3)).await;
@@ -115,6 +119,7 @@ async fn failed_sign_ins_lock_the_name_whether_or_not_it_exists(backend: Backend
     assert!(other["errors"].is_null(), "{other}");
 }
 
+/// A successful sign-in clears the name's failures: two failures after it are not over a limit of 3.
 async fn a_successful_sign_in_clears_the_names_failures(backend: Backend) {
     // Arrange
     let app = TestApp::spawn_with(backend, |c| c.rate_sign_in_account = per_minute(3)).await;
@@ -160,6 +165,7 @@ async fn sign_in_forwarded(app: &TestApp, username: &str, forwarded: &str) -> Va
     answer
 }
 
+/// One client address cannot cycle through names: its failed sign-ins count across names, whatever X-Forwarded-For it claims.
 #[tokio::test]
 async fn one_address_cannot_cycle_through_names() {
     // Arrange: X-Forwarded-For is a client's claim unless configured.
@@ -178,6 +184,7 @@ async fn one_address_cannot_cycle_through_names() {
     assert_limited(&fourth, Duration::from_secs(60));
 }
 
+/// Behind a trusted proxy, the proxy-appended (last) X-Forwarded-For entry is the address counted.
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_forwarded_address_is_counted() {
     // Arrange
@@ -204,6 +211,7 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_counted() {
     );
 }
 
+/// Two processes on one Redis share each user's allowance: sends through either count against it.
 #[tokio::test]
 async fn processes_on_one_redis_share_each_users_allowance() {
     // Arrange: two processes of one deployment.
@@ -227,6 +235,7 @@ async fn processes_on_one_redis_share_each_users_allowance() {
     assert_limited(&on_b, Duration::from_secs(60));
 }
 
+/// The shipped default limit stops a burst of messages after about 30, with a retry hint of at most 10 s.
 #[tokio::test]
 async fn the_default_limits_stop_a_burst_of_messages() {
     // Arrange: the shipped defaults, which the harness otherwise turns off.
