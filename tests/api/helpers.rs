@@ -197,6 +197,25 @@ impl Endpoint {
         response
     }
 
+    /// POSTs `body` as it is to `/graphql` with these headers (none are
+    /// added) and returns the response as it is, any status; a JSON answer
+    /// is checked against the request and the schema.
+    pub async fn post(
+        &self,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> reqwest::Response {
+        let body = body.into();
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.address))
+            .body(body.clone());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        shape::checked(&body, request.send().await.expect("request failed")).await
+    }
+
     /// GETs `path` (`/health`, `/ready`, `/metrics`, a playground page) and
     /// returns the response as it is, failing the test only when the server
     /// does not answer.
