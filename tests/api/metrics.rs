@@ -131,10 +131,7 @@ async fn refused_sockets_are_counted_by_limit() {
     let _held = WsClient::connect_as(&app, WsProtocol::TransportWs, &user).await;
 
     // Act
-    let mut refused = WsClient::connect(&app, WsProtocol::TransportWs).await;
-    refused
-        .init_with(json!({ "authorization": format!("Bearer {}", user.token) }))
-        .await;
+    let mut refused = WsClient::connect_presenting(&app, &user.token).await;
     refused.expect_close(1008).await;
 
     // Assert

@@ -133,9 +133,7 @@ async fn protocol_violations_close_with_their_codes() {
 
     let mut client = WsClient::connect(&app, WsProtocol::TransportWs).await;
     client.init(&user.token).await;
-    client
-        .init_with(json!({ "authorization": format!("Bearer {}", user.token) }))
-        .await;
+    client.send_token(&user.token).await;
     assert_eq!(
         client.expect_close(4429).await,
         "Too many initialisation requests"
