@@ -12,12 +12,6 @@ use crate::helpers::{
 const ME: &str = "{ me { id username createdAt } }";
 const USER: &str = "query($u: String!) { user(username: $u) { id username } }";
 
-/// Signs up with arbitrary credentials and returns the raw response.
-async fn sign_up(app: &TestApp, username: &str, password: &str) -> Value {
-    app.graphql(None, SIGN_UP, json!({ "u": username, "p": password }))
-        .await
-}
-
 /// Asserts that `me` with this token is refused as UNAUTHENTICATED.
 async fn assert_me_refused(app: &TestApp, token: Option<&str>) {
     let response = app.graphql(token, ME, json!({})).await;
@@ -31,7 +25,7 @@ async fn sign_up_returns_a_working_token(backend: Backend) {
     let app = TestApp::spawn(backend).await;
 
     // Act
-    let response = sign_up(&app, "Ada.Lovelace-1", PASSWORD).await;
+    let response = app.sign_up_response("Ada.Lovelace-1", PASSWORD).await;
 
     // Assert
     let payload = data(&response, "signUp");
@@ -50,9 +44,7 @@ async fn sign_in_ignores_the_case_of_the_username(backend: Backend) {
     let ada = app.sign_up_as("Ada_Sign_In").await;
 
     // Act
-    let response = app
-        .graphql(None, SIGN_IN, json!({ "u": "aDA_sIGN_iN", "p": PASSWORD }))
-        .await;
+    let response = app.sign_in_response("aDA_sIGN_iN", PASSWORD).await;
 
     // Assert
     let payload = data(&response, "signIn");
@@ -129,7 +121,7 @@ async fn usernames_at_the_length_bounds_are_accepted(backend: Backend) {
 
     for name in ["a.b", &format!("Az09_.-{}", "x".repeat(25))] {
         // Act
-        let response = sign_up(&app, name, PASSWORD).await;
+        let response = app.sign_up_response(name, PASSWORD).await;
 
         // Assert
         assert_eq!(data(&response, "signUp")["user"]["username"], name);
@@ -152,7 +144,7 @@ async fn usernames_breaking_the_rules_are_bad_user_input(backend: Backend) {
         "dash!",
     ] {
         // Act
-        let response = sign_up(&app, name, PASSWORD).await;
+        let response = app.sign_up_response(name, PASSWORD).await;
 
         // Assert
         assert_eq!(error_code(&response), "BAD_USER_INPUT", "{name:?}");
@@ -166,7 +158,9 @@ async fn usernames_are_unique_ignoring_case(backend: Backend) {
     let first = app.sign_up_as("Unique_Name").await;
 
     // Act
-    let response = sign_up(&app, "uNIQUE_nAME", "another password").await;
+    let response = app
+        .sign_up_response("uNIQUE_nAME", "another password")
+        .await;
 
     // Assert
     assert_eq!(error_code(&response), "CONFLICT");
@@ -189,14 +183,12 @@ async fn password_length_bounds(backend: Backend) {
 
     for (name, password, accepted) in cases {
         // Act
-        let response = sign_up(&app, name, &password).await;
+        let response = app.sign_up_response(name, &password).await;
 
         // Assert
         if accepted {
             data(&response, "signUp");
-            let signed_in = app
-                .graphql(None, SIGN_IN, json!({ "u": name, "p": password }))
-                .await;
+            let signed_in = app.sign_in_response(name, &password).await;
             data(&signed_in, "signIn");
         } else {
             assert_eq!(error_code(&response), "BAD_USER_INPUT", "{name}");
@@ -216,9 +208,7 @@ async fn sign_in_with_wrong_credentials_is_unauthenticated(backend: Backend) {
         ("bad name!", PASSWORD),
     ] {
         // Act
-        let response = app
-            .graphql(None, SIGN_IN, json!({ "u": name, "p": password }))
-            .await;
+        let response = app.sign_in_response(name, password).await;
 
         // Assert
         assert_eq!(error_code(&response), "UNAUTHENTICATED", "{name}");
@@ -419,13 +409,9 @@ async fn a_burst_of_sign_ins_does_not_stall_other_requests() {
     let started = std::time::Instant::now();
 
     // Act: the burst, and meanwhile a probe every 20 ms.
-    let burst = futures_util::future::join_all((0..200).map(|_| {
-        app.graphql(
-            None,
-            SIGN_IN,
-            json!({ "u": account.username, "p": PASSWORD }),
-        )
-    }));
+    let burst = futures_util::future::join_all(
+        (0..200).map(|_| app.sign_in_response(&account.username, PASSWORD)),
+    );
     let probes = async {
         let mut slowest = std::time::Duration::ZERO;
         for _ in 0..20 {

@@ -5,13 +5,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Account, Backend, TestApp, data, error_code, utc_millis};
+use crate::helpers::{
+    ADD_MEMBER, Account, Backend, LEAVE_CHAT, TestApp, data, error_code, utc_millis,
+};
 
 const CREATE: &str = "mutation($i: CreateChatInput!) { createChat(input: $i) { id title createdAt createdBy { id } members { id } } }";
 const CHAT: &str = "query($id: ID!) { chat(id: $id) { id title members { id } } }";
-const ADD: &str =
-    "mutation($c: ID!, $u: ID!) { addMember(chatId: $c, userId: $u) { id members { id } } }";
-const LEAVE: &str = "mutation($c: ID!) { leaveChat(chatId: $c) }";
 const SEND: &str = "mutation($c: ID!) { sendMessage(input: { chatId: $c, body: \"hi\" }) { id } }";
 const CHATS: &str = "query($first: Int, $after: String) { chats(first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasPreviousPage hasNextPage startCursor endCursor } } }";
 
@@ -19,18 +18,6 @@ const CHATS: &str = "query($first: Int, $after: String) { chats(first: $first, a
 /// activity times differ and the `chats` order is fully determined.
 async fn next_millisecond() {
     tokio::time::sleep(Duration::from_millis(3)).await;
-}
-
-/// `by` adds `user` to `chat`; returns the raw response.
-async fn add_member(app: &TestApp, by: &Account, chat: &str, user: &str) -> Value {
-    app.graphql(Some(&by.token), ADD, json!({ "c": chat, "u": user }))
-        .await
-}
-
-/// `member` leaves `chat`; returns the raw response.
-async fn leave(app: &TestApp, member: &Account, chat: &str) -> Value {
-    app.graphql(Some(&member.token), LEAVE, json!({ "c": chat }))
-        .await
 }
 
 /// Ids of `chat.members` as `viewer` sees them.
@@ -223,10 +210,10 @@ async fn members_are_in_join_order(backend: Backend) {
     let chat = app.create_chat(&ada, &[&cat, &bob]).await;
 
     // Act
-    data(&add_member(&app, &ada, &chat, &dan.id).await, "addMember");
+    app.add_member(&ada, &chat, &dan.id).await;
     let after_join = member_ids(&app, &ada, &chat).await;
-    data(&leave(&app, &cat, &chat).await, "leaveChat");
-    data(&add_member(&app, &bob, &chat, &cat.id).await, "addMember");
+    app.leave(&cat, &chat).await;
+    app.add_member(&bob, &chat, &cat.id).await;
     let after_rejoin = member_ids(&app, &ada, &chat).await;
 
     // Assert
@@ -247,7 +234,7 @@ async fn any_member_may_add_a_member(backend: Backend) {
     let chat = app.create_chat(&ada, &[&bob]).await;
 
     // Act
-    let response = add_member(&app, &bob, &chat, &cat.id).await;
+    let response = app.add_member_response(&bob, &chat, &cat.id).await;
 
     // Assert
     let members = ids(&data(&response, "addMember")["members"]);
@@ -266,12 +253,12 @@ async fn adding_a_member_twice_is_a_no_op(backend: Backend) {
         app.sign_up().await,
     );
     let chat = app.create_chat(&ada, &[&bob]).await;
-    data(&add_member(&app, &ada, &chat, &cat.id).await, "addMember");
+    app.add_member(&ada, &chat, &cat.id).await;
     let head = app.log_head().await;
 
     for user in [&cat, &bob, &ada] {
         // Act
-        let response = add_member(&app, &ada, &chat, &user.id).await;
+        let response = app.add_member_response(&ada, &chat, &user.id).await;
 
         // Assert
         let members = ids(&data(&response, "addMember")["members"]);
@@ -290,7 +277,7 @@ async fn add_member_with_an_unknown_user_is_not_found(backend: Backend) {
 
     for unknown in [chat.as_str(), "nobody"] {
         // Act
-        let response = add_member(&app, &ada, &chat, unknown).await;
+        let response = app.add_member_response(&ada, &chat, unknown).await;
 
         // Assert
         assert_eq!(error_code(&response), "NOT_FOUND", "{unknown}");
@@ -311,8 +298,8 @@ async fn a_non_member_cannot_tell_a_chat_from_a_missing_one(backend: Backend) {
 
     for (operation, query) in [
         ("chat", CHAT),
-        ("addMember", ADD),
-        ("leaveChat", LEAVE),
+        ("addMember", ADD_MEMBER),
+        ("leaveChat", LEAVE_CHAT),
         ("sendMessage", SEND),
     ] {
         // Act
@@ -364,8 +351,8 @@ async fn leave_chat_returns_true_then_not_found(backend: Backend) {
     let chat = app.create_chat(&ada, &[&bob]).await;
 
     // Act
-    let left = leave(&app, &bob, &chat).await;
-    let again = leave(&app, &bob, &chat).await;
+    let left = app.leave_response(&bob, &chat).await;
+    let again = app.leave_response(&bob, &chat).await;
     let seen = app
         .graphql(Some(&bob.token), CHAT, json!({ "id": chat }))
         .await;
@@ -387,7 +374,7 @@ async fn a_chat_left_by_everyone_is_visible_to_no_one(backend: Backend) {
 
     // Act
     for member in [&ada, &bob] {
-        let left = leave(&app, member, &chat).await;
+        let left = app.leave_response(member, &chat).await;
         assert_eq!(left["data"], json!({ "leaveChat": true }), "{left:#}");
     }
 
@@ -398,7 +385,7 @@ async fn a_chat_left_by_everyone_is_visible_to_no_one(backend: Backend) {
             .await;
         assert_eq!(error_code(&seen), "NOT_FOUND");
         assert!(all_chats(&app, member).await.is_empty());
-        let rejoin = add_member(&app, member, &chat, &member.id).await;
+        let rejoin = app.add_member_response(member, &chat, &member.id).await;
         assert_eq!(error_code(&rejoin), "NOT_FOUND");
     }
 }
@@ -415,10 +402,7 @@ async fn chats_are_ordered_by_activity_and_paged_without_gaps(backend: Backend) 
     }
     app.send(&ada, &created[1], "wake up").await;
     next_millisecond().await;
-    data(
-        &add_member(&app, &ada, &created[0], &bob.id).await,
-        "addMember",
-    );
+    app.add_member(&ada, &created[0], &bob.id).await;
     let expected = [1, 4, 3, 2, 0].map(|i| created[i].clone());
 
     // Act

@@ -40,13 +40,8 @@ async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
 
 /// POSTs a query to `/graphql` as a page of `origin` would.
 async fn post_from(app: &TestApp, origin: &str) -> reqwest::Response {
-    app.http
-        .post(format!("{}/graphql", app.address))
-        .header(ORIGIN, origin)
-        .json(&serde_json::json!({ "query": "{ __typename }" }))
-        .send()
-        .await
-        .expect("request failed")
+    let headers = [("origin", origin), ("content-type", "application/json")];
+    app.post(&headers, r#"{ "query": "{ __typename }" }"#).await
 }
 
 /// Opens `/ws` with this `Origin` header (or none); the upgrade's status.

@@ -161,6 +161,10 @@ impl Drop for TestApp {
 /// A server's address and the GraphQL calls tests make to it, whether the
 /// server runs in this process ([`TestApp`] derefs to one) or in another
 /// (`binary::Binary::endpoint`).
+///
+/// A GraphQL verb comes in up to two forms: `<verb>_response` returns the
+/// raw response, refusals included, for tests that assert on them; `<verb>`
+/// fails the test when refused and returns what the server made.
 pub struct Endpoint {
     /// `http://host:port`.
     pub address: String,
@@ -193,6 +197,55 @@ impl Endpoint {
         response
     }
 
+    /// POSTs `body` as it is to `/graphql` with these headers (none are
+    /// added) and returns the response as it is, any status; a JSON answer
+    /// is checked against the request and the schema.
+    pub async fn post(
+        &self,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> reqwest::Response {
+        let body = body.into();
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.address))
+            .body(body.clone());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        shape::checked(&body, request.send().await.expect("request failed")).await
+    }
+
+    /// GETs `path` (`/health`, `/ready`, `/metrics`, a playground page) and
+    /// returns the response as it is, failing the test only when the server
+    /// does not answer.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    /// GETs `/graphql?query=…` with a bearer token: GraphQL over HTTP's GET.
+    /// Returns the response as it is (any status), its body checked against
+    /// `query` and the schema.
+    pub async fn get_graphql(&self, token: &str, query: &str) -> reqwest::Response {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/graphql", self.address),
+            [("query", query)],
+        )
+        .unwrap();
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request failed");
+        shape::checked(json!({ "query": query }).to_string().as_bytes(), response).await
+    }
+
     /// Signs up a fresh user with a unique name.
     pub async fn sign_up(&self) -> Account {
         self.sign_up_as(&unique_name("user")).await
@@ -200,15 +253,27 @@ impl Endpoint {
 
     /// Signs up `username` with [`PASSWORD`], failing the test when refused.
     pub async fn sign_up_as(&self, username: &str) -> Account {
-        let response = self
-            .graphql(None, SIGN_UP, json!({ "u": username, "p": PASSWORD }))
-            .await;
+        let response = self.sign_up_response(username, PASSWORD).await;
         let payload = data(&response, "signUp");
         Account {
             token: payload["token"].as_str().unwrap().to_owned(),
             id: payload["user"]["id"].as_str().unwrap().to_owned(),
             username: username.to_owned(),
         }
+    }
+
+    /// [`SIGN_UP`] with these credentials and no token; the raw response,
+    /// refusals included.
+    pub async fn sign_up_response(&self, username: &str, password: &str) -> Value {
+        self.graphql(None, SIGN_UP, json!({ "u": username, "p": password }))
+            .await
+    }
+
+    /// [`SIGN_IN`] with these credentials and no token; the raw response,
+    /// refusals included.
+    pub async fn sign_in_response(&self, username: &str, password: &str) -> Value {
+        self.graphql(None, SIGN_IN, json!({ "u": username, "p": password }))
+            .await
     }
 
     /// Creates a chat as `owner` with the given other members; returns its id.
@@ -227,16 +292,81 @@ impl Endpoint {
             .to_owned()
     }
 
-    /// Sends a message as `sender`; returns the message (id, body, cursor).
+    /// [`ADD_MEMBER`]: `by` adds the user `user_id` to `chat`; the raw
+    /// response, refusals included.
+    pub async fn add_member_response(&self, by: &Account, chat: &str, user_id: &str) -> Value {
+        let variables = json!({ "c": chat, "u": user_id });
+        self.graphql(Some(&by.token), ADD_MEMBER, variables).await
+    }
+
+    /// `by` adds the user `user_id` to `chat`, failing the test when
+    /// refused; returns the chat (`id`, `members { id }`).
+    pub async fn add_member(&self, by: &Account, chat: &str, user_id: &str) -> Value {
+        let response = self.add_member_response(by, chat, user_id).await;
+        data(&response, "addMember").clone()
+    }
+
+    /// [`LEAVE_CHAT`]: `member` leaves `chat`; the raw response, refusals
+    /// included.
+    pub async fn leave_response(&self, member: &Account, chat: &str) -> Value {
+        self.graphql(Some(&member.token), LEAVE_CHAT, json!({ "c": chat }))
+            .await
+    }
+
+    /// `member` leaves `chat`, failing the test unless `leaveChat` is true.
+    pub async fn leave(&self, member: &Account, chat: &str) {
+        let response = self.leave_response(member, chat).await;
+        assert_eq!(data(&response, "leaveChat"), true, "{response:#}");
+    }
+
+    /// [`SEND_MESSAGE`]: `sender` sends `body` into `chat`, with
+    /// `clientMessageId` when given; the raw response, refusals included.
+    pub async fn send_response(
+        &self,
+        sender: &Account,
+        chat: &str,
+        body: &str,
+        client_message_id: Option<&str>,
+    ) -> Value {
+        let mut input = json!({ "chatId": chat, "body": body });
+        if let Some(key) = client_message_id {
+            input["clientMessageId"] = json!(key);
+        }
+        self.graphql(Some(&sender.token), SEND_MESSAGE, json!({ "i": input }))
+            .await
+    }
+
+    /// Sends a message as `sender`, failing the test when refused; returns
+    /// the message as [`SEND_MESSAGE`] selects it.
     pub async fn send(&self, sender: &Account, chat: &str, body: &str) -> Value {
-        let response = self
-            .graphql(
-                Some(&sender.token),
-                "mutation($i: SendMessageInput!) { sendMessage(input: $i) { id body cursor createdAt clientMessageId sender { id } } }",
-                json!({ "i": { "chatId": chat, "body": body } }),
-            )
-            .await;
+        let response = self.send_response(sender, chat, body, None).await;
         data(&response, "sendMessage").clone()
+    }
+
+    /// [`HISTORY`]: one page of `chat`'s messages as `viewer` reads them
+    /// (`last`, `before` as given); the raw response, refusals included.
+    pub async fn history_response(
+        &self,
+        viewer: &Account,
+        chat: &str,
+        last: Option<i64>,
+        before: Option<&str>,
+    ) -> Value {
+        let variables = json!({ "id": chat, "last": last, "before": before });
+        self.graphql(Some(&viewer.token), HISTORY, variables).await
+    }
+
+    /// One page of `chat`'s messages as `viewer` reads them: the
+    /// `Chat.messages` connection, failing the test on an error.
+    pub async fn history(
+        &self,
+        viewer: &Account,
+        chat: &str,
+        last: Option<i64>,
+        before: Option<&str>,
+    ) -> Value {
+        let response = self.history_response(viewer, chat, last, before).await;
+        data(&response, "chat")["messages"].clone()
     }
 }
 
@@ -256,6 +386,22 @@ pub const SIGN_UP: &str = "mutation($u: String!, $p: String!) { signUp(username:
 
 /// `signIn` with variables `u` (username) and `p` (password).
 pub const SIGN_IN: &str = "mutation($u: String!, $p: String!) { signIn(username: $u, password: $p) { token user { id username createdAt } } }";
+
+/// `addMember` with variables `c` (chat) and `u` (user); selects the chat's
+/// `id` and `members { id }`.
+pub const ADD_MEMBER: &str =
+    "mutation($c: ID!, $u: ID!) { addMember(chatId: $c, userId: $u) { id members { id } } }";
+
+/// `leaveChat` with variable `c` (chat).
+pub const LEAVE_CHAT: &str = "mutation($c: ID!) { leaveChat(chatId: $c) }";
+
+/// `sendMessage` with variable `i` (a SendMessageInput); selects every
+/// field of the message the suite compares.
+pub const SEND_MESSAGE: &str = "mutation($i: SendMessageInput!) { sendMessage(input: $i) { id chatId body cursor createdAt clientMessageId sender { id username } } }";
+
+/// `Chat.messages` with variables `id` (chat), `last` and `before`; selects
+/// each edge's cursor and node and the whole `pageInfo`.
+pub const HISTORY: &str = "query($id: ID!, $last: Int, $before: String) { chat(id: $id) { messages(last: $last, before: $before) { edges { cursor node { id body cursor createdAt } } pageInfo { hasPreviousPage hasNextPage startCursor endCursor } } } }";
 
 /// A username no other test uses (3–32 characters).
 pub fn unique_name(prefix: &str) -> String {

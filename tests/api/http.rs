@@ -2,42 +2,14 @@
 //! and the health endpoints. The transport is the same on every backend, so
 //! these run on the memory backend only.
 
-use reqwest::header::{ACCEPT, ALLOW, CONTENT_TYPE};
-use reqwest::{Response, StatusCode, Url};
+use reqwest::header::{ALLOW, CONTENT_TYPE};
+use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, SIGN_IN, TestApp, data, error_code};
-use crate::shape;
+use crate::helpers::{Backend, TestApp, data, error_code};
 
 const JSON: &str = "application/json";
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
-
-/// POSTs a raw body to `/graphql` with the given headers.
-async fn post(app: &TestApp, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Response {
-    let body = body.into();
-    let mut request = app
-        .http
-        .post(format!("{}/graphql", app.address))
-        .body(body.clone());
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    shape::checked(&body, request.send().await.expect("request failed")).await
-}
-
-/// GETs `/graphql?query=...` with a bearer token.
-async fn get(app: &TestApp, token: &str, query: &str) -> Response {
-    let url =
-        Url::parse_with_params(&format!("{}/graphql", app.address), [("query", query)]).unwrap();
-    let response = app
-        .http
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request failed");
-    shape::checked(json!({ "query": query }).to_string().as_bytes(), response).await
-}
 
 /// The media type of a response, without parameters.
 fn media_type(response: &Response) -> String {
@@ -58,7 +30,7 @@ async fn get_runs_a_query() {
     let ada = app.sign_up().await;
 
     // Act
-    let response = get(&app, &ada.token, "{ me { id } }").await;
+    let response = app.get_graphql(&ada.token, "{ me { id } }").await;
 
     // Assert
     assert_eq!(response.status(), StatusCode::OK);
@@ -76,14 +48,12 @@ async fn get_with_a_mutation_is_405() {
     let mutation = "mutation { signUp(username: \"via_get\", password: \"12345678\") { token } }";
 
     // Act
-    let response = get(&app, &ada.token, mutation).await;
+    let response = app.get_graphql(&ada.token, mutation).await;
 
     // Assert
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()[ALLOW], "POST");
-    let sign_in = app
-        .graphql(None, SIGN_IN, json!({ "u": "via_get", "p": "12345678" }))
-        .await;
+    let sign_in = app.sign_in_response("via_get", "12345678").await;
     assert_eq!(error_code(&sign_in), "UNAUTHENTICATED", "the mutation ran");
 }
 
@@ -94,7 +64,7 @@ async fn malformed_json_is_400() {
     let app = TestApp::spawn(Backend::Memory).await;
 
     // Act
-    let response = post(&app, &[("content-type", JSON)], "{\"query\": ").await;
+    let response = app.post(&[("content-type", JSON)], "{\"query\": ").await;
 
     // Assert
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
@@ -110,13 +80,13 @@ async fn a_syntax_error_is_bad_user_input() {
     let body = json!({ "query": "{ me { id " }).to_string();
 
     // Act
-    let legacy = post(&app, &[("content-type", JSON)], body.clone()).await;
-    let modern = post(
-        &app,
-        &[("content-type", JSON), ("accept", GRAPHQL_RESPONSE)],
-        body,
-    )
-    .await;
+    let legacy = app.post(&[("content-type", JSON)], body.clone()).await;
+    let modern = app
+        .post(
+            &[("content-type", JSON), ("accept", GRAPHQL_RESPONSE)],
+            body,
+        )
+        .await;
 
     // Assert
     assert_eq!(legacy.status(), StatusCode::OK);
@@ -152,7 +122,7 @@ async fn a_request_error_has_no_data_entry() {
                 ("accept", accept),
                 ("authorization", bearer.as_str()),
             ];
-            let response = post(&app, &headers, request.to_string()).await;
+            let response = app.post(&headers, request.to_string()).await;
 
             // Assert
             let body = json_body(response).await;
@@ -160,12 +130,12 @@ async fn a_request_error_has_no_data_entry() {
             assert!(body.get("data").is_none(), "{request} ({accept}): {body}");
         }
     }
-    let anonymous = post(
-        &app,
-        &[("content-type", JSON)],
-        json!({ "query": "{ me { id } }" }).to_string(),
-    )
-    .await;
+    let anonymous = app
+        .post(
+            &[("content-type", JSON)],
+            json!({ "query": "{ me { id } }" }).to_string(),
+        )
+        .await;
     let body = json_body(anonymous).await;
     assert_eq!(body.get("data"), Some(&Value::Null), "{body}");
 }
@@ -183,8 +153,8 @@ async fn a_request_without_a_query_is_400() {
     for accept in [JSON, GRAPHQL_RESPONSE] {
         // Act
         let headers = [("content-type", JSON), ("accept", accept)];
-        let single = post(&app, &headers, misspelt.to_string()).await;
-        let in_batch = post(&app, &headers, batch.to_string()).await;
+        let single = app.post(&headers, misspelt.to_string()).await;
+        let in_batch = app.post(&headers, batch.to_string()).await;
         let over_get = app
             .http
             .get(format!("{}/graphql?qeury=%7B__typename%7D", app.address))
@@ -244,7 +214,7 @@ async fn a_text_plain_body_is_415() {
     let body = json!({ "query": "{ __typename }" }).to_string();
 
     // Act
-    let response = post(&app, &[("content-type", "text/plain")], body).await;
+    let response = app.post(&[("content-type", "text/plain")], body).await;
 
     // Assert
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -258,12 +228,9 @@ async fn accepting_only_html_is_406() {
     let body = json!({ "query": "{ __typename }" }).to_string();
 
     // Act
-    let response = post(
-        &app,
-        &[("content-type", JSON), ("accept", "text/html")],
-        body,
-    )
-    .await;
+    let response = app
+        .post(&[("content-type", JSON), ("accept", "text/html")], body)
+        .await;
 
     // Assert
     assert_eq!(response.status(), StatusCode::NOT_ACCEPTABLE);
@@ -279,8 +246,8 @@ async fn a_body_over_the_limit_is_413() {
     let large = json!({ "query": format!("{{ __typename }} # {padding}") }).to_string();
 
     // Act
-    let served = post(&app, &[("content-type", JSON)], small).await;
-    let refused = post(&app, &[("content-type", JSON)], large).await;
+    let served = app.post(&[("content-type", JSON)], small).await;
+    let refused = app.post(&[("content-type", JSON)], large).await;
 
     // Assert
     assert_eq!(served.status(), StatusCode::OK);
@@ -295,12 +262,7 @@ async fn health_and_ready_are_200() {
 
     for path in ["/health", "/ready"] {
         // Act
-        let response = app
-            .http
-            .get(format!("{}{path}", app.address))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get(path).await;
 
         // Assert
         assert_eq!(response.status(), StatusCode::OK, "{path}");
@@ -319,16 +281,13 @@ async fn a_batch_returns_an_array() {
     ]);
 
     // Act
-    let response = app
-        .http
-        .post(format!("{}/graphql", app.address))
-        .bearer_auth(&ada.token)
-        .header(ACCEPT, JSON)
-        .json(&batch)
-        .send()
-        .await
-        .unwrap();
-    let response = shape::checked(batch.to_string().as_bytes(), response).await;
+    let bearer = format!("Bearer {}", ada.token);
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("accept", JSON),
+        ("content-type", JSON),
+    ];
+    let response = app.post(&headers, batch.to_string()).await;
 
     // Assert
     assert_eq!(response.status(), StatusCode::OK);
@@ -394,11 +353,6 @@ async fn headers_trickled_in_past_the_deadline_end_the_connection() {
         text.is_empty() || text.starts_with("HTTP/1.1 408"),
         "{text}"
     );
-    let health = app
-        .http
-        .get(format!("{}/health", app.address))
-        .send()
-        .await
-        .unwrap();
+    let health = app.get("/health").await;
     assert_eq!(health.status(), StatusCode::OK);
 }

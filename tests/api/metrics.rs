@@ -12,12 +12,7 @@ const MESSAGES: &str = "subscription($chatId: ID, $after: String) { messageCreat
 
 /// A scrape: the body, after checking the content type.
 pub async fn scrape(app: &TestApp) -> String {
-    let response = app
-        .http
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"]
         .to_str()
@@ -136,10 +131,7 @@ async fn refused_sockets_are_counted_by_limit() {
     let _held = WsClient::connect_as(&app, WsProtocol::TransportWs, &user).await;
 
     // Act
-    let mut refused = WsClient::connect(&app, WsProtocol::TransportWs).await;
-    refused
-        .init_with(json!({ "authorization": format!("Bearer {}", user.token) }))
-        .await;
+    let mut refused = WsClient::connect_presenting(&app, &user.token).await;
     refused.expect_close(1008).await;
 
     // Assert

@@ -6,15 +6,6 @@ use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG
 
 use crate::helpers::{Backend, TestApp};
 
-/// GETs a path of the app.
-async fn get(app: &TestApp, path: &str) -> reqwest::Response {
-    app.http
-        .get(format!("{}{path}", app.address))
-        .send()
-        .await
-        .expect("request failed")
-}
-
 /// The value of a header, failing the test when it is absent.
 fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> &str {
     response
@@ -43,7 +34,7 @@ async fn root_serves_the_graphiql_page() {
     let app = TestApp::spawn(Backend::Memory).await;
 
     // Act
-    let response = get(&app, "/").await;
+    let response = app.get("/").await;
 
     // Assert
     assert_eq!(response.status(), StatusCode::OK);
@@ -60,12 +51,12 @@ async fn root_serves_the_graphiql_page() {
 async fn chat_page_and_its_script_are_served() {
     // Arrange
     let app = TestApp::spawn(Backend::Memory).await;
-    let page = get(&app, "/chat").await;
+    let page = app.get("/chat").await;
     assert_eq!(page.status(), StatusCode::OK);
     let script = script_of(&page.text().await.unwrap());
 
     // Act
-    let response = get(&app, &script).await;
+    let response = app.get(&script).await;
 
     // Assert
     assert_eq!(response.status(), StatusCode::OK);
@@ -79,7 +70,7 @@ async fn chat_page_and_its_script_are_served() {
 async fn a_known_etag_is_not_modified() {
     // Arrange
     let app = TestApp::spawn(Backend::Memory).await;
-    let first = get(&app, "/").await;
+    let first = app.get("/").await;
     let etag = header(&first, ETAG).to_owned();
 
     // Act
@@ -103,7 +94,7 @@ async fn unknown_assets_are_404() {
     let app = TestApp::spawn(Backend::Memory).await;
 
     // Act
-    let response = get(&app, "/assets/nothing-here.js").await;
+    let response = app.get("/assets/nothing-here.js").await;
 
     // Assert
     assert_eq!(response.status(), StatusCode::NOT_FOUND);

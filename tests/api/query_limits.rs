@@ -5,26 +5,23 @@
 //! The checks sit in the schema, the same on every backend, so these run on
 //! the memory backend.
 
+use chat_server::Config;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, error_code};
 
 /// Asserts the response is a refusal by a query limit: BAD_USER_INPUT (a
-/// contract code) with reason QUERY_TOO_COMPLEX.
-fn assert_too_complex(response: &Value) {
-    assert_eq!(error_code(response), "BAD_USER_INPUT", "{response}");
+/// contract code) with reason QUERY_TOO_COMPLEX, and no `data`. `case`
+/// names what was sent.
+fn assert_too_complex(case: &str, response: &Value) {
+    let extensions = &response["errors"][0]["extensions"];
+    assert_eq!(extensions["code"], "BAD_USER_INPUT", "{case}: {response}");
     assert_eq!(
-        response["errors"][0]["extensions"]["reason"],
+        extensions["reason"],
         json!("QUERY_TOO_COMPLEX"),
-        "{response}"
+        "{case}: {response}"
     );
-}
-
-/// The limit an error names, from its `extensions`.
-fn broken_limit(response: &Value) -> &str {
-    response["errors"][0]["extensions"]["limit"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no limit named in {response}"))
+    assert!(response["data"].is_null(), "{case}: {response}");
 }
 
 /// `count` aliased copies of `me { id }`.
@@ -50,90 +47,93 @@ fn nested(levels: usize) -> String {
     format!("{{ __schema {{ queryType {{ fields {{ type {{ {selection} }} }} }} }} }}")
 }
 
+/// `chats(first: chats)` with `messages(last: messages)` under each chat:
+/// the same fields, their complexity multiplied by the page sizes.
+fn pages(chats: u32, messages: u32) -> String {
+    format!(
+        "{{ chats(first: {chats}) {{ edges {{ node {{ id messages(last: {messages}) {{ edges {{ cursor node {{ id body }} }} }} }} }} }} }}"
+    )
+}
+
+/// One limit of [`each_limit_passes_an_operation_within_it_and_refuses_one_past_it`].
+struct Limit {
+    /// The limit's name, as the refusal's `extensions.limit` gives it.
+    name: &'static str,
+    /// Sets the limit (or leaves the default).
+    configure: fn(&mut Config),
+    /// An operation within the limit, and one of the same kind past it.
+    within: String,
+    beyond: String,
+    /// Where in the answer to `within` the viewer's id must be, if anywhere.
+    viewer_id_at: Option<&'static str>,
+    /// Other `extensions` of the refusal, with their values.
+    extensions: Value,
+}
+
+/// Each limit passes an operation within it and refuses whole, with its name in `extensions.limit`, one of the same kind past it: depth (nesting), complexity (page sizes multiply what they select; the default maximum is 2500), aliases (the refusal gives the actual count) and directives.
 #[tokio::test]
-async fn a_query_nested_past_the_depth_limit_is_refused() {
+async fn each_limit_passes_an_operation_within_it_and_refuses_one_past_it() {
     // Arrange
-    let app = TestApp::spawn_with(Backend::Memory, |c| c.max_query_depth = 8).await;
+    let limits = [
+        Limit {
+            name: "depth",
+            configure: |c| c.max_query_depth = 8,
+            within: nested(3),
+            beyond: nested(8),
+            viewer_id_at: None,
+            extensions: json!({}),
+        },
+        Limit {
+            name: "complexity",
+            configure: |_| {},
+            within: pages(5, 10),
+            beyond: pages(50, 100),
+            viewer_id_at: None,
+            extensions: json!({ "max": 2500 }),
+        },
+        Limit {
+            name: "aliases",
+            configure: |c| c.max_query_aliases = 10,
+            within: aliased(10),
+            beyond: aliased(11),
+            viewer_id_at: Some("/data/a9/id"),
+            extensions: json!({ "actual": 11 }),
+        },
+        Limit {
+            name: "directives",
+            configure: |c| c.max_query_directives = 5,
+            within: with_directives(5),
+            beyond: with_directives(6),
+            viewer_id_at: None,
+            extensions: json!({}),
+        },
+    ];
 
-    // Act
-    let within = app.graphql(None, &nested(3), json!({})).await;
-    let beyond = app.graphql(None, &nested(8), json!({})).await;
+    for limit in limits {
+        let case = limit.name;
+        let app = TestApp::spawn_with(Backend::Memory, limit.configure).await;
+        let account = app.sign_up().await;
+        let token = Some(account.token.as_str());
 
-    // Assert
-    assert!(within["errors"].is_null(), "{within}");
-    assert_too_complex(&beyond);
-    assert_eq!(broken_limit(&beyond), "depth");
-    assert!(beyond["data"].is_null(), "{beyond}");
+        // Act
+        let within = app.graphql(token, &limit.within, json!({})).await;
+        let beyond = app.graphql(token, &limit.beyond, json!({})).await;
+
+        // Assert
+        assert!(within["errors"].is_null(), "{case}: {within}");
+        if let Some(pointer) = limit.viewer_id_at {
+            assert_eq!(within.pointer(pointer), Some(&json!(account.id)), "{case}");
+        }
+        assert_too_complex(case, &beyond);
+        let extensions = &beyond["errors"][0]["extensions"];
+        assert_eq!(extensions["limit"], case, "{case}: {beyond}");
+        for (key, value) in limit.extensions.as_object().unwrap() {
+            assert_eq!(&extensions[key], value, "{case}: extensions.{key}");
+        }
+    }
 }
 
-#[tokio::test]
-async fn page_sizes_multiply_the_complexity_of_what_they_select() {
-    // Arrange: nested pages of the same shape, small and large.
-    let app = TestApp::spawn(Backend::Memory).await;
-    let account = app.sign_up().await;
-    let pages = |chats: u32, messages: u32| {
-        format!(
-            "{{ chats(first: {chats}) {{ edges {{ node {{ id messages(last: {messages}) {{ edges {{ cursor node {{ id body }} }} }} }} }} }} }}"
-        )
-    };
-
-    // Act
-    let small = app
-        .graphql(Some(&account.token), &pages(5, 10), json!({}))
-        .await;
-    let large = app
-        .graphql(Some(&account.token), &pages(50, 100), json!({}))
-        .await;
-
-    // Assert: the same fields pass with small pages and fail with large.
-    assert!(small["errors"].is_null(), "{small}");
-    assert_too_complex(&large);
-    assert_eq!(broken_limit(&large), "complexity");
-    assert_eq!(large["errors"][0]["extensions"]["max"], json!(2500));
-}
-
-#[tokio::test]
-async fn too_many_aliases_are_refused() {
-    // Arrange
-    let app = TestApp::spawn_with(Backend::Memory, |c| c.max_query_aliases = 10).await;
-    let account = app.sign_up().await;
-
-    // Act
-    let within = app
-        .graphql(Some(&account.token), &aliased(10), json!({}))
-        .await;
-    let beyond = app
-        .graphql(Some(&account.token), &aliased(11), json!({}))
-        .await;
-
-    // Assert
-    assert!(within["errors"].is_null(), "{within}");
-    assert_eq!(within["data"]["a9"]["id"], json!(account.id));
-    assert_too_complex(&beyond);
-    assert_eq!(broken_limit(&beyond), "aliases");
-    assert_eq!(beyond["errors"][0]["extensions"]["actual"], json!(11));
-}
-
-#[tokio::test]
-async fn too_many_directives_are_refused() {
-    // Arrange
-    let app = TestApp::spawn_with(Backend::Memory, |c| c.max_query_directives = 5).await;
-    let account = app.sign_up().await;
-
-    // Act
-    let within = app
-        .graphql(Some(&account.token), &with_directives(5), json!({}))
-        .await;
-    let beyond = app
-        .graphql(Some(&account.token), &with_directives(6), json!({}))
-        .await;
-
-    // Assert
-    assert!(within["errors"].is_null(), "{within}");
-    assert_too_complex(&beyond);
-    assert_eq!(broken_limit(&beyond), "directives");
-}
-
+/// A mutation past a limit is refused before any resolver runs: it writes nothing.
 #[tokio::test]
 async fn an_over_limit_mutation_writes_nothing() {
     // Arrange
@@ -149,10 +149,11 @@ async fn an_over_limit_mutation_writes_nothing() {
     let response = app.graphql(Some(&account.token), query, json!({})).await;
 
     // Assert
-    assert_too_complex(&response);
+    assert_too_complex("two aliased createChat", &response);
     assert_eq!(app.log_head().await, before, "a refused mutation wrote");
 }
 
+/// With introspection turned off, `__schema` is BAD_USER_INPUT while ordinary queries still run.
 #[tokio::test]
 async fn introspection_can_be_turned_off() {
     // Arrange

@@ -8,28 +8,13 @@ use chat_server::Config;
 use chat_server::throttle::Rate;
 use serde_json::{Value, json};
 
-use crate::helpers::{Account, Backend, PASSWORD, SIGN_IN, TestApp, error_code};
+use crate::helpers::{Backend, PASSWORD, SIGN_IN, TestApp, error_code};
 
-const SEND: &str = "mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }";
 const CREATE: &str = "mutation($i: CreateChatInput!) { createChat(input: $i) { id } }";
-const ADD: &str = "mutation($c: ID!, $u: ID!) { addMember(chatId: $c, userId: $u) { id } }";
 
+/// A limit of `count` a minute.
 fn per_minute(count: u32) -> Rate {
     Rate::per(count, Duration::from_secs(60))
-}
-
-async fn send(app: &TestApp, sender: &Account, chat: &str, body: &str) -> Value {
-    app.graphql(
-        Some(&sender.token),
-        SEND,
-        json!({ "i": { "chatId": chat, "body": body } }),
-    )
-    .await
-}
-
-async fn sign_in(app: &TestApp, username: &str, password: &str) -> Value {
-    app.graphql(None, SIGN_IN, json!({ "u": username, "p": password }))
-        .await
 }
 
 /// Asserts RATE_LIMITED with a retry hint no longer than `period`.
@@ -51,19 +36,23 @@ crate::on_both_backends!(
     a_successful_sign_in_clears_the_names_failures,
 );
 
+/// sendMessage is limited per user: past the allowance a send is RATE_LIMITED with a retry hint and writes nothing, while another user still sends.
 async fn send_message_is_limited_per_user_and_a_refused_send_writes_nothing(backend: Backend) {
     // Arrange
     let app = TestApp::spawn_with(backend, |c| c.rate_send_message = per_minute(3)).await;
     let (alice, bob) = (app.sign_up().await, app.sign_up().await);
     let chat = app.create_chat(&alice, &[&bob]).await;
     for i in 0..3 {
-        assert!(send(&app, &alice, &chat, &format!("m{i}")).await["errors"].is_null());
+        let response = app
+            .send_response(&alice, &chat, &format!("m{i}"), None)
+            .await;
+        assert!(response["errors"].is_null(), "{response}");
     }
     let head = app.log_head().await;
 
     // Act
-    let refused = send(&app, &alice, &chat, "one too many").await;
-    let other_user = send(&app, &bob, &chat, "bob's first").await;
+    let refused = app.send_response(&alice, &chat, "one too many", None).await;
+    let other_user = app.send_response(&bob, &chat, "bob's first", None).await;
 
     // Assert
     assert_limited(&refused, Duration::from_secs(60));
@@ -74,6 +63,7 @@ async fn send_message_is_limited_per_user_and_a_refused_send_writes_nothing(back
     assert_eq!(after.len(), 1, "only bob's message is new: {after:?}");
 }
 
+/// createChat and addMember are each limited per user: past the allowance they are RATE_LIMITED with a retry hint.
 async fn create_chat_and_add_member_are_limited_per_user(backend: Backend) {
     // Arrange
     let app = TestApp::spawn_with(backend, |c| {
@@ -91,12 +81,8 @@ async fn create_chat_and_add_member_are_limited_per_user(backend: Backend) {
 
     // Act
     let second_chat = app.graphql(Some(&alice.token), CREATE, input).await;
-    let first_add = app
-        .graphql(Some(&alice.token), ADD, json!({ "c": chat, "u": bob.id }))
-        .await;
-    let second_add = app
-        .graphql(Some(&alice.token), ADD, json!({ "c": chat, "u": carol.id }))
-        .await;
+    let first_add = app.add_member_response(&alice, &chat, &bob.id).await;
+    let second_add = app.add_member_response(&alice, &chat, &carol.id).await;
 
     // Assert
     assert_limited(&second_chat, Duration::from_secs(60));
@@ -104,23 +90,28 @@ async fn create_chat_and_add_member_are_limited_per_user(backend: Backend) {
     assert_limited(&second_add, Duration::from_secs(60));
 }
 
+/// Failed sign-ins lock an account name whether or not it exists, and locked names answer alike; other names are unaffected.
 async fn failed_sign_ins_lock_the_name_whether_or_not_it_exists(backend: Backend) {
     // Arrange
     let app = TestApp::spawn_with(backend, |c| c.rate_sign_in_account = per_minute(3)).await;
     let alice = app.sign_up().await;
     let ghost = crate::helpers::unique_name("ghost");
     for _ in 0..3 {
-        let wrong = sign_in(&app, &alice.username, "not the password").await;
+        let wrong = app
+            .sign_in_response(&alice.username, "not the password")
+            .await;
         assert_eq!(error_code(&wrong), "UNAUTHENTICATED");
-        let unknown = sign_in(&app, &ghost, "not the password").await;
+        let unknown = app.sign_in_response(&ghost, "not the password").await;
         assert_eq!(error_code(&unknown), "UNAUTHENTICATED");
     }
 
     // Act
-    let right_password = sign_in(&app, &alice.username.to_uppercase(), PASSWORD).await;
-    let unknown = sign_in(&app, &ghost, PASSWORD).await;
+    let right_password = app
+        .sign_in_response(&alice.username.to_uppercase(), PASSWORD)
+        .await;
+    let unknown = app.sign_in_response(&ghost, PASSWORD).await;
     let someone_else = app.sign_up().await;
-    let other = sign_in(&app, &someone_else.username, PASSWORD).await;
+    let other = app.sign_in_response(&someone_else.username, PASSWORD).await;
 
     // Assert: locked names answer alike; other names are unaffected.
     assert_limited(&right_password, Duration::from_secs(60));
@@ -128,19 +119,24 @@ async fn failed_sign_ins_lock_the_name_whether_or_not_it_exists(backend: Backend
     assert!(other["errors"].is_null(), "{other}");
 }
 
+/// A successful sign-in clears the name's failures: two failures after it are not over a limit of 3.
 async fn a_successful_sign_in_clears_the_names_failures(backend: Backend) {
     // Arrange
     let app = TestApp::spawn_with(backend, |c| c.rate_sign_in_account = per_minute(3)).await;
     let alice = app.sign_up().await;
     for _ in 0..2 {
-        sign_in(&app, &alice.username, "not the password").await;
+        app.sign_in_response(&alice.username, "not the password")
+            .await;
     }
 
     // Act
-    let success = sign_in(&app, &alice.username, PASSWORD).await;
+    let success = app.sign_in_response(&alice.username, PASSWORD).await;
     let mut later = Vec::new();
     for _ in 0..2 {
-        later.push(sign_in(&app, &alice.username, "not the password").await);
+        later.push(
+            app.sign_in_response(&alice.username, "not the password")
+                .await,
+        );
     }
 
     // Assert: two failures after the success are not over a limit of 3.
@@ -154,21 +150,15 @@ async fn a_successful_sign_in_clears_the_names_failures(backend: Backend) {
 /// `X-Forwarded-For`.
 async fn sign_in_forwarded(app: &TestApp, username: &str, forwarded: &str) -> Value {
     let sent = json!({ "query": SIGN_IN, "variables": { "u": username, "p": "wrong password" } });
-    let answer = app
-        .http
-        .post(format!("{}/graphql", app.address))
-        .header("x-forwarded-for", forwarded)
-        .json(&sent)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    crate::shape::check(&sent, &answer);
-    answer
+    let headers = [
+        ("x-forwarded-for", forwarded),
+        ("content-type", "application/json"),
+    ];
+    let answer = app.post(&headers, sent.to_string()).await;
+    answer.json().await.expect("response is not JSON")
 }
 
+/// One client address cannot cycle through names: its failed sign-ins count across names, whatever X-Forwarded-For it claims.
 #[tokio::test]
 async fn one_address_cannot_cycle_through_names() {
     // Arrange: X-Forwarded-For is a client's claim unless configured.
@@ -187,6 +177,7 @@ async fn one_address_cannot_cycle_through_names() {
     assert_limited(&fourth, Duration::from_secs(60));
 }
 
+/// Behind a trusted proxy, the proxy-appended (last) X-Forwarded-For entry is the address counted.
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_forwarded_address_is_counted() {
     // Arrange
@@ -213,6 +204,7 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_counted() {
     );
 }
 
+/// Two processes on one Redis share each user's allowance: sends through either count against it.
 #[tokio::test]
 async fn processes_on_one_redis_share_each_users_allowance() {
     // Arrange: two processes of one deployment.
@@ -221,19 +213,22 @@ async fn processes_on_one_redis_share_each_users_allowance() {
     let alice = a.sign_up().await;
     let chat = a.create_chat(&alice, &[]).await;
     for (i, app) in [&a, &b, &a, &b].into_iter().enumerate() {
-        let response = send(app, &alice, &chat, &format!("m{i}")).await;
+        let response = app
+            .send_response(&alice, &chat, &format!("m{i}"), None)
+            .await;
         assert!(response["errors"].is_null(), "{response}");
     }
 
     // Act
-    let on_a = send(&a, &alice, &chat, "fifth").await;
-    let on_b = send(&b, &alice, &chat, "sixth").await;
+    let on_a = a.send_response(&alice, &chat, "fifth", None).await;
+    let on_b = b.send_response(&alice, &chat, "sixth", None).await;
 
     // Assert
     assert_limited(&on_a, Duration::from_secs(60));
     assert_limited(&on_b, Duration::from_secs(60));
 }
 
+/// The shipped default limit stops a burst of messages after about 30, with a retry hint of at most 10 s.
 #[tokio::test]
 async fn the_default_limits_stop_a_burst_of_messages() {
     // Arrange: the shipped defaults, which the harness otherwise turns off.
@@ -248,7 +243,9 @@ async fn the_default_limits_stop_a_burst_of_messages() {
     // Act: a burst far beyond what a person types.
     let mut refused = None;
     for i in 0..100 {
-        let response = send(&app, &alice, &chat, &format!("spam {i}")).await;
+        let response = app
+            .send_response(&alice, &chat, &format!("spam {i}"), None)
+            .await;
         if !response["errors"].is_null() {
             refused = Some((i, response));
             break;

@@ -16,7 +16,7 @@ use chat_server::store::EventKind;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{Account, Backend, TestApp, data, utc_millis};
+use crate::helpers::{Account, Backend, TestApp, utc_millis};
 use crate::ws_client::{SUB, WsClient, WsProtocol, event, next_events, vars};
 
 mod resume;
@@ -120,24 +120,6 @@ async fn subscribe_live(
     panic!("the subscription never delivered a probe");
 }
 
-/// `addMember` as `by`, failing the test when refused.
-async fn add_member(app: &TestApp, by: &Account, chat: &str, user: &Account) {
-    let query = "mutation($c: ID!, $u: ID!) { addMember(chatId: $c, userId: $u) { id } }";
-    let response = app
-        .graphql(Some(&by.token), query, json!({ "c": chat, "u": user.id }))
-        .await;
-    data(&response, "addMember");
-}
-
-/// `leaveChat` as `who`, failing the test when refused.
-async fn leave(app: &TestApp, who: &Account, chat: &str) {
-    let query = "mutation($c: ID!) { leaveChat(chatId: $c) }";
-    let response = app
-        .graphql(Some(&who.token), query, json!({ "c": chat }))
-        .await;
-    assert_eq!(data(&response, "leaveChat"), true);
-}
-
 /// A member's messageCreated delivers a message sent over HTTP, as sent, within a second.
 async fn a_member_receives_a_message_within_a_second(backend: Backend) {
     // Arrange
@@ -183,8 +165,8 @@ async fn a_non_member_receives_nothing(backend: Backend) {
 
         // Act
         app.send(&ada, &chat, "not for eve").await;
-        add_member(&app, &ada, &chat, &cat).await;
-        leave(&app, &cat, &chat).await;
+        app.add_member(&ada, &chat, &cat.id).await;
+        app.leave(&cat, &chat).await;
         app.send(&eve, &own, "marker").await;
 
         // Assert
@@ -211,7 +193,7 @@ async fn a_chat_filter_delivers_only_that_chat(backend: Backend) {
 
         // Act
         app.send(&ada, &two, "elsewhere").await;
-        add_member(&app, &ada, &two, &cat).await;
+        app.add_member(&ada, &two, &cat.id).await;
         app.send(&ada, &one, "here").await;
 
         // Assert
@@ -232,13 +214,13 @@ async fn chat_events_follow_membership_live(backend: Backend) {
 
     // Act
     app.send(&ada, &chat, "before").await;
-    add_member(&app, &ada, &chat, &vic).await;
+    app.add_member(&ada, &chat, &vic.id).await;
     app.send(&ada, &chat, "while in").await;
-    leave(&app, &vic, &chat).await;
+    app.leave(&vic, &chat).await;
     app.send(&ada, &chat, "while away").await;
-    add_member(&app, &ada, &chat, &vic).await;
+    app.add_member(&ada, &chat, &vic.id).await;
     app.send(&ada, &chat, "back").await;
-    leave(&app, &vic, &chat).await;
+    app.leave(&vic, &chat).await;
     app.send(&ada, &chat, "after").await;
     app.send(&vic, &own, "marker").await;
 
@@ -270,9 +252,9 @@ async fn message_created_follows_membership_live(backend: Backend) {
 
     // Act
     app.send(&ada, &chat, "before").await;
-    add_member(&app, &ada, &chat, &vic).await;
+    app.add_member(&ada, &chat, &vic.id).await;
     app.send(&ada, &chat, "while in").await;
-    leave(&app, &vic, &chat).await;
+    app.leave(&vic, &chat).await;
     app.send(&ada, &chat, "after").await;
     app.send(&vic, &own, "marker").await;
 
@@ -332,9 +314,9 @@ async fn events_carry_their_types_and_fields(backend: Backend) {
         subscribe_live(&app, protocol, &ada, EVENTS, vars(Some(&chat), None), &chat).await;
 
     // Act
-    add_member(&app, &bob, &chat, &cat).await;
+    app.add_member(&bob, &chat, &cat.id).await;
     let sent = app.send(&cat, &chat, "hi all").await;
-    leave(&app, &cat, &chat).await;
+    app.leave(&cat, &chat).await;
 
     // Assert
     let received = next_events(&mut client, 3).await;
@@ -372,7 +354,7 @@ async fn a_chat_the_viewer_is_not_in_is_not_found(backend: Backend) {
     let theirs = app.create_chat(&ada, &[]).await;
     let left = app.create_chat(&eve, &[]).await;
     let cursor = app.send(&eve, &left, "while in").await["cursor"].clone();
-    leave(&app, &eve, &left).await;
+    app.leave(&eve, &left).await;
     let cursor = cursor.as_str();
 
     // Act / Assert
@@ -402,14 +384,14 @@ async fn a_filtered_subscription_completes_after_the_viewers_leave(backend: Back
     let mut events = subscribe_live(&app, protocol, &vic, EVENTS, only.clone(), &chat).await;
 
     // Act / Assert: chatEvents delivers the leave, then completes.
-    leave(&app, &vic, &chat).await;
+    app.leave(&vic, &chat).await;
     let left = format!("left {}", vic.username);
     assert_eq!(next_summaries(&mut events, 1).await, [left]);
     events.expect_complete(SUB).await;
 
     // Act / Assert: messageCreated just completes.
     let mut messages = subscribe_live(&app, protocol, &wes, MESSAGES, only, &chat).await;
-    leave(&app, &wes, &chat).await;
+    app.leave(&wes, &chat).await;
     messages.expect_complete(SUB).await;
 
     app.send(&ada, &chat, "after both left").await;

@@ -22,15 +22,6 @@ async fn http_accepts(app: &Endpoint, token: &str) -> bool {
     false
 }
 
-/// Opens a socket and sends `token` in connection_init.
-async fn init(app: &Endpoint, token: &str) -> WsClient {
-    let mut client = WsClient::connect(app, WsProtocol::TransportWs).await;
-    client
-        .init_with(json!({ "authorization": format!("Bearer {token}") }))
-        .await;
-    client
-}
-
 /// A token with seconds left is accepted over HTTP and at connection_init.
 #[tokio::test]
 async fn just_before_its_exp_a_token_is_accepted_everywhere() {
@@ -41,7 +32,7 @@ async fn just_before_its_exp_a_token_is_accepted_everywhere() {
 
     // Act
     let over_http = http_accepts(&app, &token).await;
-    let mut socket = init(&app, &token).await;
+    let mut socket = WsClient::connect_presenting(&app, &token).await;
 
     // Assert
     assert!(over_http, "HTTP refused a token with seconds left");
@@ -61,7 +52,7 @@ async fn past_its_exp_a_token_is_refused_everywhere_even_by_a_second() {
 
         // Act
         let over_http = http_accepts(&app, &token).await;
-        let mut socket = init(&app, &token).await;
+        let mut socket = WsClient::connect_presenting(&app, &token).await;
 
         // Assert
         assert!(!over_http, "HTTP accepted a token {ago} s past its exp");
@@ -86,7 +77,7 @@ async fn when_the_socket_closes_at_exp_http_and_init_refuse_too() {
     client.expect_close(4403).await;
     let closed_after = acked.elapsed();
     let over_http = http_accepts(&app, &token).await;
-    let mut again = init(&app, &token).await;
+    let mut again = WsClient::connect_presenting(&app, &token).await;
 
     // Assert
     assert!(

@@ -103,6 +103,15 @@ impl WsClient {
         client
     }
 
+    /// Connects offering graphql-transport-ws and presents `token` in
+    /// connection_init without waiting for the answer: for tests of what
+    /// the server does with the token.
+    pub async fn connect_presenting(app: &Endpoint, token: &str) -> WsClient {
+        let mut client = WsClient::connect(app, WsProtocol::TransportWs).await;
+        client.send_token(token).await;
+        client
+    }
+
     /// Connects with this `Sec-WebSocket-Protocol` header (or none), and
     /// speaks whichever protocol the server names (graphql-transport-ws when
     /// it names none). The handshake is written by hand, because
@@ -184,9 +193,15 @@ impl WsClient {
     /// Sends connection_init with `{"authorization": "Bearer <token>"}` and
     /// expects the ack.
     pub async fn init(&mut self, token: &str) {
+        self.send_token(token).await;
+        self.expect_type("connection_ack").await;
+    }
+
+    /// Sends connection_init with `{"authorization": "Bearer <token>"}`,
+    /// expecting nothing.
+    pub async fn send_token(&mut self, token: &str) {
         self.init_with(json!({ "authorization": format!("Bearer {token}") }))
             .await;
-        self.expect_type("connection_ack").await;
     }
 
     /// Sends connection_init with this payload.

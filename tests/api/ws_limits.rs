@@ -21,10 +21,7 @@ async fn a_user_over_the_socket_limit_is_closed_with_1008() {
     let _second = WsClient::connect_as(&app, WsProtocol::TransportWs, &alice).await;
 
     // Act
-    let mut third = WsClient::connect(&app, WsProtocol::TransportWs).await;
-    third
-        .init_with(json!({ "authorization": format!("Bearer {}", alice.token) }))
-        .await;
+    let mut third = WsClient::connect_presenting(&app, &alice.token).await;
     let reason = third.expect_close(1008).await;
     let _bobs = WsClient::connect_as(&app, WsProtocol::TransportWs, &bob).await;
     first.send(json!({ "type": "connection_terminate" })).await;

@@ -133,9 +133,7 @@ async fn protocol_violations_close_with_their_codes() {
 
     let mut client = WsClient::connect(&app, WsProtocol::TransportWs).await;
     client.init(&user.token).await;
-    client
-        .init_with(json!({ "authorization": format!("Bearer {}", user.token) }))
-        .await;
+    client.send_token(&user.token).await;
     assert_eq!(
         client.expect_close(4429).await,
         "Too many initialisation requests"
@@ -190,12 +188,7 @@ async fn an_oversize_message_closes_the_socket_and_the_server_stays_up() {
     client.subscribe("1", &query, json!({})).await;
     client.expect_closed().await;
 
-    let health = app
-        .http
-        .get(format!("{}/health", app.address))
-        .send()
-        .await
-        .unwrap();
+    let health = app.get("/health").await;
     assert_eq!(health.status(), 200);
     let mut again = WsClient::connect(&app, WsProtocol::TransportWs).await;
     again.init(&user.token).await;

@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use super::Binary;
+use crate::helpers::{PASSWORD, unique_name};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -96,43 +97,22 @@ async fn during_the_drain_ready_is_503_upgrades_are_refused_and_requests_finish(
     // Arrange
     let env = [("SHUTDOWN_DRAIN_MS", "1500".to_owned())];
     let mut server = Binary::start(&env, false).await;
-    let token = server.endpoint().sign_up().await.token;
+    let endpoint = server.endpoint();
+    let token = endpoint.sign_up().await.token;
     let mut socket = open_subscription(&server.address, &token).await;
 
     // Act: a slow request (password hashing) under way as the signal lands.
-    let in_flight = tokio::spawn({
-        let server_base = server.base.clone();
-        let http = server.http.clone();
-        async move {
-            let body = json!({
-                "query": "mutation($u: String!, $p: String!) { signUp(username: $u, password: $p) { token } }",
-                "variables": { "u": crate::helpers::unique_name("late"), "p": crate::helpers::PASSWORD }
-            });
-            let response = http
-                .post(format!("{server_base}/graphql"))
-                .json(&body)
-                .send()
-                .await;
-            let answer = response
-                .expect("the in-flight request failed")
-                .json::<serde_json::Value>()
-                .await
-                .unwrap();
-            crate::shape::check(&body, &answer);
-            answer
-        }
+    let in_flight = tokio::spawn(async move {
+        endpoint
+            .sign_up_response(&unique_name("late"), PASSWORD)
+            .await
     });
     server.terminate();
     let signalled = Instant::now();
 
     // Assert
     assert_eq!(close_code(&mut socket).await, 1001);
-    let ready = server
-        .http
-        .get(format!("{}/ready", server.base))
-        .send()
-        .await
-        .unwrap();
+    let ready = server.endpoint().get("/ready").await;
     assert_eq!(ready.status(), 503);
     let refused = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.address)).await;
     match refused {

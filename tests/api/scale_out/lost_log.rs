@@ -4,8 +4,8 @@
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::{HISTORY, MESSAGES, eventually, text};
-use crate::helpers::{Account, Backend, PASSWORD, SIGN_UP, TestApp, error_code, unique_name};
+use super::{MESSAGES, eventually, text};
+use crate::helpers::{Account, Backend, PASSWORD, TestApp, error_code, unique_name};
 use crate::ws_client::{SUB, next_event, subscribe};
 
 /// After Redis restarts without its data, a cursor from the lost log is CURSOR_EXPIRED as a subscription's `after` and as `Chat.messages(before:)`, and a token of a lost user is UNAUTHENTICATED.
@@ -22,13 +22,7 @@ async fn cursors_from_a_lost_redis_log_are_expired() {
     redis.restart().await;
     let lost_at = Instant::now();
     let zed = eventually("a sign-up after the restart", || async {
-        let response = app
-            .graphql(
-                None,
-                SIGN_UP,
-                json!({ "u": unique_name("zed"), "p": PASSWORD }),
-            )
-            .await;
+        let response = app.sign_up_response(&unique_name("zed"), PASSWORD).await;
         let payload = &response["data"]["signUp"];
         payload.is_object().then(|| Account {
             token: text(payload, "token"),
@@ -42,15 +36,12 @@ async fn cursors_from_a_lost_redis_log_are_expired() {
     let fresh = text(&app.send(&zed, &chat, "new").await, "cursor");
 
     // Act
-    let page_before = |cursor: String| {
-        let (app, token, chat) = (&app, zed.token.clone(), chat.clone());
-        async move {
-            app.graphql(Some(&token), HISTORY, json!({ "id": chat, "b": cursor }))
-                .await
-        }
-    };
-    let old_page = page_before(old_cursor.clone()).await;
-    let fresh_page = page_before(fresh.clone()).await;
+    let old_page = app
+        .history_response(&zed, &chat, Some(100), Some(&old_cursor))
+        .await;
+    let fresh_page = app
+        .history_response(&zed, &chat, Some(100), Some(&fresh))
+        .await;
     let mut ws = subscribe(&app, &zed, MESSAGES, json!({ "a": old_cursor })).await;
     let old_subscription = ws.expect_error(SUB).await;
     ws.subscribe(SUB, MESSAGES, json!({ "a": fresh })).await;

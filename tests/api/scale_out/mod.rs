@@ -37,9 +37,6 @@ mod two_processes;
 /// `messageCreated` with the fields the tests compare.
 const MESSAGES: &str = "subscription($c: ID, $a: String) { messageCreated(chatId: $c, after: $a) { chatId body cursor } }";
 
-/// One page of a chat's history, newest last, paging back with `before`.
-const HISTORY: &str = "query($id: ID!, $b: String) { chat(id: $id) { messages(last: 100, before: $b) { edges { node { body } } pageInfo { hasPreviousPage startCursor } } } }";
-
 /// The longest any polling loop here may take.
 const PATIENCE: Duration = Duration::from_secs(10);
 

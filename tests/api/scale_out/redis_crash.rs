@@ -13,23 +13,22 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::{HISTORY, PATIENCE, eventually, join_within, logged_bodies, subscribe_messages, text};
-use crate::helpers::TestApp;
+use super::{PATIENCE, eventually, join_within, logged_bodies, subscribe_messages, text};
+use crate::helpers::{Account, TestApp};
 use crate::ws_client::next_event;
 
 /// `sendMessage` for senders that must see failures rather than assert on them.
 const SEND: &str = "mutation($i: SendMessageInput!) { sendMessage(input: $i) { body cursor } }";
 
-/// A chat's whole history through the API, oldest first.
-async fn history(app: &TestApp, token: &str, chat: &str) -> Vec<String> {
+/// The bodies of a chat's whole history through the API, oldest first,
+/// read in pages of 100 going back.
+async fn whole_history(app: &TestApp, viewer: &Account, chat: &str) -> Vec<String> {
     let mut pages = Vec::new();
     let mut before: Option<String> = None;
     loop {
-        let response = app
-            .graphql(Some(token), HISTORY, json!({ "id": chat, "b": before }))
+        let page = app
+            .history(viewer, chat, Some(100), before.as_deref())
             .await;
-        let page = &response["data"]["chat"]["messages"];
-        assert!(page.is_object(), "history failed: {response}");
         let edges = page["edges"].as_array().expect("edges");
         pages.push(
             edges
@@ -384,7 +383,7 @@ async fn a_redis_crash_loses_no_acknowledged_message_and_keeps_subscribers_conne
         logged[&chat], stored,
         "delivery order ≠ log order, or a failed send was logged"
     );
-    assert_eq!(history(&app, &bob.token, &chat).await, stored);
+    assert_eq!(whole_history(&app, &bob, &chat).await, stored);
     subscriber.expect_silence(Duration::from_millis(300)).await;
     // Last, so that everything above is known to hold when this fails: a
     // readiness probe must answer while Redis is down, not hang.

@@ -5,10 +5,7 @@
 
 use serde_json::json;
 
-use super::{
-    EVENTS, MESSAGES, QUIET, add_member, leave, messages, next_summaries, refusal, subscribe_live,
-    summary,
-};
+use super::{EVENTS, MESSAGES, QUIET, messages, next_summaries, refusal, subscribe_live, summary};
 use crate::helpers::{Backend, TestApp, data};
 use crate::ws_client::{SUB, WsClient, WsProtocol, event, subscribe, vars};
 
@@ -61,11 +58,8 @@ async fn resume_after_the_end_cursor_of_a_history_page(backend: Backend) {
     for body in ["m1", "m2", "m3"] {
         app.send(&ada, &chat, body).await;
     }
-    let page = "query($c: ID!) { chat(id: $c) { messages(last: 2) { pageInfo { endCursor } } } }";
-    let response = app
-        .graphql(Some(&bob.token), page, json!({ "c": chat }))
-        .await;
-    let end = data(&response, "chat")["messages"]["pageInfo"]["endCursor"].clone();
+    let page = app.history(&bob, &chat, Some(2), None).await;
+    let end = page["pageInfo"]["endCursor"].clone();
     let end = end.as_str().expect("an endCursor");
     app.send(&ada, &chat, "m4").await;
     app.send(&ada, &chat, "m5").await;
@@ -90,7 +84,7 @@ async fn replay_ends_at_a_leave_after_the_cursor(backend: Backend) {
     let own = app.create_chat(&vic, &[]).await;
     let cursor = app.send(&ada, &chat, "m0").await["cursor"].clone();
     app.send(&ada, &chat, "m1").await;
-    leave(&app, &vic, &chat).await;
+    app.leave(&vic, &chat).await;
     app.send(&ada, &chat, "after the leave").await;
     app.send(&vic, &own, "marker").await;
     let after = vars(None, cursor.as_str());
@@ -121,10 +115,10 @@ async fn replay_starts_at_a_join_after_the_cursor(backend: Backend) {
     let chat = app.create_chat(&ada, &[]).await;
     let cursor = app.send(&ada, &chat, "m0").await["cursor"].clone();
     app.send(&ada, &chat, "before the join").await;
-    add_member(&app, &ada, &chat, &vic).await;
+    app.add_member(&ada, &chat, &vic.id).await;
     app.send(&ada, &chat, "after the join").await;
     let later = app.create_chat(&ada, &[&vic]).await;
-    add_member(&app, &ada, &later, &cat).await;
+    app.add_member(&ada, &later, &cat.id).await;
     let after = vars(None, cursor.as_str());
 
     // Act
@@ -160,9 +154,9 @@ async fn a_filtered_replay_completes_at_the_viewers_leave(backend: Backend) {
     let chat = app.create_chat(&ada, &[&vic]).await;
     let cursor = app.send(&ada, &chat, "m0").await["cursor"].clone();
     app.send(&ada, &chat, "m1").await;
-    leave(&app, &vic, &chat).await;
+    app.leave(&vic, &chat).await;
     app.send(&ada, &chat, "while away").await;
-    add_member(&app, &ada, &chat, &vic).await;
+    app.add_member(&ada, &chat, &vic.id).await;
     app.send(&ada, &chat, "back").await;
 
     // Act
