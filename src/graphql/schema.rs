@@ -16,14 +16,22 @@ use super::chat::{ChatMutation, ChatQuery};
 use super::error_codes::ErrorCodes;
 use super::events::EventSubscription;
 use super::limits::QueryLimits;
-use super::message::MessageMutation;
+use super::messaging::MessageMutation;
+use super::reaction::ReactionMutation;
+use super::read_state::ReadMutation;
 use super::observe::Observe;
 
 #[derive(MergedObject, Default)]
 pub struct Query(AccountQuery, ChatQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountMutation, ChatMutation, MessageMutation);
+pub struct Mutation(
+    AccountMutation,
+    ChatMutation,
+    MessageMutation,
+    ReactionMutation,
+    ReadMutation,
+);
 
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(EventSubscription);

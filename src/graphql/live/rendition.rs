@@ -10,9 +10,11 @@
 //! backfilling) may find its renderings gone and make them again, which
 //! costs time, never correctness.
 //!
-//! Sharing relies on one rule of the schema: no field reachable from
-//! `Subscription` depends on who is watching (the feed alone decides who
-//! receives an event). A render runs as the subscriber that asked first.
+//! A render runs as the subscriber that asked first, which is right for
+//! every subscriber of the same key: a selection that uses a field whose
+//! value depends on the viewer (`reactedByMe`, `unreadCount`, ...) has a
+//! key per viewer (see `template`), so only such a viewer's own renderings
+//! are ever shared with it.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
