@@ -1,5 +1,5 @@
 //! Chats and membership: the `Chat` type, `chat`, `chats`, `createChat`,
-//! `addMember` and `leaveChat`.
+//! `addMember`, `markRead` and `leaveChat`.
 
 use std::cmp::Reverse;
 
@@ -14,13 +14,13 @@ use crate::throttle::Action;
 
 use super::account::{UserNode, load_user};
 use super::connection::PageInfo;
-use super::context::{ensure_current_epoch, null_with_error, policy, store, viewer};
+use super::context::{ensure_current_epoch, log_position, null_with_error, policy, store, viewer};
 use super::error::{ApiError, ApiResult};
 use super::limits::page_cost;
 use super::message::{
     DEFAULT_MESSAGES_PAGE, MessageConnection, MessageNode, history, last_message,
 };
-use super::read_state::{ReadReceipt, receipts};
+use super::read_receipt::{ReadReceipt, receipts};
 use super::scalars::DateTime;
 
 /// Default page size of `chats`.
@@ -255,6 +255,21 @@ impl ChatMutation {
         let chat = ChatId::parse(&chat_id).ok_or(ApiError::NotFound)?;
         let user = self::user_id(&user_id)?;
         let chat = store(ctx)?.add_member(&chat, &by, &user).await?;
+        Ok(ChatNode::new(chat))
+    }
+
+    /// Moves the viewer's read position forward to the message `cursor` names (never backward).
+    async fn mark_read(
+        &self,
+        ctx: &Context<'_>,
+        chat_id: ID,
+        cursor: String,
+    ) -> ApiResult<ChatNode> {
+        let user = viewer(ctx)?;
+        policy(ctx)?.write(Action::MarkRead, &user).await?;
+        let position = log_position(ctx, &cursor).await?;
+        let chat = ChatId::parse(&chat_id).ok_or(ApiError::NotFound)?;
+        let chat = store(ctx)?.mark_read(&chat, &user, position).await?;
         Ok(ChatNode::new(chat))
     }
 

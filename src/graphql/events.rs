@@ -7,10 +7,10 @@ use async_graphql::{Context, ID, Interface, Object, Subscription};
 use futures_util::future::ready;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 
+use crate::cursor::Cursor;
 use crate::domain::{ChatId, UserId};
 use crate::realtime::feed::Feed;
 use crate::realtime::hub::Hub;
-use crate::cursor::Cursor;
 use crate::store::{Event, EventKind, LogId};
 
 use super::account::{UserNode, load_user};
@@ -268,9 +268,7 @@ impl From<Envelope> for ChatEvent {
             EventKind::MemberJoined { .. } => ChatEvent::MemberJoined(MemberJoined(envelope)),
             EventKind::MemberLeft { .. } => ChatEvent::MemberLeft(MemberLeft(envelope)),
             EventKind::MessageEdited { .. } => ChatEvent::MessageEdited(MessageEdited(envelope)),
-            EventKind::MessageDeleted { .. } => {
-                ChatEvent::MessageDeleted(MessageDeleted(envelope))
-            }
+            EventKind::MessageDeleted { .. } => ChatEvent::MessageDeleted(MessageDeleted(envelope)),
             EventKind::ReactionAdded { .. } => ChatEvent::ReactionAdded(ReactionAdded(envelope)),
             EventKind::ReactionRemoved { .. } => {
                 ChatEvent::ReactionRemoved(ReactionRemoved(envelope))

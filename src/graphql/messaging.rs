@@ -1,8 +1,9 @@
-//! Writing messages: `sendMessage`, `editMessage` and `deleteMessage`.
+//! Writing messages: `sendMessage`, `editMessage`, `deleteMessage`,
+//! `addReaction` and `removeReaction`.
 
 use async_graphql::{Context, ID, InputObject, Object};
 
-use crate::domain::{ChatId, ClientMessageId, MessageBody};
+use crate::domain::{ChatId, ClientMessageId, Emoji, MessageBody};
 use crate::store::NewMessage;
 use crate::throttle::Action;
 
@@ -93,4 +94,58 @@ impl MessageMutation {
         let changed = store.delete_message(&target.chat, &by, target.id).await?;
         Ok(MessageNode::current(changed.message, store.epoch().await?))
     }
+
+    /// Idempotent per (viewer, message, emoji).
+    async fn add_reaction(
+        &self,
+        ctx: &Context<'_>,
+        message_id: ID,
+        emoji: String,
+    ) -> ApiResult<MessageNode> {
+        react(ctx, &message_id, &emoji, Direction::Add).await
+    }
+
+    /// Idempotent; removing a reaction the viewer has not made is a no-op.
+    async fn remove_reaction(
+        &self,
+        ctx: &Context<'_>,
+        message_id: ID,
+        emoji: String,
+    ) -> ApiResult<MessageNode> {
+        react(ctx, &message_id, &emoji, Direction::Remove).await
+    }
+}
+
+/// Which way a reaction call goes.
+#[derive(Clone, Copy)]
+enum Direction {
+    Add,
+    Remove,
+}
+
+/// Adds or removes the viewer's reaction after checking the input.
+async fn react(
+    ctx: &Context<'_>,
+    message_id: &str,
+    emoji: &str,
+    direction: Direction,
+) -> ApiResult<MessageNode> {
+    let user = viewer(ctx)?;
+    policy(ctx)?.write(Action::React, &user).await?;
+    let emoji = Emoji::parse(emoji)?;
+    let target = MessageId::parse(message_id)?;
+    let store = store(ctx)?;
+    let changed = match direction {
+        Direction::Add => {
+            store
+                .add_reaction(&target.chat, &user, target.id, &emoji)
+                .await?
+        }
+        Direction::Remove => {
+            store
+                .remove_reaction(&target.chat, &user, target.id, &emoji)
+                .await?
+        }
+    };
+    Ok(MessageNode::current(changed.message, store.epoch().await?))
 }

@@ -24,7 +24,7 @@ mod message_id;
 mod messaging;
 mod observe;
 mod reaction;
-mod read_state;
+mod read_receipt;
 mod scalars;
 mod schema;
 

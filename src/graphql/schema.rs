@@ -17,21 +17,13 @@ use super::error_codes::ErrorCodes;
 use super::events::EventSubscription;
 use super::limits::QueryLimits;
 use super::messaging::MessageMutation;
-use super::reaction::ReactionMutation;
-use super::read_state::ReadMutation;
 use super::observe::Observe;
 
 #[derive(MergedObject, Default)]
 pub struct Query(AccountQuery, ChatQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(
-    AccountMutation,
-    ChatMutation,
-    MessageMutation,
-    ReactionMutation,
-    ReadMutation,
-);
+pub struct Mutation(AccountMutation, ChatMutation, MessageMutation);
 
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(EventSubscription);

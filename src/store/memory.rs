@@ -334,10 +334,9 @@ impl Store for MemoryStore {
                 created_at: id.ms,
                 last_activity: id.ms,
             };
-            state.chats.insert(
-                chat_id.clone(),
-                ChatRecord::new(chat.clone()),
-            );
+            state
+                .chats
+                .insert(chat_id.clone(), ChatRecord::new(chat.clone()));
             for member in &members {
                 state.join(&chat_id, member);
             }
@@ -466,7 +465,10 @@ impl Store for MemoryStore {
                 record.messages.push(message.clone());
                 let read = Read {
                     ordinal: record.message_count(),
-                    message: Some(ReadPosition { message: id, at: id.ms }),
+                    message: Some(ReadPosition {
+                        message: id,
+                        at: id.ms,
+                    }),
                 };
                 record.reads.insert(sender.clone(), read);
             }
@@ -595,7 +597,8 @@ impl Store for MemoryStore {
             let groups = record.reactions.entry(id).or_default();
             let found = groups.iter().enumerate().find_map(|(g, group)| {
                 let at = group.users.iter().position(|(_, u)| u == user);
-                at.filter(|_| group.emoji == emoji.as_str()).map(|at| (g, at))
+                at.filter(|_| group.emoji == emoji.as_str())
+                    .map(|at| (g, at))
             });
             let Some((group, at)) = found else {
                 return Ok(unchanged(&record.messages[index]));

@@ -21,8 +21,8 @@ pub use error::{StoreError, StoreResult};
 pub use log_id::{BadLogId, LogId};
 pub use log_tail::LogTail;
 pub use model::{
-    Changed, Chat, Event, EventKind, MAX_REACTION_USERS, Message, MessagePage, Millis, ReactionGroup,
-    ReadPosition, ReadState, Sent, User,
+    Changed, Chat, Event, EventKind, MAX_REACTION_USERS, Message, MessagePage, Millis,
+    ReactionGroup, ReadPosition, ReadState, Sent, User,
 };
 
 /// How long an idempotency key keeps pointing at its first message.

@@ -290,8 +290,16 @@ mod tests {
             "subscription { messageCreated { mine: reactions { x: reactedByMe } } }",
         ] {
             let personal = template(query, serde_json::json!({}));
-            assert_ne!(personal.key("e", &ada()), personal.key("e", &bob()), "{query}");
-            assert_eq!(personal.key("e", &ada()), personal.key("e", &ada()), "{query}");
+            assert_ne!(
+                personal.key("e", &ada()),
+                personal.key("e", &bob()),
+                "{query}"
+            );
+            assert_eq!(
+                personal.key("e", &ada()),
+                personal.key("e", &ada()),
+                "{query}"
+            );
         }
         let shared = template(
             "subscription { messageCreated { body reactions { emoji count } } }",

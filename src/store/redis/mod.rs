@@ -188,7 +188,9 @@ impl RedisStore {
         let (entries, newer): (Vec<ChangedEntry>, u8) = self.run(&invocation).await?;
         let messages = entries
             .iter()
-            .map(|(id, fields, change)| decode::current_message(chat, id, fields, change.as_deref()))
+            .map(|(id, fields, change)| {
+                decode::current_message(chat, id, fields, change.as_deref())
+            })
             .collect::<StoreResult<_>>()?;
         Ok((messages, newer == 1))
     }

@@ -1,17 +1,16 @@
-//! Read state: the `ReadReceipt` type, `markRead`, and what the `Chat`
-//! fields `unreadCount`, `readCursor` and `readReceipts` read.
+//! Read receipts: the `ReadReceipt` type and what `Chat.readReceipts`
+//! reads. (A member's own read state is `Chat.unreadCount` and
+//! `readCursor`; `markRead` is with the other chat mutations.)
 
 use async_graphql::{Context, ID, Object};
 
 use crate::cursor::Cursor;
 use crate::domain::{ChatId, UserId};
 use crate::store::ReadPosition;
-use crate::throttle::Action;
 
 use super::account::{UserNode, load_user};
-use super::chat::ChatNode;
-use super::context::{log_position, policy, store, viewer};
-use super::error::{ApiError, ApiResult};
+use super::context::store;
+use super::error::ApiResult;
 use super::message_id::MessageId;
 use super::scalars::DateTime;
 
@@ -63,25 +62,4 @@ pub async fn receipts(
             epoch: epoch.clone(),
         })
         .collect())
-}
-
-#[derive(Default)]
-pub struct ReadMutation;
-
-#[Object]
-impl ReadMutation {
-    /// Moves the viewer's read position forward to the message `cursor` names (never backward).
-    async fn mark_read(
-        &self,
-        ctx: &Context<'_>,
-        chat_id: ID,
-        cursor: String,
-    ) -> ApiResult<ChatNode> {
-        let user = viewer(ctx)?;
-        policy(ctx)?.write(Action::MarkRead, &user).await?;
-        let position = log_position(ctx, &cursor).await?;
-        let chat = ChatId::parse(&chat_id).ok_or(ApiError::NotFound)?;
-        let chat = store(ctx)?.mark_read(&chat, &user, position).await?;
-        Ok(ChatNode::new(chat))
-    }
 }
