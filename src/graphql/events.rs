@@ -305,9 +305,10 @@ async fn open(
     let envelopes = {
         let epoch = epoch.clone();
         feed.into_stream().map(move |item| {
-            item.map(|event| Envelope {
-                event,
+            item.map(|fed| Envelope {
+                event: fed.event,
                 epoch: epoch.clone(),
+                live: fed.live,
             })
             .map_err(ApiError::from)
         })

@@ -12,6 +12,7 @@ mod consumer;
 mod cors;
 mod helpers;
 mod http;
+mod message_changes;
 mod messages;
 mod metrics;
 mod module_graph;

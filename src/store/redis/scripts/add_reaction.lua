@@ -8,14 +8,14 @@
 -- emoji past the limit is 'too_many'. Reactions are numbered by the chat's
 -- reaction_seq, which orders users in a group and groups by their first.
 if not redis.call('ZSCORE', KEYS[5], ARGV[4]) then
-  return not_found()
+  return refuse('not_found')
 end
 if not message_fields(KEYS[6], ARGV[5]) then
-  return not_found()
+  return refuse('not_found')
 end
 local _, deleted = message_change(KEYS[7], ARGV[5])
 if deleted ~= '' then
-  return {'deleted', '', {}}
+  return refuse('deleted')
 end
 local group = KEYS[8] .. ':' .. ARGV[6]
 if redis.call('ZSCORE', group, ARGV[4]) then
@@ -23,7 +23,7 @@ if redis.call('ZSCORE', group, ARGV[4]) then
 end
 local new_group = not redis.call('ZSCORE', KEYS[8], ARGV[6])
 if new_group and redis.call('ZCARD', KEYS[8]) >= tonumber(ARGV[7]) then
-  return {'too_many', '', {}}
+  return refuse('too_many')
 end
 local seq = redis.call('HINCRBY', KEYS[4], 'reaction_seq', 1)
 redis.call('ZADD', group, seq, ARGV[4])

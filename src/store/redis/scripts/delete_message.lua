@@ -7,14 +7,14 @@
 -- '', its reactions go, and it joins the deleted index that unread counts
 -- subtract. Deleting a tombstone is 'unchanged'.
 if not redis.call('ZSCORE', KEYS[4], ARGV[4]) then
-  return not_found()
+  return refuse('not_found')
 end
 local fields = message_fields(KEYS[5], ARGV[5])
 if not fields then
-  return not_found()
+  return refuse('not_found')
 end
 if fields['sender'] ~= ARGV[4] then
-  return {'forbidden', '', {}}
+  return refuse('forbidden')
 end
 local edited, deleted = message_change(KEYS[6], ARGV[5])
 if deleted ~= '' then

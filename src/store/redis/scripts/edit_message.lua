@@ -6,18 +6,18 @@
 -- then the sender (forbidden), then a tombstone (deleted). The same body
 -- again is 'unchanged' and writes nothing.
 if not redis.call('ZSCORE', KEYS[4], ARGV[4]) then
-  return not_found()
+  return refuse('not_found')
 end
 local fields = message_fields(KEYS[5], ARGV[5])
 if not fields then
-  return not_found()
+  return refuse('not_found')
 end
 if fields['sender'] ~= ARGV[4] then
-  return {'forbidden', '', {}}
+  return refuse('forbidden')
 end
 local edited, deleted, body = message_change(KEYS[6], ARGV[5])
 if deleted ~= '' then
-  return {'deleted', '', {}}
+  return refuse('deleted')
 end
 if (body or fields['body']) == ARGV[6] then
   return message_reply('unchanged', KEYS[5], KEYS[6], ARGV[5])

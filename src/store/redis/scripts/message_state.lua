@@ -66,3 +66,8 @@ end
 local function read_ordinal(position)
   return tonumber(string.match(position, '^(%d+)|'))
 end
+
+-- The reply of a message-changing script that refuses (writing nothing).
+local function refuse(status)
+  return {status, '', {}, false}
+end

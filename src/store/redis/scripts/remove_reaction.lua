@@ -7,10 +7,10 @@
 -- group goes; a group that lost its earliest reactor is re-scored by the
 -- next one, so groups stay ordered by their earliest current reaction.
 if not redis.call('ZSCORE', KEYS[4], ARGV[4]) then
-  return not_found()
+  return refuse('not_found')
 end
 if not message_fields(KEYS[5], ARGV[5]) then
-  return not_found()
+  return refuse('not_found')
 end
 local group = KEYS[7] .. ':' .. ARGV[6]
 if redis.call('ZREM', group, ARGV[4]) == 0 then
