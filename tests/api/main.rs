@@ -20,6 +20,8 @@ mod null_propagation;
 mod playground;
 mod query_limits;
 mod rate_limits;
+mod reactions;
+mod read_state;
 mod redis_server;
 mod scale_out;
 mod schema;
