@@ -121,6 +121,21 @@ pub struct Config {
     #[arg(long, env = "RATE_ADD_MEMBER", default_value = "60/1m")]
     pub rate_add_member: Rate,
 
+    /// Most `editMessage` and `deleteMessage` calls per user, together
+    /// (COUNT/PERIOD or `off`).
+    #[arg(long, env = "RATE_CHANGE_MESSAGE", default_value = "30/10s")]
+    pub rate_change_message: Rate,
+
+    /// Most `addReaction` and `removeReaction` calls per user, together
+    /// (COUNT/PERIOD or `off`).
+    #[arg(long, env = "RATE_REACT", default_value = "60/10s")]
+    pub rate_react: Rate,
+
+    /// Most `markRead` calls per user (COUNT/PERIOD or `off`). Generous: a
+    /// client marks a busy chat read as messages arrive.
+    #[arg(long, env = "RATE_MARK_READ", default_value = "120/10s")]
+    pub rate_mark_read: Rate,
+
     /// Most sign-in attempts per account name since its last successful
     /// sign-in (COUNT/PERIOD or `off`): slows password guessing.
     #[arg(long, env = "RATE_SIGN_IN_ACCOUNT", default_value = "5/1m")]

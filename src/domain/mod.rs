@@ -6,6 +6,7 @@
 
 mod chat_title;
 mod client_message_id;
+mod emoji;
 mod ids;
 mod invalid_input;
 mod message_body;
@@ -15,6 +16,7 @@ mod username;
 
 pub use chat_title::ChatTitle;
 pub use client_message_id::ClientMessageId;
+pub use emoji::{Emoji, MAX_EMOJI_BYTES};
 pub use ids::{ChatId, UserId};
 pub use invalid_input::InvalidInput;
 pub use message_body::MessageBody;

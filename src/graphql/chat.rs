@@ -1,24 +1,26 @@
 //! Chats and membership: the `Chat` type, `chat`, `chats`, `createChat`,
-//! `addMember` and `leaveChat`.
+//! `addMember`, `markRead` and `leaveChat`.
 
 use std::cmp::Reverse;
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use futures_util::future::try_join_all;
+use tokio::sync::OnceCell;
 
 use crate::cursor::Cursor;
 use crate::domain::{ChatId, ChatTitle, PageSize, UserId};
-use crate::store::Chat;
+use crate::store::{Chat, ReadState};
 use crate::throttle::Action;
 
 use super::account::{UserNode, load_user};
 use super::connection::PageInfo;
-use super::context::{ensure_current_epoch, null_with_error, policy, store, viewer};
+use super::context::{ensure_current_epoch, log_position, null_with_error, policy, store, viewer};
 use super::error::{ApiError, ApiResult};
 use super::limits::page_cost;
 use super::message::{
     DEFAULT_MESSAGES_PAGE, MessageConnection, MessageNode, history, last_message,
 };
+use super::read_receipt::{ReadReceipt, receipts};
 use super::scalars::DateTime;
 
 /// Default page size of `chats`.
@@ -30,29 +32,52 @@ const MAX_INITIAL_MEMBERS: usize = 1000;
 
 /// A chat, handed out only to its members: whoever builds one has checked
 /// membership, so its fields need no further check.
-pub struct ChatNode(pub Chat);
+pub struct ChatNode {
+    chat: Chat,
+    /// The viewer's read state, read once for `unreadCount` and
+    /// `readCursor` together.
+    read: OnceCell<ReadState>,
+}
+
+impl ChatNode {
+    pub fn new(chat: Chat) -> Self {
+        Self {
+            chat,
+            read: OnceCell::new(),
+        }
+    }
+
+    async fn read_state(&self, ctx: &Context<'_>) -> ApiResult<&ReadState> {
+        self.read
+            .get_or_try_init(|| async {
+                let viewer = viewer(ctx)?;
+                Ok(store(ctx)?.read_state(&self.chat.id, &viewer).await?)
+            })
+            .await
+    }
+}
 
 #[Object(name = "Chat")]
 impl ChatNode {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.chat.id.to_string())
     }
 
     async fn title(&self) -> &str {
-        &self.0.title
+        &self.chat.title
     }
 
     async fn created_at(&self) -> DateTime {
-        DateTime(self.0.created_at)
+        DateTime(self.chat.created_at)
     }
 
     async fn created_by(&self, ctx: &Context<'_>) -> ApiResult<UserNode> {
-        load_user(ctx, &self.0.created_by).await
+        load_user(ctx, &self.chat.created_by).await
     }
 
     /// Current members in join order.
     async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<UserNode>> {
-        let ids = store(ctx)?.members(&self.0.id).await?;
+        let ids = store(ctx)?.members(&self.chat.id).await?;
         try_join_all(ids.iter().map(|id| load_user(ctx, id))).await
     }
 
@@ -64,11 +89,31 @@ impl ChatNode {
         last: Option<i32>,
         before: Option<String>,
     ) -> ApiResult<MessageConnection> {
-        history(ctx, &self.0.id, last, before).await
+        history(ctx, &self.chat.id, last, before).await
     }
 
     async fn last_message(&self, ctx: &Context<'_>) -> ApiResult<Option<MessageNode>> {
-        last_message(ctx, &self.0.id).await
+        last_message(ctx, &self.chat.id).await
+    }
+
+    /// Messages after the viewer's read position, deleted ones not counted.
+    async fn unread_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        let unread = self.read_state(ctx).await?.unread;
+        Ok(i32::try_from(unread).unwrap_or(i32::MAX))
+    }
+
+    /// The viewer's read position: the cursor of the last message it read or sent; null before any.
+    async fn read_cursor(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        let Some(position) = &self.read_state(ctx).await?.position else {
+            return Ok(None);
+        };
+        let epoch = store(ctx)?.epoch().await?;
+        Ok(Some(Cursor::log(&epoch, position.message)))
+    }
+
+    /// Every current member's read position, for 'seen by' marks; members with none are left out.
+    async fn read_receipts(&self, ctx: &Context<'_>) -> ApiResult<Vec<ReadReceipt>> {
+        receipts(ctx, &self.chat.id, &viewer(ctx)?).await
     }
 }
 
@@ -113,7 +158,7 @@ impl ChatQuery {
     async fn chat(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<ChatNode>> {
         let viewer = viewer(ctx)?;
         match member_chat(ctx, &viewer, &id).await {
-            Ok(chat) => Ok(Some(ChatNode(chat))),
+            Ok(chat) => Ok(Some(ChatNode::new(chat))),
             Err(error) => Ok(null_with_error(ctx, error)),
         }
     }
@@ -157,7 +202,7 @@ impl ChatQuery {
             .drain(start..end)
             .map(|chat| ChatEdge {
                 cursor: Cursor::chats(&epoch, chat.last_activity, &chat.id),
-                node: ChatNode(chat),
+                node: ChatNode::new(chat),
             })
             .collect();
         let page_info = PageInfo {
@@ -200,7 +245,7 @@ impl ChatMutation {
             }
         }
         let chat = store(ctx)?.create_chat(&creator, &title, &others).await?;
-        Ok(ChatNode(chat))
+        Ok(ChatNode::new(chat))
     }
 
     /// Any member may add a user to the chat. Adding a member twice is a no-op.
@@ -210,7 +255,22 @@ impl ChatMutation {
         let chat = ChatId::parse(&chat_id).ok_or(ApiError::NotFound)?;
         let user = self::user_id(&user_id)?;
         let chat = store(ctx)?.add_member(&chat, &by, &user).await?;
-        Ok(ChatNode(chat))
+        Ok(ChatNode::new(chat))
+    }
+
+    /// Moves the viewer's read position forward to the message `cursor` names (never backward).
+    async fn mark_read(
+        &self,
+        ctx: &Context<'_>,
+        chat_id: ID,
+        cursor: String,
+    ) -> ApiResult<ChatNode> {
+        let user = viewer(ctx)?;
+        policy(ctx)?.write(Action::MarkRead, &user).await?;
+        let position = log_position(ctx, &cursor).await?;
+        let chat = ChatId::parse(&chat_id).ok_or(ApiError::NotFound)?;
+        let chat = store(ctx)?.mark_read(&chat, &user, position).await?;
+        Ok(ChatNode::new(chat))
     }
 
     /// The viewer leaves the chat; they stop receiving its events at once.

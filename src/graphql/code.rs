@@ -12,7 +12,10 @@ pub enum Code {
     /// The input breaks a rule, or the document does not parse, validate
     /// or fit the query limits.
     BadUserInput,
-    /// The username is taken.
+    /// The viewer may see the object but may not do this to it (editing
+    /// or deleting another member's message).
+    Forbidden,
+    /// The username is taken, or the message was deleted.
     Conflict,
     /// Over a configured rate or bound.
     RateLimited,
@@ -29,6 +32,7 @@ impl Code {
             Code::Unauthenticated => "UNAUTHENTICATED",
             Code::NotFound => "NOT_FOUND",
             Code::BadUserInput => "BAD_USER_INPUT",
+            Code::Forbidden => "FORBIDDEN",
             Code::Conflict => "CONFLICT",
             Code::RateLimited => "RATE_LIMITED",
             Code::CursorExpired => "CURSOR_EXPIRED",

@@ -30,7 +30,9 @@ pub enum ApiError {
     NotFound,
     /// BAD_USER_INPUT: the input breaks a rule; the message says which.
     BadUserInput(String),
-    /// CONFLICT: the username is taken.
+    /// FORBIDDEN: the viewer may see the object but may not do this to it.
+    Forbidden(&'static str),
+    /// CONFLICT: the username is taken, or the message was deleted.
     Conflict(String),
     /// BAD_USER_INPUT with reason QUERY_TOO_COMPLEX: the operation's
     /// `limit` (depth, complexity, ...) is `actual`, over the `max`.
@@ -63,6 +65,7 @@ impl ApiError {
             ApiError::BadUserInput(_)
             | ApiError::QueryTooComplex { .. }
             | ApiError::IntrospectionOff => Code::BadUserInput,
+            ApiError::Forbidden(_) => Code::Forbidden,
             ApiError::Conflict(_) => Code::Conflict,
             ApiError::RateLimited(_) | ApiError::OverBound(_) => Code::RateLimited,
             ApiError::CursorExpired => Code::CursorExpired,
@@ -88,7 +91,7 @@ impl ApiError {
 
     fn message(&self) -> String {
         match self {
-            ApiError::Unauthenticated(why) => (*why).to_owned(),
+            ApiError::Unauthenticated(why) | ApiError::Forbidden(why) => (*why).to_owned(),
             ApiError::NotFound => "not found".to_owned(),
             ApiError::BadUserInput(why) | ApiError::Conflict(why) | ApiError::OverBound(why) => {
                 why.clone()
@@ -159,6 +162,16 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::UsernameTaken => ApiError::Conflict("username is taken".to_owned()),
             StoreError::NotFound => ApiError::NotFound,
+            StoreError::Forbidden => {
+                ApiError::Forbidden("only the sender may edit or delete a message")
+            }
+            StoreError::Deleted => ApiError::Conflict("the message was deleted".to_owned()),
+            StoreError::TooManyEmoji(max) => ApiError::BadUserInput(format!(
+                "a message takes reactions with at most {max} distinct emoji"
+            )),
+            StoreError::NotAMessage => ApiError::BadUserInput(
+                "the cursor is not the cursor of a message of this chat".to_owned(),
+            ),
             StoreError::Expired => ApiError::CursorExpired,
             StoreError::Backend(cause) => ApiError::Internal(Arc::from(cause)),
         }

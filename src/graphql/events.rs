@@ -1,4 +1,4 @@
-//! Real-time events: the `ChatEvent` interface, its four types, and the
+//! Real-time events: the `ChatEvent` interface, its types, and the
 //! `messageCreated` / `chatEvents` subscriptions.
 
 use std::sync::Arc;
@@ -7,10 +7,11 @@ use async_graphql::{Context, ID, Interface, Object, Subscription};
 use futures_util::future::ready;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 
+use crate::cursor::Cursor;
 use crate::domain::{ChatId, UserId};
 use crate::realtime::feed::Feed;
 use crate::realtime::hub::Hub;
-use crate::store::{Event, EventKind};
+use crate::store::{Event, EventKind, LogId};
 
 use super::account::{UserNode, load_user};
 use super::chat::ChatNode;
@@ -19,6 +20,7 @@ use super::envelope::Envelope;
 use super::error::{ApiError, ApiResult};
 use super::live::handoff;
 use super::message::MessageNode;
+use super::message_id::MessageId;
 use super::scalars::DateTime;
 
 /// Defines a `ChatEvent` type: a wrapper around an [`Envelope`] whose
@@ -51,17 +53,130 @@ macro_rules! chat_event_type {
 chat_event_type!(
     /// A message was sent.
     MessageCreated {
+        /// The message as it is now (a since-deleted one is a tombstone).
         async fn message(&self) -> ApiResult<MessageNode> {
-            match &self.0.event.kind {
-                EventKind::MessageCreated(message) => Ok(MessageNode {
-                    message: message.clone(),
-                    epoch: self.0.epoch.to_string(),
-                }),
-                _ => Err(ApiError::internal("MessageCreated wraps another event")),
-            }
+            message_node(self.0.clone())
         }
     }
 );
+
+chat_event_type!(
+    /// A message's body was changed by its sender.
+    MessageEdited {
+        /// The message as it is now.
+        async fn message(&self, ctx: &Context<'_>) -> ApiResult<MessageNode> {
+            self.0.message_now(ctx).await
+        }
+    }
+);
+
+chat_event_type!(
+    /// A message was deleted; it stays in history as a tombstone.
+    MessageDeleted {
+        async fn message_id(&self) -> ApiResult<ID> {
+            self.0.message_id()
+        }
+
+        /// The tombstone.
+        async fn message(&self, ctx: &Context<'_>) -> ApiResult<MessageNode> {
+            self.0.message_now(ctx).await
+        }
+    }
+);
+
+chat_event_type!(
+    /// A member reacted to a message.
+    ReactionAdded {
+        /// The message as it is now, with its reactions as the viewer sees them.
+        async fn message(&self, ctx: &Context<'_>) -> ApiResult<MessageNode> {
+            self.0.message_now(ctx).await
+        }
+
+        async fn emoji(&self) -> ApiResult<&str> {
+            self.0.reaction().map(|(emoji, _)| emoji)
+        }
+
+        async fn user(&self, ctx: &Context<'_>) -> ApiResult<UserNode> {
+            load_user(ctx, self.0.reaction()?.1).await
+        }
+    }
+);
+
+chat_event_type!(
+    /// A member took a reaction back.
+    ReactionRemoved {
+        /// The message as it is now, with its reactions as the viewer sees them.
+        async fn message(&self, ctx: &Context<'_>) -> ApiResult<MessageNode> {
+            self.0.message_now(ctx).await
+        }
+
+        async fn emoji(&self) -> ApiResult<&str> {
+            self.0.reaction().map(|(emoji, _)| emoji)
+        }
+
+        async fn user(&self, ctx: &Context<'_>) -> ApiResult<UserNode> {
+            load_user(ctx, self.0.reaction()?.1).await
+        }
+    }
+);
+
+chat_event_type!(
+    /// A member's read position moved.
+    ChatRead {
+        async fn user(&self, ctx: &Context<'_>) -> ApiResult<UserNode> {
+            match &self.0.event.kind {
+                EventKind::ChatRead { user, .. } => load_user(ctx, user).await,
+                _ => Err(ApiError::internal("ChatRead wraps another event")),
+            }
+        }
+
+        /// The reader's new read position (a message cursor).
+        async fn read_cursor(&self) -> ApiResult<String> {
+            Ok(Cursor::log(&self.0.epoch, self.0.message()?))
+        }
+
+        async fn message_id(&self) -> ApiResult<ID> {
+            self.0.message_id()
+        }
+    }
+);
+
+impl Envelope {
+    /// The message an event is about (not `MessageCreated`, which carries
+    /// the whole message).
+    fn message(&self) -> ApiResult<LogId> {
+        match &self.event.kind {
+            EventKind::MessageEdited { message }
+            | EventKind::MessageDeleted { message }
+            | EventKind::ReactionAdded { message, .. }
+            | EventKind::ReactionRemoved { message, .. }
+            | EventKind::ChatRead { message, .. } => Ok(*message),
+            _ => Err(ApiError::internal("the event is about no message")),
+        }
+    }
+
+    fn message_id(&self) -> ApiResult<ID> {
+        Ok(MessageId::text(&self.event.chat_id, self.message()?))
+    }
+
+    /// The message the event is about, as it is now.
+    async fn message_now(&self, ctx: &Context<'_>) -> ApiResult<MessageNode> {
+        let message = store(ctx)?
+            .message(&self.event.chat_id, self.message()?)
+            .await?
+            .ok_or_else(|| ApiError::internal("a changed message is missing"))?;
+        Ok(MessageNode::current(message, self.epoch.to_string()))
+    }
+
+    /// A reaction event's emoji and user.
+    fn reaction(&self) -> ApiResult<(&str, &UserId)> {
+        match &self.event.kind {
+            EventKind::ReactionAdded { emoji, user, .. }
+            | EventKind::ReactionRemoved { emoji, user, .. } => Ok((emoji, user)),
+            _ => Err(ApiError::internal("not a reaction event")),
+        }
+    }
+}
 
 chat_event_type!(
     /// Fires for every member when a chat is created, including the creator.
@@ -71,7 +186,7 @@ chat_event_type!(
             store(ctx)?
                 .chat(&self.0.event.chat_id)
                 .await?
-                .map(ChatNode)
+                .map(ChatNode::new)
                 .ok_or_else(|| ApiError::internal("a created chat is missing"))
         }
     }
@@ -138,6 +253,11 @@ pub enum ChatEvent {
     ChatCreated(ChatCreated),
     MemberJoined(MemberJoined),
     MemberLeft(MemberLeft),
+    MessageEdited(MessageEdited),
+    MessageDeleted(MessageDeleted),
+    ReactionAdded(ReactionAdded),
+    ReactionRemoved(ReactionRemoved),
+    ChatRead(ChatRead),
 }
 
 impl From<Envelope> for ChatEvent {
@@ -147,6 +267,13 @@ impl From<Envelope> for ChatEvent {
             EventKind::ChatCreated { .. } => ChatEvent::ChatCreated(ChatCreated(envelope)),
             EventKind::MemberJoined { .. } => ChatEvent::MemberJoined(MemberJoined(envelope)),
             EventKind::MemberLeft { .. } => ChatEvent::MemberLeft(MemberLeft(envelope)),
+            EventKind::MessageEdited { .. } => ChatEvent::MessageEdited(MessageEdited(envelope)),
+            EventKind::MessageDeleted { .. } => ChatEvent::MessageDeleted(MessageDeleted(envelope)),
+            EventKind::ReactionAdded { .. } => ChatEvent::ReactionAdded(ReactionAdded(envelope)),
+            EventKind::ReactionRemoved { .. } => {
+                ChatEvent::ReactionRemoved(ReactionRemoved(envelope))
+            }
+            EventKind::ChatRead { .. } => ChatEvent::ChatRead(ChatRead(envelope)),
         }
     }
 }
@@ -178,9 +305,10 @@ async fn open(
     let envelopes = {
         let epoch = epoch.clone();
         feed.into_stream().map(move |item| {
-            item.map(|event| Envelope {
-                event,
+            item.map(|fed| Envelope {
+                event: fed.event,
                 epoch: epoch.clone(),
+                live: fed.live,
             })
             .map_err(ApiError::from)
         })
@@ -188,13 +316,14 @@ async fn open(
     Ok((envelopes, epoch))
 }
 
-/// The message a `MessageCreated` event carries.
+/// The message a `MessageCreated` event carries, as it was sent (its
+/// fields that can change are read again when asked for).
 fn message_node(envelope: Envelope) -> ApiResult<MessageNode> {
     match &envelope.event.kind {
-        EventKind::MessageCreated(message) => Ok(MessageNode {
-            message: message.clone(),
-            epoch: envelope.epoch.to_string(),
-        }),
+        EventKind::MessageCreated(message) => Ok(MessageNode::as_sent(
+            message.clone(),
+            envelope.epoch.to_string(),
+        )),
         _ => Err(ApiError::internal("not a message event")),
     }
 }

@@ -1,37 +1,77 @@
-//! Messages: the `Message` type, history pages and `sendMessage`.
+//! Messages: the `Message` type and history pages.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, Object, SimpleObject};
+use tokio::sync::OnceCell;
 
 use crate::cursor::Cursor;
-use crate::domain::{ChatId, ClientMessageId, MessageBody, PageSize};
+use crate::domain::{ChatId, PageSize};
 use crate::store::Message;
-use crate::throttle::Action;
 
 use super::account::{UserNode, load_user};
 use super::connection::PageInfo;
-use super::context::{log_position, policy, store, viewer};
+use super::context::{log_position, store, viewer};
 use super::error::{ApiError, ApiResult};
+use super::message_id::MessageId;
+use super::reaction::ReactionGroupNode;
 use super::scalars::DateTime;
 
 /// Default page size of `Chat.messages`.
 pub(super) const DEFAULT_MESSAGES_PAGE: usize = 50;
 
 /// A message, with the epoch needed to print its cursor.
+///
+/// Its fields show the message as it is when they resolve (the contract's
+/// rule for objects in events): a node made from a store read is current;
+/// one made from a `MessageCreated` event holds the message as it was sent,
+/// and reads it again the first time a field that can change since
+/// (`body`, `editedAt`, `deletedAt`) is asked for.
 pub struct MessageNode {
-    pub message: Message,
-    pub epoch: String,
+    message: Message,
+    epoch: String,
+    now: OnceCell<Message>,
 }
 
 impl MessageNode {
+    /// A message just read from the store (or just written).
+    pub fn current(message: Message, epoch: String) -> Self {
+        let now = OnceCell::new_with(Some(message.clone()));
+        Self {
+            message,
+            epoch,
+            now,
+        }
+    }
+
+    /// A message as its `MessageCreated` event recorded it.
+    pub fn as_sent(message: Message, epoch: String) -> Self {
+        Self {
+            message,
+            epoch,
+            now: OnceCell::new(),
+        }
+    }
+
     fn cursor_text(&self) -> String {
         Cursor::log(&self.epoch, self.message.id)
+    }
+
+    /// The message as it is now.
+    async fn now(&self, ctx: &Context<'_>) -> ApiResult<&Message> {
+        self.now
+            .get_or_try_init(|| async {
+                store(ctx)?
+                    .message(&self.message.chat_id, self.message.id)
+                    .await?
+                    .ok_or_else(|| ApiError::internal("a sent message is missing"))
+            })
+            .await
     }
 }
 
 #[Object(name = "Message")]
 impl MessageNode {
     async fn id(&self) -> ID {
-        ID(self.message.id.to_string())
+        MessageId::text(&self.message.chat_id, self.message.id)
     }
 
     async fn chat_id(&self) -> ID {
@@ -42,8 +82,9 @@ impl MessageNode {
         load_user(ctx, &self.message.sender).await
     }
 
-    async fn body(&self) -> &str {
-        &self.message.body
+    /// The body as it is now: the empty string once deleted.
+    async fn body(&self, ctx: &Context<'_>) -> ApiResult<&str> {
+        Ok(&self.now(ctx).await?.body)
     }
 
     async fn created_at(&self) -> DateTime {
@@ -58,6 +99,37 @@ impl MessageNode {
     /// This message's position; usable as `before` in Chat.messages and as `after` in subscriptions.
     async fn cursor(&self) -> String {
         self.cursor_text()
+    }
+
+    /// When the body was last changed by editMessage; null if never.
+    async fn edited_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime>> {
+        Ok(self.now(ctx).await?.edited_at.map(DateTime))
+    }
+
+    /// When the message was deleted; then `body` is the empty string and `reactions` is empty.
+    async fn deleted_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime>> {
+        Ok(self.now(ctx).await?.deleted_at.map(DateTime))
+    }
+
+    /// The message this one answers, as it is now (possibly deleted); null when it answers none.
+    async fn reply_to(&self, ctx: &Context<'_>) -> ApiResult<Option<MessageNode>> {
+        let Some(id) = self.message.reply_to else {
+            return Ok(None);
+        };
+        let message = store(ctx)?
+            .message(&self.message.chat_id, id)
+            .await?
+            .ok_or_else(|| ApiError::internal("a replied-to message is missing"))?;
+        Ok(Some(MessageNode::current(message, self.epoch.clone())))
+    }
+
+    /// One group per emoji, ordered by each emoji's first reaction.
+    async fn reactions(&self, ctx: &Context<'_>) -> ApiResult<Vec<ReactionGroupNode>> {
+        let viewer = viewer(ctx)?;
+        let groups = store(ctx)?
+            .reactions(&self.message.chat_id, self.message.id, &viewer)
+            .await?;
+        Ok(groups.into_iter().map(ReactionGroupNode).collect())
     }
 }
 
@@ -93,10 +165,7 @@ pub async fn history(
         .messages
         .into_iter()
         .map(|message| {
-            let node = MessageNode {
-                message,
-                epoch: epoch.clone(),
-            };
+            let node = MessageNode::current(message, epoch.clone());
             MessageEdge {
                 cursor: node.cursor_text(),
                 node,
@@ -119,43 +188,5 @@ pub async fn last_message(ctx: &Context<'_>, chat: &ChatId) -> ApiResult<Option<
         return Ok(None);
     };
     let epoch = store.epoch().await?;
-    Ok(Some(MessageNode { message, epoch }))
-}
-
-#[derive(InputObject)]
-pub struct SendMessageInput {
-    chat_id: ID,
-    body: String,
-    /// Idempotency key: a retry with the same key in the same chat by the same sender returns the first message and creates nothing.
-    client_message_id: Option<String>,
-}
-
-#[derive(Default)]
-pub struct MessageMutation;
-
-#[Object]
-impl MessageMutation {
-    async fn send_message(
-        &self,
-        ctx: &Context<'_>,
-        input: SendMessageInput,
-    ) -> ApiResult<MessageNode> {
-        let sender = viewer(ctx)?;
-        policy(ctx)?.write(Action::SendMessage, &sender).await?;
-        let body = MessageBody::parse(&input.body)?;
-        let key = input
-            .client_message_id
-            .as_deref()
-            .map(ClientMessageId::parse)
-            .transpose()?;
-        let chat = ChatId::parse(&input.chat_id).ok_or(ApiError::NotFound)?;
-        let store = store(ctx)?;
-        let sent = store
-            .send_message(&chat, &sender, &body, key.as_ref())
-            .await?;
-        Ok(MessageNode {
-            message: sent.message,
-            epoch: sent.epoch,
-        })
-    }
+    Ok(Some(MessageNode::current(message, epoch)))
 }

@@ -20,7 +20,11 @@ mod events;
 mod limits;
 pub mod live;
 mod message;
+mod message_id;
+mod messaging;
 mod observe;
+mod reaction;
+mod read_receipt;
 mod scalars;
 mod schema;
 

@@ -16,7 +16,7 @@ use super::chat::{ChatMutation, ChatQuery};
 use super::error_codes::ErrorCodes;
 use super::events::EventSubscription;
 use super::limits::QueryLimits;
-use super::message::MessageMutation;
+use super::messaging::MessageMutation;
 use super::observe::Observe;
 
 #[derive(MergedObject, Default)]

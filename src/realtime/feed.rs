@@ -39,6 +39,17 @@ enum Source {
     Hub,
 }
 
+/// An event a feed delivers, and how it got it.
+#[derive(Debug, Clone)]
+pub struct FeedEvent {
+    pub event: Arc<Event>,
+    /// Taken from the hub as it happened, rather than read back from the
+    /// log (replaying after a cursor, or backfilling after lag). Live
+    /// events reach every subscriber at about the same moment, which is
+    /// what lets their renderings be shared.
+    pub live: bool,
+}
+
 /// The events one subscription delivers, in log order.
 pub struct Feed {
     store: Arc<dyn Store>,
@@ -49,7 +60,7 @@ pub struct Feed {
     /// The last log position taken into account (delivered or skipped).
     position: LogId,
     source: Source,
-    ready: VecDeque<Arc<Event>>,
+    ready: VecDeque<FeedEvent>,
     ended: bool,
 }
 
@@ -94,7 +105,7 @@ impl Feed {
     }
 
     /// The next event to deliver; `None` when the feed has ended.
-    pub async fn next(&mut self) -> Option<StoreResult<Arc<Event>>> {
+    pub async fn next(&mut self) -> Option<StoreResult<FeedEvent>> {
         loop {
             if let Some(event) = self.ready.pop_front() {
                 return Some(Ok(event));
@@ -118,7 +129,7 @@ impl Feed {
     }
 
     /// The feed as a stream, for the GraphQL layer.
-    pub fn into_stream(self) -> impl Stream<Item = StoreResult<Arc<Event>>> + Send {
+    pub fn into_stream(self) -> impl Stream<Item = StoreResult<FeedEvent>> + Send {
         futures_util::stream::unfold(self, |mut feed| async move {
             feed.next().await.map(|item| (item, feed))
         })
@@ -134,7 +145,7 @@ impl Feed {
                 done = true;
                 break;
             }
-            self.take(Arc::new(event));
+            self.take(Arc::new(event), false);
             if self.ended {
                 return Ok(());
             }
@@ -148,7 +159,7 @@ impl Feed {
     /// Waits for the hub's next event.
     async fn listen(&mut self) {
         match self.route.recv().await {
-            Received::Event(event) if event.id > self.position => self.take(event),
+            Received::Event(event) if event.id > self.position => self.take(event, true),
             Received::Event(_) => {}
             Received::Lagged => {
                 tracing::debug!(position = %self.position, "subscription lagged; backfilling from the log");
@@ -158,14 +169,14 @@ impl Feed {
         }
     }
 
-    fn take(&mut self, event: Arc<Event>) {
+    fn take(&mut self, event: Arc<Event>, live: bool) {
         self.position = event.id;
-        match self.visibility.apply(&event) {
+        let verdict = self.visibility.apply(&event);
+        match verdict {
             Verdict::Skip => {}
-            Verdict::Deliver => self.ready.push_back(event),
-            Verdict::DeliverAndEnd => {
-                self.ready.push_back(event);
-                self.ended = true;
+            Verdict::Deliver | Verdict::DeliverAndEnd => {
+                self.ready.push_back(FeedEvent { event, live });
+                self.ended = verdict == Verdict::DeliverAndEnd;
             }
         }
     }

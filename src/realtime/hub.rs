@@ -176,12 +176,7 @@ impl Hub {
         let chat = &event.chat_id;
         // Joins take effect before the event is handed out, so the viewer
         // sees its own join; a leave after, so it sees its own leave.
-        let (joined, left) = match &event.kind {
-            EventKind::ChatCreated { members } => (members.as_slice(), None),
-            EventKind::MemberJoined { user, .. } => (std::slice::from_ref(user), None),
-            EventKind::MemberLeft { user } => (&[][..], Some(user)),
-            EventKind::MessageCreated(_) => (&[][..], None),
-        };
+        let (joined, left) = event.kind.membership();
         for user in joined {
             routes.change(user, &event, |routes, id| routes.join(id, chat));
         }

@@ -101,13 +101,8 @@ impl Visibility {
     /// Whether `event` can change this viewer's memberships (the only events
     /// [`Self::unapply`] needs).
     pub fn concerns_membership(&self, event: &Event) -> bool {
-        match &event.kind {
-            EventKind::ChatCreated { members } => members.contains(&self.viewer),
-            EventKind::MemberJoined { user, .. } | EventKind::MemberLeft { user } => {
-                *user == self.viewer
-            }
-            EventKind::MessageCreated(_) => false,
-        }
+        let (joined, left) = event.kind.membership();
+        joined.contains(&self.viewer) || left == Some(&self.viewer)
     }
 
     fn verdict_for(&self, chat: &ChatId, member: bool, ends: bool) -> Verdict {
@@ -144,6 +139,9 @@ mod tests {
                 sender: sender.clone(),
                 body: "hi".into(),
                 client_message_id: None,
+                reply_to: None,
+                edited_at: None,
+                deleted_at: None,
             }),
         )
     }

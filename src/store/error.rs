@@ -11,6 +11,19 @@ pub enum StoreError {
     /// is not a member of is reported the same way.
     #[error("not found")]
     NotFound,
+    /// The caller may see the message but may not change it (only its
+    /// sender may edit or delete it).
+    #[error("only the sender may change this message")]
+    Forbidden,
+    /// The message was deleted, so it can no longer be edited or reacted to.
+    #[error("the message was deleted")]
+    Deleted,
+    /// A message already has reactions with the most distinct emoji allowed.
+    #[error("a message takes at most {0} distinct emoji")]
+    TooManyEmoji(usize),
+    /// A position given to `markRead` is not a message of the chat.
+    #[error("the cursor names no message of this chat")]
+    NotAMessage,
     /// A log position older than the retained log.
     #[error("cursor is older than the retained event log")]
     Expired,

@@ -12,13 +12,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
-use crate::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
+use crate::domain::{ChatId, ChatTitle, Emoji, MessageBody, UserId, Username};
 
 use crate::store::LogTail;
 
 use super::{
-    Chat, Event, EventKind, IDEMPOTENCY_TTL_MS, LogId, Message, MessagePage, Millis, Sent, Store,
-    StoreError, StoreResult, User, now_ms,
+    Changed, Chat, Event, EventKind, IDEMPOTENCY_TTL_MS, LogId, MAX_DISTINCT_EMOJI,
+    MAX_REACTION_USERS, Message, MessagePage, Millis, NewMessage, ReactionGroup, ReadPosition,
+    ReadState, Sent, Store, StoreError, StoreResult, User, now_ms,
 };
 
 /// A store that keeps everything in process memory; lost on restart.
@@ -39,10 +40,59 @@ struct ChatRecord {
     chat: Chat,
     /// Members in join order.
     members: Vec<UserId>,
-    /// Messages in log order.
+    /// Messages in log order, as they are now. A message's ordinal (its
+    /// number in the chat, from 1) is its index plus one.
     messages: Vec<Message>,
+    /// Ordinals of deleted messages, ascending: with the message count,
+    /// the index `unread` is answered from by binary search.
+    deleted: Vec<u64>,
+    /// Each member's read position.
+    reads: HashMap<UserId, Read>,
+    /// Reactions by message, groups in no order (see [`Group`]).
+    reactions: HashMap<LogId, Vec<Group>>,
+    /// Numbers reactions in the order they are made.
+    reaction_seq: u64,
 }
 
+/// A member's read position: after the message with ordinal `ordinal`
+/// (0 before the first). At a join it sits between messages (`message`
+/// is `None`); reading or sending puts it at a message.
+#[derive(Clone)]
+struct Read {
+    ordinal: u64,
+    message: Option<ReadPosition>,
+}
+
+/// One emoji's reactions to a message: reactors with the number of their
+/// reaction, earliest first. Groups are shown in the order of their first
+/// reactor's number, so a group whose earliest reactor leaves it moves.
+struct Group {
+    emoji: String,
+    users: Vec<(u64, UserId)>,
+}
+
+impl ChatRecord {
+    fn new(chat: Chat) -> Self {
+        Self {
+            chat,
+            members: Vec::new(),
+            messages: Vec::new(),
+            deleted: Vec::new(),
+            reads: HashMap::new(),
+            reactions: HashMap::new(),
+            reaction_seq: 0,
+        }
+    }
+
+    /// The index of message `id`, when the chat has it.
+    fn index_of(&self, id: LogId) -> Option<usize> {
+        self.messages.binary_search_by_key(&id, |m| m.id).ok()
+    }
+
+    fn message_count(&self) -> u64 {
+        self.messages.len() as u64
+    }
+}
 type IdempotencyKey = (ChatId, UserId, String);
 
 #[derive(Default)]
@@ -97,6 +147,22 @@ impl MemoryStore {
     }
 }
 
+/// A call that changed nothing, with the message as it is.
+fn unchanged(message: &Message) -> Changed {
+    Changed {
+        message: message.clone(),
+        written: false,
+    }
+}
+
+/// A call that changed the message (and appended an event).
+fn written(message: &Message) -> Changed {
+    Changed {
+        message: message.clone(),
+        written: true,
+    }
+}
+
 /// A panic while holding the lock cannot leave a half-applied write (writes
 /// check everything before mutating), so a poisoned lock is still
 /// consistent and safe to keep using.
@@ -135,14 +201,45 @@ impl State {
             .filter(|record| record.members.contains(user))
     }
 
+    /// Makes `user` a member, with a read position at the join: nothing
+    /// sent before it is unread.
     fn join(&mut self, chat: &ChatId, user: &UserId) {
         if let Some(record) = self.chats.get_mut(chat) {
             record.members.push(user.clone());
+            let read = Read {
+                ordinal: record.message_count(),
+                message: None,
+            };
+            record.reads.insert(user.clone(), read);
         }
         self.user_chats
             .entry(user.clone())
             .or_default()
             .insert(chat.clone());
+    }
+
+    /// The index of message `id` in a chat `user` is a member of.
+    fn visible_message(&self, chat: &ChatId, user: &UserId, id: LogId) -> StoreResult<usize> {
+        let record = self.member_chat(chat, user).ok_or(StoreError::NotFound)?;
+        record.index_of(id).ok_or(StoreError::NotFound)
+    }
+
+    /// As [`State::visible_message`], and `Forbidden` unless `user` sent it.
+    /// Permission comes before state: another member's edit of a
+    /// tombstone is `Forbidden`, not `Deleted`.
+    fn own_message(&self, chat: &ChatId, user: &UserId, id: LogId) -> StoreResult<usize> {
+        let index = self.visible_message(chat, user, id)?;
+        if self.chats[chat].messages[index].sender != *user {
+            return Err(StoreError::Forbidden);
+        }
+        Ok(index)
+    }
+
+    fn message_mut(&mut self, chat: &ChatId, index: usize) -> StoreResult<&mut Message> {
+        self.chats
+            .get_mut(chat)
+            .and_then(|record| record.messages.get_mut(index))
+            .ok_or(StoreError::NotFound)
     }
 
     fn forget_expired_keys(&mut self, now: Millis) {
@@ -237,14 +334,9 @@ impl Store for MemoryStore {
                 created_at: id.ms,
                 last_activity: id.ms,
             };
-            state.chats.insert(
-                chat_id.clone(),
-                ChatRecord {
-                    chat: chat.clone(),
-                    members: Vec::new(),
-                    messages: Vec::new(),
-                },
-            );
+            state
+                .chats
+                .insert(chat_id.clone(), ChatRecord::new(chat.clone()));
             for member in &members {
                 state.join(&chat_id, member);
             }
@@ -279,6 +371,7 @@ impl Store for MemoryStore {
             state.append(chat, |_| EventKind::MemberLeft { user: user.clone() });
             if let Some(record) = state.chats.get_mut(chat) {
                 record.members.retain(|m| m != user);
+                record.reads.remove(user);
             }
             if let Some(chats) = state.user_chats.get_mut(user) {
                 chats.remove(chat);
@@ -322,37 +415,46 @@ impl Store for MemoryStore {
         &self,
         chat: &ChatId,
         sender: &UserId,
-        body: &MessageBody,
-        client_message_id: Option<&ClientMessageId>,
+        new: NewMessage<'_>,
     ) -> StoreResult<Sent> {
         let epoch = self.epoch.clone();
         self.write(|state| {
-            state
+            let record = state
                 .member_chat(chat, sender)
                 .ok_or(StoreError::NotFound)?;
             let now = now_ms();
-            state.forget_expired_keys(now);
-            let key =
-                client_message_id.map(|k| (chat.clone(), sender.clone(), k.as_str().to_owned()));
-            if let Some((first, _)) = key.as_ref().and_then(|k| state.idempotency.get(k)) {
-                let first = *first;
-                let record = state.chats.get(chat).ok_or(StoreError::NotFound)?;
+            let key = new
+                .client_message_id
+                .map(|k| (chat.clone(), sender.clone(), k.as_str().to_owned()));
+            let first = key
+                .as_ref()
+                .and_then(|k| state.idempotency.get(k))
+                .filter(|(_, expiry)| *expiry > now);
+            if let Some((first, _)) = first {
                 let index = record
-                    .messages
-                    .binary_search_by_key(&first, |m| m.id)
-                    .map_err(|_| StoreError::backend("idempotency key names a lost message"))?;
+                    .index_of(*first)
+                    .ok_or_else(|| StoreError::backend("idempotency key names a lost message"))?;
                 return Ok(Sent {
                     message: record.messages[index].clone(),
                     created: false,
                     epoch,
                 });
             }
+            if let Some(reply_to) = new.reply_to
+                && record.index_of(reply_to).is_none()
+            {
+                return Err(StoreError::NotFound);
+            }
+            state.forget_expired_keys(now);
             let mut message = Message {
                 id: LogId::ZERO,
                 chat_id: chat.clone(),
                 sender: sender.clone(),
-                body: body.as_str().to_owned(),
-                client_message_id: client_message_id.map(|k| k.as_str().to_owned()),
+                body: new.body.as_str().to_owned(),
+                client_message_id: new.client_message_id.map(|k| k.as_str().to_owned()),
+                reply_to: new.reply_to,
+                edited_at: None,
+                deleted_at: None,
             };
             let id = state.append(chat, |id| {
                 message.id = id;
@@ -361,6 +463,14 @@ impl Store for MemoryStore {
             if let Some(record) = state.chats.get_mut(chat) {
                 record.chat.last_activity = id.ms;
                 record.messages.push(message.clone());
+                let read = Read {
+                    ordinal: record.message_count(),
+                    message: Some(ReadPosition {
+                        message: id,
+                        at: id.ms,
+                    }),
+                };
+                record.reads.insert(sender.clone(), read);
             }
             if let Some(key) = key {
                 let expiry = now + IDEMPOTENCY_TTL_MS;
@@ -373,6 +483,231 @@ impl Store for MemoryStore {
                 epoch,
             })
         })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn message(&self, chat: &ChatId, id: LogId) -> StoreResult<Option<Message>> {
+        let state = self.lock();
+        Ok(state.chats.get(chat).and_then(|record| {
+            record
+                .index_of(id)
+                .map(|index| record.messages[index].clone())
+        }))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn edit_message(
+        &self,
+        chat: &ChatId,
+        editor: &UserId,
+        id: LogId,
+        body: &MessageBody,
+    ) -> StoreResult<Changed> {
+        self.write(|state| {
+            let index = state.own_message(chat, editor, id)?;
+            let message = &state.chats[chat].messages[index];
+            if message.deleted_at.is_some() {
+                return Err(StoreError::Deleted);
+            }
+            if message.body == body.as_str() {
+                return Ok(unchanged(message));
+            }
+            let event = state.append(chat, |_| EventKind::MessageEdited { message: id });
+            let message = state.message_mut(chat, index)?;
+            message.body = body.as_str().to_owned();
+            message.edited_at = Some(event.ms);
+            Ok(written(message))
+        })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn delete_message(&self, chat: &ChatId, by: &UserId, id: LogId) -> StoreResult<Changed> {
+        self.write(|state| {
+            let index = state.own_message(chat, by, id)?;
+            let message = &state.chats[chat].messages[index];
+            if message.deleted_at.is_some() {
+                return Ok(unchanged(message));
+            }
+            let event = state.append(chat, |_| EventKind::MessageDeleted { message: id });
+            let record = state.chats.get_mut(chat).ok_or(StoreError::NotFound)?;
+            let ordinal = index as u64 + 1;
+            let at = record.deleted.partition_point(|&o| o < ordinal);
+            record.deleted.insert(at, ordinal);
+            record.reactions.remove(&id);
+            let message = state.message_mut(chat, index)?;
+            message.body.clear();
+            message.deleted_at = Some(event.ms);
+            Ok(written(message))
+        })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn add_reaction(
+        &self,
+        chat: &ChatId,
+        user: &UserId,
+        id: LogId,
+        emoji: &Emoji,
+    ) -> StoreResult<Changed> {
+        self.write(|state| {
+            let index = state.visible_message(chat, user, id)?;
+            let record = state.chats.get_mut(chat).ok_or(StoreError::NotFound)?;
+            if record.messages[index].deleted_at.is_some() {
+                return Err(StoreError::Deleted);
+            }
+            let groups = record.reactions.entry(id).or_default();
+            let group = groups.iter().position(|g| g.emoji == emoji.as_str());
+            if let Some(group) = group
+                && groups[group].users.iter().any(|(_, u)| u == user)
+            {
+                return Ok(unchanged(&record.messages[index]));
+            }
+            if group.is_none() && groups.len() >= MAX_DISTINCT_EMOJI {
+                return Err(StoreError::TooManyEmoji(MAX_DISTINCT_EMOJI));
+            }
+            record.reaction_seq += 1;
+            let reactor = (record.reaction_seq, user.clone());
+            match group {
+                Some(group) => groups[group].users.push(reactor),
+                None => groups.push(Group {
+                    emoji: emoji.as_str().to_owned(),
+                    users: vec![reactor],
+                }),
+            }
+            state.append(chat, |_| EventKind::ReactionAdded {
+                message: id,
+                emoji: emoji.as_str().to_owned(),
+                user: user.clone(),
+            });
+            Ok(written(state.message_mut(chat, index)?))
+        })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn remove_reaction(
+        &self,
+        chat: &ChatId,
+        user: &UserId,
+        id: LogId,
+        emoji: &Emoji,
+    ) -> StoreResult<Changed> {
+        self.write(|state| {
+            let index = state.visible_message(chat, user, id)?;
+            let record = state.chats.get_mut(chat).ok_or(StoreError::NotFound)?;
+            let groups = record.reactions.entry(id).or_default();
+            let found = groups.iter().enumerate().find_map(|(g, group)| {
+                let at = group.users.iter().position(|(_, u)| u == user);
+                at.filter(|_| group.emoji == emoji.as_str())
+                    .map(|at| (g, at))
+            });
+            let Some((group, at)) = found else {
+                return Ok(unchanged(&record.messages[index]));
+            };
+            groups[group].users.remove(at);
+            if groups[group].users.is_empty() {
+                groups.remove(group);
+            }
+            state.append(chat, |_| EventKind::ReactionRemoved {
+                message: id,
+                emoji: emoji.as_str().to_owned(),
+                user: user.clone(),
+            });
+            Ok(written(state.message_mut(chat, index)?))
+        })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn reactions(
+        &self,
+        chat: &ChatId,
+        id: LogId,
+        viewer: &UserId,
+    ) -> StoreResult<Vec<ReactionGroup>> {
+        let state = self.lock();
+        let Some(groups) = state.chats.get(chat).and_then(|r| r.reactions.get(&id)) else {
+            return Ok(Vec::new());
+        };
+        let mut groups: Vec<&Group> = groups.iter().collect();
+        groups.sort_by_key(|group| group.users.first().map(|(seq, _)| *seq));
+        Ok(groups
+            .into_iter()
+            .map(|group| ReactionGroup {
+                emoji: group.emoji.clone(),
+                count: group.users.len(),
+                includes_viewer: group.users.iter().any(|(_, u)| u == viewer),
+                users: group
+                    .users
+                    .iter()
+                    .take(MAX_REACTION_USERS)
+                    .map(|(_, u)| u.clone())
+                    .collect(),
+            })
+            .collect())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn mark_read(&self, chat: &ChatId, user: &UserId, id: LogId) -> StoreResult<Chat> {
+        self.write(|state| {
+            let record = state.member_chat(chat, user).ok_or(StoreError::NotFound)?;
+            let index = record.index_of(id).ok_or(StoreError::NotAMessage)?;
+            let ordinal = index as u64 + 1;
+            let current = record.reads.get(user).map_or(0, |read| read.ordinal);
+            let snapshot = record.chat.clone();
+            if ordinal <= current {
+                return Ok(snapshot);
+            }
+            let event = state.append(chat, |_| EventKind::ChatRead {
+                user: user.clone(),
+                message: id,
+            });
+            let record = state.chats.get_mut(chat).ok_or(StoreError::NotFound)?;
+            let read = Read {
+                ordinal,
+                message: Some(ReadPosition {
+                    message: id,
+                    at: event.ms,
+                }),
+            };
+            record.reads.insert(user.clone(), read);
+            Ok(snapshot)
+        })
+    }
+
+    /// The unread count is the messages after the position less the
+    /// deleted ones after it: a subtraction and one binary search.
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn read_state(&self, chat: &ChatId, user: &UserId) -> StoreResult<ReadState> {
+        let state = self.lock();
+        let read = state
+            .chats
+            .get(chat)
+            .and_then(|record| Some((record, record.reads.get(user)?)));
+        let Some((record, read)) = read else {
+            return Ok(ReadState::default());
+        };
+        let after = record.message_count().saturating_sub(read.ordinal);
+        let deleted_after =
+            (record.deleted.len() - record.deleted.partition_point(|&o| o <= read.ordinal)) as u64;
+        Ok(ReadState {
+            unread: after - deleted_after,
+            position: read.message.clone(),
+        })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn read_receipts(&self, chat: &ChatId) -> StoreResult<Vec<(UserId, ReadPosition)>> {
+        let state = self.lock();
+        let Some(record) = state.chats.get(chat) else {
+            return Ok(Vec::new());
+        };
+        Ok(record
+            .members
+            .iter()
+            .filter_map(|member| {
+                let position = record.reads.get(member)?.message.clone()?;
+                Some((member.clone(), position))
+            })
+            .collect())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -15,15 +15,30 @@ pub mod redis;
 
 use async_trait::async_trait;
 
-use crate::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
+use crate::domain::{ChatId, ChatTitle, ClientMessageId, Emoji, MessageBody, UserId, Username};
 
 pub use error::{StoreError, StoreResult};
 pub use log_id::{BadLogId, LogId};
 pub use log_tail::LogTail;
-pub use model::{Chat, Event, EventKind, Message, MessagePage, Millis, Sent, User};
+pub use model::{
+    Changed, Chat, Event, EventKind, MAX_REACTION_USERS, Message, MessagePage, Millis,
+    ReactionGroup, ReadPosition, ReadState, Sent, User,
+};
 
 /// How long an idempotency key keeps pointing at its first message.
 pub const IDEMPOTENCY_TTL_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Most distinct emoji one message's reactions may use.
+pub const MAX_DISTINCT_EMOJI: usize = 20;
+
+/// A message to send: its body, the client's idempotency key, and the
+/// message it answers.
+#[derive(Debug, Clone, Copy)]
+pub struct NewMessage<'a> {
+    pub body: &'a MessageBody,
+    pub client_message_id: Option<&'a ClientMessageId>,
+    pub reply_to: Option<LogId>,
+}
 
 /// The storage operations the API needs. Membership checks that decide
 /// visibility happen inside the atomic write, so a concurrent `leaveChat`
@@ -75,17 +90,83 @@ pub trait Store: Send + Sync + 'static {
     /// Every chat `user` is a member of, in no particular order.
     async fn chats_of(&self, user: &UserId) -> StoreResult<Vec<Chat>>;
 
-    /// Appends a message and its `MessageCreated` event. With a client
-    /// message id seen from this sender in this chat within
-    /// [`IDEMPOTENCY_TTL_MS`], returns the first message and writes nothing.
-    /// `NotFound` when the sender is not a member (checked first).
+    /// Appends a message and its `MessageCreated` event, and moves the
+    /// sender's read position to it. With a client message id seen from
+    /// this sender in this chat within [`IDEMPOTENCY_TTL_MS`], returns the
+    /// first message as it is now and writes nothing. `NotFound` when the
+    /// sender is not a member (checked first) or `reply_to` is not a
+    /// message of the chat.
     async fn send_message(
         &self,
         chat: &ChatId,
         sender: &UserId,
-        body: &MessageBody,
-        client_message_id: Option<&ClientMessageId>,
+        message: NewMessage<'_>,
     ) -> StoreResult<Sent>;
+
+    /// One message as it is now; `None` when the chat has no such message.
+    async fn message(&self, chat: &ChatId, id: LogId) -> StoreResult<Option<Message>>;
+
+    /// The sender replaces a message's body, sets `edited_at` and appends
+    /// `MessageEdited`; the same body again writes nothing. `NotFound` for
+    /// a non-member or no such message, then `Forbidden` for anyone but
+    /// the sender, then `Deleted` for a tombstone.
+    async fn edit_message(
+        &self,
+        chat: &ChatId,
+        editor: &UserId,
+        id: LogId,
+        body: &MessageBody,
+    ) -> StoreResult<Changed>;
+
+    /// The sender turns a message into a tombstone (empty body, no
+    /// reactions) and appends `MessageDeleted`; a tombstone is returned
+    /// unchanged. `NotFound`, then `Forbidden`, as for edits.
+    async fn delete_message(&self, chat: &ChatId, by: &UserId, id: LogId) -> StoreResult<Changed>;
+
+    /// Adds `user`'s reaction and appends `ReactionAdded`; one already
+    /// made writes nothing. `NotFound` for a non-member or no such message,
+    /// `Deleted` for a tombstone, `TooManyEmoji` for a new emoji past
+    /// [`MAX_DISTINCT_EMOJI`].
+    async fn add_reaction(
+        &self,
+        chat: &ChatId,
+        user: &UserId,
+        id: LogId,
+        emoji: &Emoji,
+    ) -> StoreResult<Changed>;
+
+    /// Removes `user`'s reaction and appends `ReactionRemoved`; one not
+    /// made (or a tombstone) writes nothing. `NotFound` as for adding.
+    async fn remove_reaction(
+        &self,
+        chat: &ChatId,
+        user: &UserId,
+        id: LogId,
+        emoji: &Emoji,
+    ) -> StoreResult<Changed>;
+
+    /// A message's reactions, one group per emoji ordered by each group's
+    /// earliest current reaction, as `viewer` sees them.
+    async fn reactions(
+        &self,
+        chat: &ChatId,
+        id: LogId,
+        viewer: &UserId,
+    ) -> StoreResult<Vec<ReactionGroup>>;
+
+    /// Moves `user`'s read position forward to the message `id` and appends
+    /// `ChatRead`; a message at or before the position writes nothing.
+    /// `NotFound` for a non-member, `NotAMessage` when the chat has no
+    /// message `id`. Returns the chat.
+    async fn mark_read(&self, chat: &ChatId, user: &UserId, id: LogId) -> StoreResult<Chat>;
+
+    /// A member's unread count and read position, in a few index look-ups
+    /// whatever the length of the chat's history.
+    async fn read_state(&self, chat: &ChatId, user: &UserId) -> StoreResult<ReadState>;
+
+    /// Every current member whose read position is at a message, in join
+    /// order, with that position.
+    async fn read_receipts(&self, chat: &ChatId) -> StoreResult<Vec<(UserId, ReadPosition)>>;
 
     /// Up to `limit` messages older than `before` (or the newest when
     /// `None`), returned oldest first.

@@ -27,7 +27,9 @@ pub struct Chat {
     pub last_activity: Millis,
 }
 
-/// A stored message. Its `id` is also its event's position in the log.
+/// A stored message as it is now. Its `id` is also its event's position in
+/// the log. A deleted message is a tombstone: `body` is empty and
+/// `deleted_at` set, and it keeps its place, id, sender and `reply_to`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub id: LogId,
@@ -35,6 +37,12 @@ pub struct Message {
     pub sender: UserId,
     pub body: String,
     pub client_message_id: Option<String>,
+    /// The message of the same chat this one answers.
+    pub reply_to: Option<LogId>,
+    /// When `editMessage` last changed the body.
+    pub edited_at: Option<Millis>,
+    /// When the message was deleted.
+    pub deleted_at: Option<Millis>,
 }
 
 impl Message {
@@ -66,6 +74,46 @@ pub struct Sent {
     pub epoch: String,
 }
 
+/// The result of a change that may be a no-op (an edit to the same body, a
+/// reaction already made, deleting a tombstone): the message as it is
+/// after the call, and whether anything (and so an event) was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    pub message: Message,
+    pub written: bool,
+}
+
+/// The users who reacted to a message with one emoji.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionGroup {
+    pub emoji: String,
+    pub count: usize,
+    /// Whether the user the reactions were read for is among them.
+    pub includes_viewer: bool,
+    /// The earliest reactors first, at most [`MAX_REACTION_USERS`] of them.
+    pub users: Vec<UserId>,
+}
+
+/// Most users a [`ReactionGroup`] lists (the largest `users(first:)`).
+pub const MAX_REACTION_USERS: usize = 100;
+
+/// A member's read position when it is at a message: the newest message
+/// they read or sent since joining, and when they got there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadPosition {
+    pub message: LogId,
+    pub at: Millis,
+}
+
+/// A member's read state in one chat (the default for a non-member).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadState {
+    /// Messages after the read position that are not deleted.
+    pub unread: u64,
+    /// `None` until the member has read or sent a message since joining.
+    pub position: Option<ReadPosition>,
+}
+
 /// Something that happened, as recorded in the event log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -78,6 +126,24 @@ impl Event {
     /// When it happened: the millisecond part of its log position.
     pub fn at(&self) -> Millis {
         self.id.ms
+    }
+}
+
+impl EventKind {
+    /// The users this event makes members of its chat, and the one it
+    /// removes; nobody for events that change no membership.
+    pub fn membership(&self) -> (&[UserId], Option<&UserId>) {
+        match self {
+            EventKind::ChatCreated { members } => (members.as_slice(), None),
+            EventKind::MemberJoined { user, .. } => (std::slice::from_ref(user), None),
+            EventKind::MemberLeft { user } => (&[], Some(user)),
+            EventKind::MessageCreated(_)
+            | EventKind::MessageEdited { .. }
+            | EventKind::MessageDeleted { .. }
+            | EventKind::ReactionAdded { .. }
+            | EventKind::ReactionRemoved { .. }
+            | EventKind::ChatRead { .. } => (&[], None),
+        }
     }
 }
 
@@ -97,4 +163,28 @@ pub enum EventKind {
         user: UserId,
     },
     MessageCreated(Message),
+    /// The message's body was changed by its sender.
+    MessageEdited {
+        message: LogId,
+    },
+    /// The message became a tombstone.
+    MessageDeleted {
+        message: LogId,
+    },
+    ReactionAdded {
+        message: LogId,
+        emoji: String,
+        user: UserId,
+    },
+    ReactionRemoved {
+        message: LogId,
+        emoji: String,
+        user: UserId,
+    },
+    /// A member's read position moved forward to `message` (by `markRead`;
+    /// sending moves the sender's without this event).
+    ChatRead {
+        user: UserId,
+        message: LogId,
+    },
 }

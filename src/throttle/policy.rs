@@ -24,6 +24,11 @@ pub enum Action {
     SendMessage,
     CreateChat,
     AddMember,
+    /// `editMessage` and `deleteMessage`.
+    ChangeMessage,
+    /// `addReaction` and `removeReaction`.
+    React,
+    MarkRead,
 }
 
 impl Action {
@@ -32,6 +37,9 @@ impl Action {
             Action::SendMessage => "send_message",
             Action::CreateChat => "create_chat",
             Action::AddMember => "add_member",
+            Action::ChangeMessage => "change_message",
+            Action::React => "react",
+            Action::MarkRead => "mark_read",
         }
     }
 }
@@ -42,6 +50,9 @@ pub struct Rates {
     pub send_message: Rate,
     pub create_chat: Rate,
     pub add_member: Rate,
+    pub change_message: Rate,
+    pub react: Rate,
+    pub mark_read: Rate,
     pub sign_in_per_account: Rate,
     pub sign_in_per_address: Rate,
 }
@@ -52,6 +63,9 @@ impl Rates {
             Action::SendMessage => self.send_message,
             Action::CreateChat => self.create_chat,
             Action::AddMember => self.add_member,
+            Action::ChangeMessage => self.change_message,
+            Action::React => self.react,
+            Action::MarkRead => self.mark_read,
         }
     }
 }
@@ -144,6 +158,9 @@ mod tests {
             send_message: one_per_minute,
             create_chat: Rate::OFF,
             add_member: one_per_minute,
+            change_message: one_per_minute,
+            react: one_per_minute,
+            mark_read: one_per_minute,
             sign_in_per_account: one_per_minute,
             sign_in_per_address: Rate::per(2, Duration::from_secs(60)),
         }

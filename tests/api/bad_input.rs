@@ -47,8 +47,93 @@ async fn run(app: &TestApp, viewer: Option<&Account>, query: &str, variables: Va
         .await
 }
 
-/// The bound checks: (what, query, variables, passes).
-fn bounds(chat: &str) -> Vec<(&'static str, &'static str, Value, bool)> {
+/// The bound checks: (what, query, variables, passes). `message` is a
+/// message of `chat` the battery's user sent (its `id` and `cursor`).
+fn bounds(chat: &str, message: &Value) -> Vec<(&'static str, &'static str, Value, bool)> {
+    const EDIT: &str =
+        "mutation($m: ID!, $b: String!) { editMessage(input: { messageId: $m, body: $b }) { id } }";
+    const REACT: &str =
+        "mutation($m: ID!, $e: String!) { addReaction(messageId: $m, emoji: $e) { id } }";
+    const UNREACT: &str =
+        "mutation($m: ID!, $e: String!) { removeReaction(messageId: $m, emoji: $e) { id } }";
+    const REACTORS: &str = "query($c: ID!, $n: Int) { chat(id: $c) { messages(last: 1) { edges { node { reactions { users(first: $n) { id } } } } } } }";
+    const MARK_READ: &str =
+        "mutation($c: ID!, $k: String!) { markRead(chatId: $c, cursor: $k) { id } }";
+    let id = &message["id"];
+    let edit = |text: String| json!({ "m": id, "b": text });
+    let emoji = |text: String| json!({ "m": id, "e": text });
+    let read = |cursor: Value| json!({ "c": chat, "k": cursor });
+    let v2 = vec![
+        ("edited body of 1", EDIT, edit("y".into()), true),
+        ("edited body of 4000", EDIT, edit("😀".repeat(4000)), true),
+        ("edited body of 4001", EDIT, edit("😀".repeat(4001)), false),
+        ("empty edited body", EDIT, edit(String::new()), false),
+        (
+            "whitespace edited body",
+            EDIT,
+            edit("\t \u{a0}".into()),
+            false,
+        ),
+        ("emoji of 1 byte", REACT, emoji("+".into()), true),
+        ("emoji of 64 bytes", REACT, emoji("😀".repeat(16)), true),
+        (
+            "emoji of 65 bytes",
+            REACT,
+            emoji(format!("{}x", "😀".repeat(16))),
+            false,
+        ),
+        ("empty emoji", REACT, emoji(String::new()), false),
+        ("emoji with a space", REACT, emoji("👍 ".into()), false),
+        (
+            "emoji with a control",
+            REACT,
+            emoji("\u{1b}[31m".into()),
+            false,
+        ),
+        (
+            "removed emoji of 65 bytes",
+            UNREACT,
+            emoji("e".repeat(65)),
+            false,
+        ),
+        (
+            "users first 1",
+            REACTORS,
+            json!({ "c": chat, "n": 1 }),
+            true,
+        ),
+        (
+            "users first 100",
+            REACTORS,
+            json!({ "c": chat, "n": 100 }),
+            true,
+        ),
+        (
+            "users first 0",
+            REACTORS,
+            json!({ "c": chat, "n": 0 }),
+            false,
+        ),
+        (
+            "users first 101",
+            REACTORS,
+            json!({ "c": chat, "n": 101 }),
+            false,
+        ),
+        (
+            "markRead a message",
+            MARK_READ,
+            read(message["cursor"].clone()),
+            true,
+        ),
+        ("markRead garbage", MARK_READ, read(json!("%%%")), false),
+        (
+            "markRead huge",
+            MARK_READ,
+            read(json!("A".repeat(100_000))),
+            false,
+        ),
+    ];
     const SEND: &str = "mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }";
     const CREATE: &str = "mutation($i: CreateChatInput!) { createChat(input: $i) { id } }";
     const HISTORY: &str =
@@ -58,7 +143,7 @@ fn bounds(chat: &str) -> Vec<(&'static str, &'static str, Value, bool)> {
     let keyed =
         |key: String| json!({ "i": { "chatId": chat, "body": "keyed", "clientMessageId": key } });
     let title = |text: String| json!({ "i": { "title": text, "memberIds": [] } });
-    vec![
+    let v1 = vec![
         ("body of 1", SEND, body("x".into()), true),
         ("empty body", SEND, body(String::new()), false),
         ("whitespace body", SEND, body(" \u{2003}\n".into()), false),
@@ -96,7 +181,9 @@ fn bounds(chat: &str) -> Vec<(&'static str, &'static str, Value, bool)> {
             json!({ "c": chat, "n": 1e20 }),
             false,
         ),
-    ]
+    ];
+    // The v2 checks first, while `message` is still the newest message.
+    v2.into_iter().chain(v1).collect()
 }
 
 async fn the_server_survives_the_battery_and_loses_nothing(backend: Backend) {
@@ -160,7 +247,9 @@ async fn the_server_survives_the_battery_and_loses_nothing(backend: Backend) {
         );
     }
     // 3. Every contract argument at and past its bounds.
-    for (what, query, variables, passes) in bounds(&chat) {
+    let target = app.send(&alice, &chat, "target").await;
+    sent.push(target["id"].clone());
+    for (what, query, variables, passes) in bounds(&chat, &target) {
         let response = run(&app, Some(&alice), query, variables).await;
         if passes {
             assert!(response["errors"].is_null(), "{what}: refused: {response}");
@@ -246,7 +335,7 @@ async fn the_server_survives_the_battery_and_loses_nothing(backend: Backend) {
         .map(|edge| edge["node"]["id"].clone())
         .collect();
     assert_eq!(
-        ids[..3],
+        ids[..sent.len()],
         sent[..],
         "the earlier messages changed: {history}"
     );

@@ -7,7 +7,7 @@ use chat_server::domain::{ChatTitle, MessageBody, Username};
 use chat_server::realtime::consumer::{Consumer, ConsumerStatus};
 use chat_server::realtime::hub::Hub;
 use chat_server::store::redis::RedisStore;
-use chat_server::store::{Event, LogId, Store};
+use chat_server::store::{Event, LogId, NewMessage, Store};
 use tokio::sync::broadcast::Receiver;
 
 use crate::helpers::{Backend, TestApp, unique_name};
@@ -90,7 +90,14 @@ async fn consumer_resumes_exactly_after_a_redis_crash() {
     let send = |n: usize| {
         let body = MessageBody::parse(&format!("message {n}")).unwrap();
         let (store, chat, user) = (&store, chat.id.clone(), user.id.clone());
-        async move { store.send_message(&chat, &user, &body, None).await }
+        async move {
+            let message = NewMessage {
+                body: &body,
+                client_message_id: None,
+                reply_to: None,
+            };
+            store.send_message(&chat, &user, message).await
+        }
     };
     let start = store.log_head().await.unwrap();
     let hub = Hub::new(64);

@@ -110,6 +110,9 @@ impl TestApp {
         config.rate_send_message = Rate::OFF;
         config.rate_create_chat = Rate::OFF;
         config.rate_add_member = Rate::OFF;
+        config.rate_change_message = Rate::OFF;
+        config.rate_react = Rate::OFF;
+        config.rate_mark_read = Rate::OFF;
         adjust(&mut config);
         let state = AppState::from_config(&config).await.expect("app state");
         let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();

@@ -48,10 +48,11 @@ async fn logged_messages(app: &TestApp, chat: &str) -> Vec<Event> {
         .collect()
 }
 
-/// The id of the message a MessageCreated event carries.
+/// The API id of the message a MessageCreated event carries: its chat and
+/// its log position.
 fn message_id(event: &Event) -> String {
     match &event.kind {
-        EventKind::MessageCreated(message) => message.id.to_string(),
+        EventKind::MessageCreated(message) => format!("{}:{}", message.chat_id, message.id),
         other => panic!("not a MessageCreated event: {other:?}"),
     }
 }
@@ -451,7 +452,10 @@ async fn concurrent_sends_follow_log_order(backend: Backend) {
         logged.windows(2).all(|w| w[0].id < w[1].id),
         "log not increasing"
     );
-    let positions: Vec<LogId> = history_ids.iter().map(|id| id.parse().unwrap()).collect();
+    let positions: Vec<LogId> = history_ids
+        .iter()
+        .map(|id| id.split_once(':').unwrap().1.parse().unwrap())
+        .collect();
     assert!(
         positions.windows(2).all(|w| w[0] < w[1]),
         "history not increasing"

@@ -469,7 +469,7 @@ async fn receive_interleaved_messages(app: TestApp) {
         .into_iter()
         .filter(|e| chats.iter().any(|chat| e.chat_id.as_str() == chat))
         .filter_map(|e| match e.kind {
-            EventKind::MessageCreated(message) => Some(message.id.to_string()),
+            EventKind::MessageCreated(message) => Some(format!("{}:{}", e.chat_id, message.id)),
             _ => None,
         })
         .collect();

@@ -10,9 +10,11 @@
 //! backfilling) may find its renderings gone and make them again, which
 //! costs time, never correctness.
 //!
-//! Sharing relies on one rule of the schema: no field reachable from
-//! `Subscription` depends on who is watching (the feed alone decides who
-//! receives an event). A render runs as the subscriber that asked first.
+//! A render runs as the subscriber that asked first, which is right for
+//! every subscriber of the same key: a selection that uses a field whose
+//! value depends on the viewer (`reactedByMe`, `unreadCount`, ...) has a
+//! key per viewer (see `template`), so only such a viewer's own renderings
+//! are ever shared with it.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -88,8 +90,11 @@ impl Renderer {
     }
 
     /// `envelope` as `template` renders it; `key` is the template's key for
-    /// the envelope's epoch. Made once per key and event, however many
-    /// subscribers ask at once.
+    /// the envelope's epoch and viewer. A live event is rendered once per
+    /// key, however many subscribers ask at once. An event read back from
+    /// the log (a replay, a backfill) is rendered afresh: objects in events
+    /// show their state at delivery, and a rendering made when the event
+    /// was live may show a message since edited or deleted.
     pub(super) async fn render(
         &self,
         template: &Template,
@@ -97,6 +102,9 @@ impl Renderer {
         viewer: &Viewer,
         envelope: Envelope,
     ) -> Rendition {
+        if !envelope.live {
+            return self.execute(template, viewer, Ok(envelope)).await;
+        }
         let cell = self.cell(key, envelope.log_id());
         cell.get_or_init(|| self.execute(template, viewer, Ok(envelope)))
             .await

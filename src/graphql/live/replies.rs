@@ -115,7 +115,7 @@ impl Operation {
                         Ok(handoff) = &mut shared.handoff => {
                             // The execution only waits now: drop it.
                             drop(responses);
-                            let key = shared.template.key(&handoff.epoch);
+                            let key = shared.template.key(&handoff.epoch, &shared.viewer);
                             self.phase = Phase::Delivering(Box::new(Delivery {
                                 handoff,
                                 template: shared.template,

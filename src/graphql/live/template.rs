@@ -10,6 +10,13 @@
 //! random per process), so no client can make its selection collide with
 //! another's on purpose.
 //!
+//! Some fields depend on who asks (`reactedByMe`, `unreadCount`, ...): a
+//! selection that uses one anywhere, fragments included, is *personal*,
+//! and its key also holds the viewer, so each subscriber gets a rendering
+//! of its own. Every other selection keeps one rendering per event. The
+//! test is by field name, which over-approximates (a field of that name on
+//! another type also counts), so it can cost sharing, never leak a value.
+//!
 //! The live templates and the hash keys are a value ([`Templates`]) owned
 //! by the delivery wing of one server, not process-wide statics: two
 //! servers in one process (as tests run them) share nothing.
@@ -23,7 +30,19 @@ use async_graphql::parser::types::{DocumentOperations, OperationType, Selection,
 use async_graphql::parser::{Positioned, parse_query};
 use async_graphql::{Name, Request, ServerError, Value, Variables};
 
+use crate::auth::Viewer;
 use crate::graphql::error::ApiError;
+
+/// The fields whose value depends on the viewer. A field added to the
+/// schema that depends on the viewer must be listed here, or subscribers
+/// sharing a rendering would see one another's values.
+pub(crate) const VIEWER_DEPENDENT_FIELDS: &[&str] = &[
+    "reactedByMe",
+    "unreadCount",
+    "readCursor",
+    "online",
+    "lastSeenAt",
+];
 
 /// Adds the variables a parsed value refers to into a set. (The parser's
 /// value type is not re-exported by async-graphql, so this goes through
@@ -81,6 +100,9 @@ pub(super) struct Template {
     operation_name: Option<String>,
     variables: Variables,
     shape: u64,
+    /// The selection uses a viewer-dependent field: renderings are per
+    /// viewer.
+    personal: bool,
     /// The keys `shape` was hashed with, for [`Template::key`].
     keys: RandomState,
 }
@@ -150,23 +172,34 @@ impl Templates {
             }
         }
         let shape = hasher.finish();
+        let personal = selects_personal(&field.node.selection_set.node)
+            || document
+                .fragments
+                .values()
+                .any(|fragment| selects_personal(&fragment.node.selection_set.node));
         Ok(Some(self.shared(shape, || Template {
             query: request.query.clone(),
             operation_name: request.operation_name.clone(),
             variables: request.variables.clone(),
             shape,
+            personal,
             keys: self.keys.clone(),
         })))
     }
 }
 
 impl Template {
-    /// The fingerprint of this shape with events of log `epoch`: equal
-    /// keys render the event with a given log id to the same result.
-    pub(super) fn key(&self, epoch: &str) -> u64 {
+    /// The fingerprint of this shape with events of log `epoch`, as
+    /// `viewer` receives them: equal keys render the event with a given
+    /// log id to the same result. The viewer is part of it only when the
+    /// selection is personal.
+    pub(super) fn key(&self, epoch: &str, viewer: &Viewer) -> u64 {
         let mut hasher = self.keys.build_hasher();
         self.shape.hash(&mut hasher);
         epoch.hash(&mut hasher);
+        if self.personal {
+            viewer.user().hash(&mut hasher);
+        }
         hasher.finish()
     }
 
@@ -183,6 +216,19 @@ fn single_root_field(root: &Positioned<SelectionSet>) -> ServerError {
         "a subscription must select exactly one root field, not a fragment".to_owned(),
     );
     async_graphql::Error::from(error).into_server_error(root.pos)
+}
+
+/// Whether `set` selects a viewer-dependent field anywhere inside it
+/// (named fragments are checked from the document).
+fn selects_personal(set: &SelectionSet) -> bool {
+    set.items.iter().any(|selection| match &selection.node {
+        Selection::Field(field) => {
+            VIEWER_DEPENDENT_FIELDS.contains(&field.node.name.node.as_str())
+                || selects_personal(&field.node.selection_set.node)
+        }
+        Selection::FragmentSpread(_) => false,
+        Selection::InlineFragment(fragment) => selects_personal(&fragment.node.selection_set.node),
+    })
 }
 
 /// Adds the variables used anywhere in `set`: arguments, directives and
@@ -228,6 +274,40 @@ mod tests {
         templates().of(&request).unwrap().unwrap()
     }
 
+    fn ada() -> Viewer {
+        Viewer::User(crate::domain::UserId::from_stored("a".repeat(32)))
+    }
+
+    fn bob() -> Viewer {
+        Viewer::User(crate::domain::UserId::from_stored("b".repeat(32)))
+    }
+
+    #[test]
+    fn a_viewer_dependent_field_anywhere_makes_the_key_per_viewer() {
+        for query in [
+            "subscription { chatEvents { ... on ReactionAdded { message { reactions { reactedByMe } } } } }",
+            "subscription { chatEvents { ...F } } fragment F on ChatCreated { chat { unreadCount } }",
+            "subscription { messageCreated { mine: reactions { x: reactedByMe } } }",
+        ] {
+            let personal = template(query, serde_json::json!({}));
+            assert_ne!(
+                personal.key("e", &ada()),
+                personal.key("e", &bob()),
+                "{query}"
+            );
+            assert_eq!(
+                personal.key("e", &ada()),
+                personal.key("e", &ada()),
+                "{query}"
+            );
+        }
+        let shared = template(
+            "subscription { messageCreated { body reactions { emoji count } } }",
+            serde_json::json!({}),
+        );
+        assert_eq!(shared.key("e", &ada()), shared.key("e", &bob()));
+    }
+
     const BY_CHAT: &str =
         "subscription($c: ID, $a: String) { messageCreated(chatId: $c, after: $a) { body } }";
 
@@ -235,19 +315,19 @@ mod tests {
     fn root_arguments_do_not_change_the_shape() {
         let one = template(BY_CHAT, serde_json::json!({ "c": "1", "a": "x" }));
         let other = template(BY_CHAT, serde_json::json!({ "c": "2" }));
-        assert_eq!(one.key("e"), other.key("e"));
+        assert_eq!(one.key("e", &ada()), other.key("e", &bob()));
         assert!(Arc::ptr_eq(&one, &other), "one shape, one template");
     }
 
     #[test]
     fn the_epoch_and_the_document_change_the_key() {
         let one = template(BY_CHAT, serde_json::json!({}));
-        assert_ne!(one.key("e"), one.key("f"));
+        assert_ne!(one.key("e", &ada()), one.key("f", &ada()));
         let other = template(
             "subscription($c: ID) { messageCreated(chatId: $c) { body id } }",
             serde_json::json!({}),
         );
-        assert_ne!(one.key("e"), other.key("e"));
+        assert_ne!(one.key("e", &ada()), other.key("e", &ada()));
     }
 
     #[test]
@@ -256,7 +336,7 @@ mod tests {
                      fragment F on ChatEvent { at @include(if: $i) }";
         let with = template(query, serde_json::json!({ "i": true }));
         let without = template(query, serde_json::json!({ "i": false }));
-        assert_ne!(with.key("e"), without.key("e"));
+        assert_ne!(with.key("e", &ada()), without.key("e", &ada()));
     }
 
     #[test]

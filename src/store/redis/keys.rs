@@ -4,6 +4,7 @@
 //! runs) can share one Redis without seeing each other's data.
 
 use crate::domain::{ChatId, ClientMessageId, UserId};
+use crate::store::LogId;
 
 /// Builds the store's key names under one prefix (e.g. `chat:` gives
 /// `chat:user:{id}`).
@@ -42,7 +43,8 @@ impl Keys {
     }
 
     /// Hash of a chat: `title`, `created_by`, `created_at`,
-    /// `last_activity`, and the `join_seq` counter.
+    /// `last_activity`, and the counters `join_seq`, `msg_count` (messages
+    /// sent: the ordinal of the newest) and `reaction_seq`.
     pub fn chat(&self, id: &ChatId) -> String {
         format!("{}chat:{id}", self.prefix)
     }
@@ -55,6 +57,34 @@ impl Keys {
     /// Stream of a chat's messages, each with its event's id.
     pub fn messages(&self, id: &ChatId) -> String {
         format!("{}chat:{id}:messages", self.prefix)
+    }
+
+    /// Hash of each member's read position: `<ordinal>|<message id>|<at>`,
+    /// the last two empty while the position is at the join.
+    pub fn reads(&self, id: &ChatId) -> String {
+        format!("{}chat:{id}:reads", self.prefix)
+    }
+
+    /// Sorted set of the chat's deleted messages (by id), scored by their
+    /// ordinal: `ZCOUNT` after a read position is the deleted part of
+    /// what would otherwise be unread.
+    pub fn deleted(&self, id: &ChatId) -> String {
+        format!("{}chat:{id}:deleted", self.prefix)
+    }
+
+    /// Hash of what changed in messages since they were sent, by message
+    /// id: `<edited at>|<deleted at>|<body now>` (times empty when never).
+    /// Stream entries cannot change, so this is read over them.
+    pub fn changes(&self, id: &ChatId) -> String {
+        format!("{}chat:{id}:changes", self.prefix)
+    }
+
+    /// Sorted set of the emoji a message was reacted with, scored by each
+    /// group's earliest reaction. Each emoji's reactors are the sorted set
+    /// at this key followed by `:` and the emoji (the scripts derive it,
+    /// so the two always share this key's hash tag).
+    pub fn reactions(&self, id: &ChatId, message: LogId) -> String {
+        format!("{}chat:{id}:reactions:{message}", self.prefix)
     }
 
     /// The event log: a stream trimmed to the configured retention.

@@ -70,14 +70,15 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, FromRedisValue, Script, ScriptInvocation};
 
-use crate::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
+use crate::domain::{ChatId, ChatTitle, Emoji, MessageBody, UserId, Username};
 use crate::store::LogTail;
 
 use super::{
-    Chat, Event, IDEMPOTENCY_TTL_MS, LogId, Message, MessagePage, Sent, Store, StoreError,
-    StoreResult, User, now_ms,
+    Changed, Chat, Event, IDEMPOTENCY_TTL_MS, LogId, MAX_DISTINCT_EMOJI, MAX_REACTION_USERS,
+    Message, MessagePage, NewMessage, ReactionGroup, ReadPosition, ReadState, Sent, Store,
+    StoreError, StoreResult, User, now_ms,
 };
-use decode::{Entry, Fields, Reply, SentReply};
+use decode::{ChangedEntry, Entry, Fields, GroupReply, MessageReply, Reply, SentReply};
 use io::RedisIo;
 use log::{backend, predecessor};
 use scripts::Scripts;
@@ -165,6 +166,55 @@ impl RedisStore {
             .invoke_async(&mut self.conn())
             .await
             .map_err(backend)
+    }
+
+    /// Messages as they are now, newest first: up to `count` from `end`
+    /// (an id, `+`, or `None` for none), and whether any message is at or
+    /// after `newer_than`. One script, so one round trip and one moment.
+    async fn read_messages(
+        &self,
+        chat: &ChatId,
+        end: Option<String>,
+        count: usize,
+        newer_than: Option<LogId>,
+    ) -> StoreResult<(Vec<Message>, bool)> {
+        let mut invocation = self.scripts.read_messages.prepare_invoke();
+        invocation
+            .key(self.keys.messages(chat))
+            .key(self.keys.changes(chat))
+            .arg(end.unwrap_or_default())
+            .arg(count.max(1))
+            .arg(newer_than.map(|id| id.to_string()).unwrap_or_default());
+        let (entries, newer): (Vec<ChangedEntry>, u8) = self.run(&invocation).await?;
+        let messages = entries
+            .iter()
+            .map(|(id, fields, change)| {
+                decode::current_message(chat, id, fields, change.as_deref())
+            })
+            .collect::<StoreResult<_>>()?;
+        Ok((messages, newer == 1))
+    }
+
+    /// Runs a message-changing script and reads its reply (see
+    /// `message_state.lua`).
+    async fn change_message(
+        &self,
+        chat: &ChatId,
+        invocation: &ScriptInvocation<'_>,
+    ) -> StoreResult<Changed> {
+        let (status, id, fields, change): MessageReply = self.run(invocation).await?;
+        let written = match status.as_str() {
+            "ok" => true,
+            "unchanged" => false,
+            "forbidden" => return Err(StoreError::Forbidden),
+            "deleted" => return Err(StoreError::Deleted),
+            "too_many" => return Err(StoreError::TooManyEmoji(MAX_DISTINCT_EMOJI)),
+            other => return Err(unexpected(other)),
+        };
+        Ok(Changed {
+            message: decode::current_message(chat, &id, &fields, change.as_deref())?,
+            written,
+        })
     }
 
     async fn hash(&self, key: String) -> StoreResult<Fields> {
@@ -305,7 +355,8 @@ impl Store for RedisStore {
         let mut invocation = self.appending(&self.scripts.create_chat);
         invocation
             .key(self.keys.chat(&chat_id))
-            .key(self.keys.members(&chat_id));
+            .key(self.keys.members(&chat_id))
+            .key(self.keys.reads(&chat_id));
         for member in &members {
             invocation
                 .key(self.keys.user(member))
@@ -337,6 +388,8 @@ impl Store for RedisStore {
             .key(self.keys.members(chat))
             .key(self.keys.user(user))
             .key(self.keys.user_chats(user))
+            .key(self.keys.reads(chat))
+            .key(self.keys.messages(chat))
             .arg(chat.as_str())
             .arg(by.as_str())
             .arg(user.as_str());
@@ -354,6 +407,7 @@ impl Store for RedisStore {
         invocation
             .key(self.keys.members(chat))
             .key(self.keys.user_chats(user))
+            .key(self.keys.reads(chat))
             .arg(chat.as_str())
             .arg(user.as_str());
         let (status, _, _): Reply = self.run(&invocation).await?;
@@ -423,40 +477,45 @@ impl Store for RedisStore {
         &self,
         chat: &ChatId,
         sender: &UserId,
-        body: &MessageBody,
-        client_message_id: Option<&ClientMessageId>,
+        new: NewMessage<'_>,
     ) -> StoreResult<Sent> {
         let mut invocation = self.appending(&self.scripts.send_message);
         invocation
             .key(self.keys.chat(chat))
             .key(self.keys.members(chat))
-            .key(self.keys.messages(chat));
-        if let Some(client) = client_message_id {
+            .key(self.keys.messages(chat))
+            .key(self.keys.reads(chat))
+            .key(self.keys.changes(chat));
+        if let Some(client) = new.client_message_id {
             invocation.key(self.keys.idempotency(chat, sender, client));
         }
         invocation
             .arg(chat.as_str())
             .arg(sender.as_str())
-            .arg(body.as_str())
-            .arg(IDEMPOTENCY_TTL_MS);
-        if let Some(client) = client_message_id {
+            .arg(new.body.as_str())
+            .arg(IDEMPOTENCY_TTL_MS)
+            .arg(new.reply_to.map(|id| id.to_string()).unwrap_or_default());
+        if let Some(client) = new.client_message_id {
             invocation.arg(client.as_str());
         }
-        let (status, id, fields, epoch): SentReply = self.run(&invocation).await?;
+        let (status, id, fields, change, epoch): SentReply = self.run(&invocation).await?;
         match status.as_str() {
             "created" => Ok(Sent {
                 message: Message {
                     id: decode::log_id(&id)?,
                     chat_id: chat.clone(),
                     sender: sender.clone(),
-                    body: body.as_str().to_owned(),
-                    client_message_id: client_message_id.map(|c| c.as_str().to_owned()),
+                    body: new.body.as_str().to_owned(),
+                    client_message_id: new.client_message_id.map(|c| c.as_str().to_owned()),
+                    reply_to: new.reply_to,
+                    edited_at: None,
+                    deleted_at: None,
                 },
                 created: true,
                 epoch,
             }),
             "duplicate" => Ok(Sent {
-                message: decode::message(chat, &id, &fields)?,
+                message: decode::current_message(chat, &id, &fields, change.as_deref())?,
                 created: false,
                 epoch,
             }),
@@ -465,9 +524,180 @@ impl Store for RedisStore {
         }
     }
 
-    /// `XREVRANGE` from just before `before` for one more than `limit`
-    /// (the extra one only tells that older ones exist), and in the same
-    /// `MULTI` one entry from `before` on, which tells that newer ones exist.
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn message(&self, chat: &ChatId, id: LogId) -> StoreResult<Option<Message>> {
+        let (entries, _) = self
+            .read_messages(chat, Some(id.to_string()), 1, None)
+            .await?;
+        Ok(entries.into_iter().find(|message| message.id == id))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn edit_message(
+        &self,
+        chat: &ChatId,
+        editor: &UserId,
+        id: LogId,
+        body: &MessageBody,
+    ) -> StoreResult<Changed> {
+        let mut invocation = self.appending(&self.scripts.edit_message);
+        invocation
+            .key(self.keys.members(chat))
+            .key(self.keys.messages(chat))
+            .key(self.keys.changes(chat))
+            .arg(chat.as_str())
+            .arg(editor.as_str())
+            .arg(id.to_string())
+            .arg(body.as_str());
+        self.change_message(chat, &invocation).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn delete_message(&self, chat: &ChatId, by: &UserId, id: LogId) -> StoreResult<Changed> {
+        let mut invocation = self.appending(&self.scripts.delete_message);
+        invocation
+            .key(self.keys.members(chat))
+            .key(self.keys.messages(chat))
+            .key(self.keys.changes(chat))
+            .key(self.keys.deleted(chat))
+            .key(self.keys.reactions(chat, id))
+            .arg(chat.as_str())
+            .arg(by.as_str())
+            .arg(id.to_string());
+        self.change_message(chat, &invocation).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn add_reaction(
+        &self,
+        chat: &ChatId,
+        user: &UserId,
+        id: LogId,
+        emoji: &Emoji,
+    ) -> StoreResult<Changed> {
+        let mut invocation = self.appending(&self.scripts.add_reaction);
+        invocation
+            .key(self.keys.chat(chat))
+            .key(self.keys.members(chat))
+            .key(self.keys.messages(chat))
+            .key(self.keys.changes(chat))
+            .key(self.keys.reactions(chat, id))
+            .arg(chat.as_str())
+            .arg(user.as_str())
+            .arg(id.to_string())
+            .arg(emoji.as_str())
+            .arg(MAX_DISTINCT_EMOJI);
+        self.change_message(chat, &invocation).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn remove_reaction(
+        &self,
+        chat: &ChatId,
+        user: &UserId,
+        id: LogId,
+        emoji: &Emoji,
+    ) -> StoreResult<Changed> {
+        let mut invocation = self.appending(&self.scripts.remove_reaction);
+        invocation
+            .key(self.keys.members(chat))
+            .key(self.keys.messages(chat))
+            .key(self.keys.changes(chat))
+            .key(self.keys.reactions(chat, id))
+            .arg(chat.as_str())
+            .arg(user.as_str())
+            .arg(id.to_string())
+            .arg(emoji.as_str());
+        self.change_message(chat, &invocation).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn reactions(
+        &self,
+        chat: &ChatId,
+        id: LogId,
+        viewer: &UserId,
+    ) -> StoreResult<Vec<ReactionGroup>> {
+        let mut invocation = self.scripts.reactions.prepare_invoke();
+        invocation
+            .key(self.keys.reactions(chat, id))
+            .arg(viewer.as_str())
+            .arg(MAX_REACTION_USERS);
+        let groups: Vec<GroupReply> = self.run(&invocation).await?;
+        Ok(groups
+            .into_iter()
+            .map(|(emoji, count, mine, users)| ReactionGroup {
+                emoji,
+                count,
+                includes_viewer: mine == 1,
+                users: users.into_iter().map(UserId::from_stored).collect(),
+            })
+            .collect())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn mark_read(&self, chat: &ChatId, user: &UserId, id: LogId) -> StoreResult<Chat> {
+        let mut invocation = self.appending(&self.scripts.mark_read);
+        invocation
+            .key(self.keys.chat(chat))
+            .key(self.keys.members(chat))
+            .key(self.keys.messages(chat))
+            .key(self.keys.reads(chat))
+            .arg(chat.as_str())
+            .arg(user.as_str())
+            .arg(id.to_string());
+        let (status, _, fields): Reply = self.run(&invocation).await?;
+        match status.as_str() {
+            "ok" | "unchanged" => decode::chat(chat, &fields)?
+                .ok_or_else(|| StoreError::backend("a chat with members has no hash")),
+            "not_a_message" => Err(StoreError::NotAMessage),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn read_state(&self, chat: &ChatId, user: &UserId) -> StoreResult<ReadState> {
+        let mut invocation = self.scripts.read_state.prepare_invoke();
+        invocation
+            .key(self.keys.chat(chat))
+            .key(self.keys.reads(chat))
+            .key(self.keys.deleted(chat))
+            .key(self.keys.messages(chat))
+            .arg(user.as_str());
+        let (unread, message, at): (i64, String, String) = self.run(&invocation).await?;
+        Ok(ReadState {
+            unread: u64::try_from(unread)
+                .map_err(|_| StoreError::backend(format!("negative unread count {unread}")))?,
+            position: decode::read_position(&message, &at)?,
+        })
+    }
+
+    /// Members and positions in one `MULTI`, so the two agree.
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn read_receipts(&self, chat: &ChatId) -> StoreResult<Vec<(UserId, ReadPosition)>> {
+        let (members, mut positions): (Vec<String>, Fields) = redis::pipe()
+            .atomic()
+            .cmd("ZRANGE")
+            .arg(self.keys.members(chat))
+            .arg(0)
+            .arg(-1)
+            .cmd("HGETALL")
+            .arg(self.keys.reads(chat))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        let mut receipts = Vec::new();
+        for member in members {
+            let Some(stored) = positions.remove(&member) else {
+                continue;
+            };
+            if let Some(position) = decode::stored_read_position(&stored)? {
+                receipts.push((UserId::from_stored(member), position));
+            }
+        }
+        Ok(receipts)
+    }
+
     #[tracing::instrument(level = "debug", skip_all)]
     async fn messages(
         &self,
@@ -475,46 +705,19 @@ impl Store for RedisStore {
         before: Option<LogId>,
         limit: usize,
     ) -> StoreResult<MessagePage> {
-        let key = self.keys.messages(chat);
         // `None` when nothing can be older than `before` (it is 0-0).
         let end = match before {
             None => Some("+".to_owned()),
             Some(before) => predecessor(before).map(|id| id.to_string()),
         };
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        if let Some(end) = &end {
-            pipe.cmd("XREVRANGE")
-                .arg(&key)
-                .arg(end)
-                .arg("-")
-                .arg("COUNT")
-                .arg(limit.saturating_add(1));
-        }
-        if let Some(before) = before {
-            pipe.cmd("XRANGE")
-                .arg(&key)
-                .arg(before.to_string())
-                .arg("+")
-                .arg("COUNT")
-                .arg(1);
-        }
-        let replies: Vec<Vec<Entry>> = pipe.query_async(&mut self.conn()).await.map_err(backend)?;
-        let mut replies = replies.into_iter();
-        let mut newest_first = match end {
-            Some(_) => replies.next().unwrap_or_default(),
-            None => Vec::new(),
-        };
-        let has_newer = before.is_some() && replies.next().is_some_and(|r| !r.is_empty());
+        let (mut newest_first, has_newer) = self
+            .read_messages(chat, end, limit.saturating_add(1), before)
+            .await?;
         let has_older = newest_first.len() > limit;
         newest_first.truncate(limit);
-        let messages = newest_first
-            .iter()
-            .rev()
-            .map(|(id, fields)| decode::message(chat, id, fields))
-            .collect::<StoreResult<_>>()?;
+        newest_first.reverse();
         Ok(MessagePage {
-            messages,
+            messages: newest_first,
             has_older,
             has_newer,
         })
@@ -522,14 +725,10 @@ impl Store for RedisStore {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn last_message(&self, chat: &ChatId) -> StoreResult<Option<Message>> {
-        let newest: Vec<Entry> = log::newest_entry(&self.keys.messages(chat))
-            .query_async(&mut self.conn())
-            .await
-            .map_err(backend)?;
-        newest
-            .first()
-            .map(|(id, fields)| decode::message(chat, id, fields))
-            .transpose()
+        let (newest, _) = self
+            .read_messages(chat, Some("+".to_owned()), 1, None)
+            .await?;
+        Ok(newest.into_iter().next())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

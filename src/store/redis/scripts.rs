@@ -4,7 +4,11 @@
 //! membership check and the write it guards, or an entity and its event,
 //! cannot be separated by a concurrent write or a crash between round trips.
 //! Scripts that append an event are prefixed with `append_event.lua`, which
-//! holds the shared append-trim-epoch logic and the key/argument conventions.
+//! holds the shared append-trim-epoch logic and the key/argument conventions;
+//! scripts that read or change sent messages also with `message_state.lua`,
+//! which knows how a message's changes are stored over its stream entry.
+//! A few reads are scripts too, where one round trip must follow a
+//! reference (a page's changes, a message's reaction groups).
 
 use redis::Script;
 
@@ -13,6 +17,17 @@ macro_rules! event_script {
     ($file:literal) => {
         Script::new(concat!(
             include_str!("scripts/append_event.lua"),
+            include_str!("scripts/message_state.lua"),
+            include_str!(concat!("scripts/", $file))
+        ))
+    };
+}
+
+/// Prepends the message-state prelude to a read script's source.
+macro_rules! read_script {
+    ($file:literal) => {
+        Script::new(concat!(
+            include_str!("scripts/message_state.lua"),
             include_str!(concat!("scripts/", $file))
         ))
     };
@@ -24,14 +39,31 @@ macro_rules! event_script {
 pub struct Scripts {
     /// `SET username NX` and the user hash.
     pub create_user: Script,
-    /// Chat hash, members, memberships and `ChatCreated`.
+    /// Chat hash, members, memberships, read positions and `ChatCreated`.
     pub create_chat: Script,
-    /// Membership checks, the join and `MemberJoined`.
+    /// Membership checks, the join, its read position and `MemberJoined`.
     pub add_member: Script,
     /// Membership check, the removal and `MemberLeft`.
     pub leave_chat: Script,
-    /// Membership check, idempotency, the message and `MessageCreated`.
+    /// Membership and reply checks, idempotency, the message, the sender's
+    /// read position and `MessageCreated`.
     pub send_message: Script,
+    /// Permission and state checks, the new body and `MessageEdited`.
+    pub edit_message: Script,
+    /// Permission check, the tombstone and `MessageDeleted`.
+    pub delete_message: Script,
+    /// Checks, the reaction and `ReactionAdded`.
+    pub add_reaction: Script,
+    /// Checks, the removal and `ReactionRemoved`.
+    pub remove_reaction: Script,
+    /// Checks, the forward move and `ChatRead`.
+    pub mark_read: Script,
+    /// A page of messages with their changes (read only).
+    pub read_messages: Script,
+    /// A message's reaction groups (read only).
+    pub reactions: Script,
+    /// A member's unread count and position (read only).
+    pub read_state: Script,
 }
 
 impl Scripts {
@@ -43,6 +75,14 @@ impl Scripts {
             add_member: event_script!("add_member.lua"),
             leave_chat: event_script!("leave_chat.lua"),
             send_message: event_script!("send_message.lua"),
+            edit_message: event_script!("edit_message.lua"),
+            delete_message: event_script!("delete_message.lua"),
+            add_reaction: event_script!("add_reaction.lua"),
+            remove_reaction: event_script!("remove_reaction.lua"),
+            mark_read: event_script!("mark_read.lua"),
+            read_messages: read_script!("read_messages.lua"),
+            reactions: Script::new(include_str!("scripts/reactions.lua")),
+            read_state: read_script!("read_state.lua"),
         }
     }
 }

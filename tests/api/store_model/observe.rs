@@ -13,6 +13,10 @@ pub enum Failure {
     NotFound,
     UsernameTaken,
     Expired,
+    Forbidden,
+    Deleted,
+    TooManyEmoji,
+    NotAMessage,
     /// A backend error; never expected, kept with its text for the report.
     Backend(String),
 }
@@ -24,6 +28,10 @@ impl From<chat_server::store::StoreError> for Failure {
             StoreError::NotFound => Failure::NotFound,
             StoreError::UsernameTaken => Failure::UsernameTaken,
             StoreError::Expired => Failure::Expired,
+            StoreError::Forbidden => Failure::Forbidden,
+            StoreError::Deleted => Failure::Deleted,
+            StoreError::TooManyEmoji(_) => Failure::TooManyEmoji,
+            StoreError::NotAMessage => Failure::NotAMessage,
             StoreError::Backend(cause) => Failure::Backend(cause.to_string()),
         }
     }

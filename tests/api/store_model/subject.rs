@@ -9,7 +9,7 @@
 
 use chat_server::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
 use chat_server::store::{
-    Chat, Event, EventKind, LogId, Message, MessagePage, Sent, Store, StoreResult, User,
+    Chat, Event, EventKind, LogId, Message, MessagePage, NewMessage, Sent, Store, StoreResult, User,
 };
 
 use super::observe::{
@@ -151,8 +151,11 @@ impl Subject {
                         .send_message(
                             &self.chat_id(chat),
                             &self.user_id(sender),
-                            &body,
-                            client_id.as_ref(),
+                            NewMessage {
+                                body: &body,
+                                client_message_id: client_id.as_ref(),
+                                reply_to: None,
+                            },
                         )
                         .await,
                 )
@@ -378,6 +381,7 @@ impl Subject {
             EventKind::MessageCreated(message) => {
                 KindView::MessageCreated(self.message_view(message)?)
             }
+            other => return Err(format!("an event the model does not know: {other:?}")),
         };
         Ok(EventView {
             event: self.event(event.id)?,

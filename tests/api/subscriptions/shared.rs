@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use super::refusal;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Account, Backend, TestApp};
 use crate::metrics::{sample, scrape};
 use crate::ws_client::{SUB, WsClient, WsProtocol, event, subscribe, vars};
 
@@ -27,6 +27,18 @@ fn keys(payload: &Value) -> Vec<String> {
         .collect();
     keys.sort();
     keys
+}
+
+/// Sends a message and waits until every subscriber has it: from then on
+/// each subscription is live (it reads the hub, not the log), which is
+/// where renderings are shared. (An event read back from the log is
+/// rendered afresh for its subscriber, to show objects as they are at
+/// delivery.)
+async fn warm_up(app: &TestApp, sender: &Account, chat: &str, sockets: &mut [&mut WsClient]) {
+    app.send(sender, chat, "warm-up").await;
+    for socket in sockets {
+        socket.expect_next(SUB).await;
+    }
 }
 
 /// The server's count of renders and deliveries so far.
@@ -62,6 +74,20 @@ async fn each_subscriber_gets_its_own_selection_and_equal_ones_share(backend: Ba
     legacy
         .subscribe(SUB, BODY_ID, vars(None, Some(after)))
         .await;
+    warm_up(
+        &app,
+        &ada,
+        &chat,
+        &mut [
+            &mut plain_by_chat,
+            &mut plain_all,
+            &mut with_id,
+            &mut sender,
+            &mut no_sender,
+        ],
+    )
+    .await;
+    assert_eq!(legacy.recv().await["type"], "data");
     let before = counts(&app).await;
 
     // Act
@@ -101,6 +127,13 @@ async fn renders_follow_selections_not_sockets(backend: Backend) {
     for _ in 0..10 {
         sockets.push(subscribe(&app, &bob, BODY_ID, vars(None, after)).await);
     }
+    warm_up(
+        &app,
+        &ada,
+        &chat,
+        &mut sockets.iter_mut().collect::<Vec<_>>(),
+    )
+    .await;
     let before = counts(&app).await;
 
     // Act
@@ -117,6 +150,57 @@ async fn renders_follow_selections_not_sockets(backend: Backend) {
     }
     let after = counts(&app).await;
     assert_eq!(after.1 - before.1, 30.0, "deliveries");
+    assert_eq!(after.0 - before.0, 3.0, "renders");
+}
+
+/// A selection that uses a viewer-dependent field (`reactedByMe`) is
+/// rendered per viewer: two members on one document each get their own
+/// value for the same event. A selection without one still shares: four
+/// deliveries, three renders.
+async fn viewer_dependent_fields_are_rendered_per_viewer(backend: Backend) {
+    // Arrange
+    const PERSONAL: &str = "subscription($a: String) { chatEvents(after: $a) { ... on ReactionAdded { emoji message { reactions { emoji count reactedByMe } } } } }";
+    const COMMON: &str = "subscription($a: String) { chatEvents(after: $a) { ... on ReactionAdded { emoji message { reactions { emoji count } } } } }";
+    let app = TestApp::spawn(backend).await;
+    let (ada, bob) = (app.sign_up().await, app.sign_up().await);
+    let chat = app.create_chat(&ada, &[&bob]).await;
+    let message = app.send(&ada, &chat, "react to me").await;
+    let after = json!({ "a": message["cursor"] });
+    let mut ada_personal = subscribe(&app, &ada, PERSONAL, after.clone()).await;
+    let mut bob_personal = subscribe(&app, &bob, PERSONAL, after.clone()).await;
+    let mut ada_common = subscribe(&app, &ada, COMMON, after.clone()).await;
+    let mut bob_common = subscribe(&app, &bob, COMMON, after).await;
+    warm_up(
+        &app,
+        &ada,
+        &chat,
+        &mut [
+            &mut ada_personal,
+            &mut bob_personal,
+            &mut ada_common,
+            &mut bob_common,
+        ],
+    )
+    .await;
+    let before = counts(&app).await;
+
+    // Act
+    let react = "mutation($m: ID!) { addReaction(messageId: $m, emoji: \"👍\") { id } }";
+    app.graphql(Some(&ada.token), react, json!({ "m": message["id"] }))
+        .await;
+
+    // Assert: each viewer its own value.
+    let group = |payload: Value| event(&payload)["message"]["reactions"][0].clone();
+    let mine = json!({ "emoji": "👍", "count": 1, "reactedByMe": true });
+    let theirs = json!({ "emoji": "👍", "count": 1, "reactedByMe": false });
+    assert_eq!(group(ada_personal.expect_next(SUB).await), mine);
+    assert_eq!(group(bob_personal.expect_next(SUB).await), theirs);
+    let common = json!({ "emoji": "👍", "count": 1 });
+    assert_eq!(group(ada_common.expect_next(SUB).await), common);
+    assert_eq!(group(bob_common.expect_next(SUB).await), common);
+    // Assert: the personal selection rendered twice, the common one once.
+    let after = counts(&app).await;
+    assert_eq!(after.1 - before.1, 4.0, "deliveries");
     assert_eq!(after.0 - before.0, 3.0, "renders");
 }
 
@@ -140,5 +224,6 @@ async fn a_subscription_must_select_one_root_field(backend: Backend) {
 crate::on_both_backends!(
     each_subscriber_gets_its_own_selection_and_equal_ones_share,
     renders_follow_selections_not_sockets,
+    viewer_dependent_fields_are_rendered_per_viewer,
     a_subscription_must_select_one_root_field,
 );

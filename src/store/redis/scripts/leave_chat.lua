@@ -1,10 +1,13 @@
 -- Removes a member and appends MemberLeft. (Follows append_event.lua.)
--- KEYS[4] chat:{id}:members   KEYS[5] user:{user}:chats
+-- KEYS[4] chat:{id}:members   KEYS[5] user:{user}:chats   KEYS[6] chat:{id}:reads
 -- ARGV[3] chat id   ARGV[4] user
+-- The read position goes with the membership: a member added again starts
+-- at the new join.
 if not redis.call('ZSCORE', KEYS[4], ARGV[4]) then
   return not_found()
 end
 local id = append_event({'type', 'MemberLeft', 'chat', ARGV[3], 'user', ARGV[4]})
 redis.call('ZREM', KEYS[4], ARGV[4])
 redis.call('SREM', KEYS[5], ARGV[3])
+redis.call('HDEL', KEYS[6], ARGV[4])
 return {'ok', id, {}}
