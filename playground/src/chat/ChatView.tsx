@@ -70,7 +70,7 @@ export function ChatView({ me, chat, thread, onOlder, onSend, onAddMember, onLea
   const others = chat.members.filter((m) => m.id !== me).length;
 
   return (
-    <section className="chat-view">
+    <section className="chat-view" data-testid="chat-view" data-chat-id={chat.id}>
       <header>
         <Avatar name={chat.title} />
         <div className="chat-heading">

@@ -2,7 +2,7 @@
 // quote of the message it replies to, the body (or the inline editor, or
 // the tombstone of a deleted message), its reactions, the actions on hover,
 // and, under the viewer's last message, who has seen it.
-import { useState, type FormEvent, type KeyboardEvent } from "react";
+import { useCallback, useState, type FormEvent, type KeyboardEvent } from "react";
 import { snippet, type Message } from "./messages";
 import { EmojiPicker, ReactionChips } from "./Reactions";
 import { Avatar, clockTime, fullTime, Icon } from "./ui";
@@ -32,6 +32,7 @@ type Props = {
 export function MessageItem({ message: m, mine, continued, editing, onEditing, seenBy, actions }: Props) {
   const [picking, setPicking] = useState(false);
   const [confirming, setConfirming] = useState(false);
+  const closePicker = useCallback(() => setPicking(false), []);
   const deleted = m.deletedAt !== null;
   const classes = ["message", mine ? "mine" : "theirs", deleted ? "deleted" : "", continued ? "continued" : ""];
 
@@ -101,16 +102,18 @@ export function MessageItem({ message: m, mine, continued, editing, onEditing, s
           )}
         </div>
         <ReactionChips
+          messageId={m.id}
           reactions={m.reactions}
           enabled={!deleted}
           onToggle={(emoji, add) => void actions.react(m.id, emoji, add)}
-          onOpenPicker={() => setPicking(true)}
+          onOpenPicker={() => setPicking((open) => !open)}
         />
         {picking && (
           <EmojiPicker
+            messageId={m.id}
             reactions={m.reactions}
             onPick={(emoji, add) => void actions.react(m.id, emoji, add)}
-            onClose={() => setPicking(false)}
+            onClose={closePicker}
           />
         )}
         {seenBy && seenBy.length > 0 && (
@@ -127,6 +130,7 @@ export function MessageItem({ message: m, mine, continued, editing, onEditing, s
           <button
             type="button"
             data-testid="react-action"
+            data-picker-toggle={m.id}
             title="React"
             aria-label="React"
             onClick={() => setPicking((open) => !open)}

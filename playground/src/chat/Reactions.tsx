@@ -18,6 +18,7 @@ function who(group: Group): string {
 }
 
 type ChipsProps = {
+  messageId: string;
   reactions: Group[];
   /** Whether the viewer may react (not on a deleted message). */
   enabled: boolean;
@@ -25,7 +26,7 @@ type ChipsProps = {
   onOpenPicker: () => void;
 };
 
-export function ReactionChips({ reactions, enabled, onToggle, onOpenPicker }: ChipsProps) {
+export function ReactionChips({ messageId, reactions, enabled, onToggle, onOpenPicker }: ChipsProps) {
   if (reactions.length === 0) return null;
   return (
     <div className="reactions" data-testid="reactions">
@@ -49,7 +50,14 @@ export function ReactionChips({ reactions, enabled, onToggle, onOpenPicker }: Ch
         </button>
       ))}
       {enabled && (
-        <button type="button" className="chip add" title="Add a reaction" aria-label="Add a reaction" onClick={onOpenPicker}>
+        <button
+          type="button"
+          className="chip add"
+          title="Add a reaction"
+          aria-label="Add a reaction"
+          data-picker-toggle={messageId}
+          onClick={onOpenPicker}
+        >
           +
         </button>
       )}
@@ -58,17 +66,25 @@ export function ReactionChips({ reactions, enabled, onToggle, onOpenPicker }: Ch
 }
 
 type PickerProps = {
+  messageId: string;
   reactions: Group[];
   onPick: (emoji: string, add: boolean) => void;
   onClose: () => void;
 };
 
-/** The popover of common emoji; picking one the viewer already used takes it back. */
-export function EmojiPicker({ reactions, onPick, onClose }: PickerProps) {
+/**
+ * The row of common emoji; picking one the viewer already used takes it
+ * back. A press anywhere else closes it (but this message's own toggle
+ * buttons, which open and close it themselves).
+ */
+export function EmojiPicker({ messageId, reactions, onPick, onClose }: PickerProps) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const outside = (event: MouseEvent) => {
-      if (box.current && !box.current.contains(event.target as Node)) onClose();
+      const target = event.target as Element;
+      if (box.current?.contains(target)) return;
+      if (target.closest?.("[data-picker-toggle]")?.getAttribute("data-picker-toggle") === messageId) return;
+      onClose();
     };
     const escape = (event: KeyboardEvent) => {
       if (event.key === "Escape") onClose();
@@ -79,7 +95,7 @@ export function EmojiPicker({ reactions, onPick, onClose }: PickerProps) {
       document.removeEventListener("mousedown", outside);
       document.removeEventListener("keydown", escape);
     };
-  }, [onClose]);
+  }, [messageId, onClose]);
 
   const mine = new Set(reactions.filter((g) => g.reactedByMe).map((g) => g.emoji));
   return (
