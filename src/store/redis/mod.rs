@@ -212,6 +212,30 @@ impl RedisStore {
         Ok((messages, newer == 1))
     }
 
+    /// An invocation of a script that changes message `id` of `chat` on
+    /// behalf of `user`, with the keys and arguments every such script
+    /// takes first (see `message_state.lua`).
+    fn changing<'a>(
+        &self,
+        script: &'a Script,
+        chat: &ChatId,
+        user: &UserId,
+        id: LogId,
+    ) -> ScriptInvocation<'a> {
+        let mut invocation = self.appending(script);
+        invocation
+            .key(self.keys.chat(chat))
+            .key(self.keys.members(chat))
+            .key(self.keys.messages(chat))
+            .key(self.keys.changes(chat))
+            .key(self.keys.deleted(chat))
+            .key(self.keys.reactions(chat, id))
+            .arg(chat.as_str())
+            .arg(user.as_str())
+            .arg(id.to_string());
+        invocation
+    }
+
     /// Runs a message-changing script and reads its reply (see
     /// `message_state.lua`).
     async fn change_message(
@@ -557,30 +581,14 @@ impl Store for RedisStore {
         id: LogId,
         body: &MessageBody,
     ) -> StoreResult<Changed> {
-        let mut invocation = self.appending(&self.scripts.edit_message);
-        invocation
-            .key(self.keys.members(chat))
-            .key(self.keys.messages(chat))
-            .key(self.keys.changes(chat))
-            .arg(chat.as_str())
-            .arg(editor.as_str())
-            .arg(id.to_string())
-            .arg(body.as_str());
+        let mut invocation = self.changing(&self.scripts.edit_message, chat, editor, id);
+        invocation.arg(body.as_str());
         self.change_message(chat, &invocation).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_message(&self, chat: &ChatId, by: &UserId, id: LogId) -> StoreResult<Changed> {
-        let mut invocation = self.appending(&self.scripts.delete_message);
-        invocation
-            .key(self.keys.members(chat))
-            .key(self.keys.messages(chat))
-            .key(self.keys.changes(chat))
-            .key(self.keys.deleted(chat))
-            .key(self.keys.reactions(chat, id))
-            .arg(chat.as_str())
-            .arg(by.as_str())
-            .arg(id.to_string());
+        let invocation = self.changing(&self.scripts.delete_message, chat, by, id);
         self.change_message(chat, &invocation).await
     }
 
@@ -592,18 +600,8 @@ impl Store for RedisStore {
         id: LogId,
         emoji: &Emoji,
     ) -> StoreResult<Changed> {
-        let mut invocation = self.appending(&self.scripts.add_reaction);
-        invocation
-            .key(self.keys.chat(chat))
-            .key(self.keys.members(chat))
-            .key(self.keys.messages(chat))
-            .key(self.keys.changes(chat))
-            .key(self.keys.reactions(chat, id))
-            .arg(chat.as_str())
-            .arg(user.as_str())
-            .arg(id.to_string())
-            .arg(emoji.as_str())
-            .arg(MAX_DISTINCT_EMOJI);
+        let mut invocation = self.changing(&self.scripts.add_reaction, chat, user, id);
+        invocation.arg(emoji.as_str()).arg(MAX_DISTINCT_EMOJI);
         self.change_message(chat, &invocation).await
     }
 
@@ -615,16 +613,8 @@ impl Store for RedisStore {
         id: LogId,
         emoji: &Emoji,
     ) -> StoreResult<Changed> {
-        let mut invocation = self.appending(&self.scripts.remove_reaction);
-        invocation
-            .key(self.keys.members(chat))
-            .key(self.keys.messages(chat))
-            .key(self.keys.changes(chat))
-            .key(self.keys.reactions(chat, id))
-            .arg(chat.as_str())
-            .arg(user.as_str())
-            .arg(id.to_string())
-            .arg(emoji.as_str());
+        let mut invocation = self.changing(&self.scripts.remove_reaction, chat, user, id);
+        invocation.arg(emoji.as_str());
         self.change_message(chat, &invocation).await
     }
 
