@@ -123,6 +123,8 @@ async fn start_server(
         .env("RATE_SEND_MESSAGE", "off")
         .env("RATE_CREATE_CHAT", "off")
         .env("RATE_ADD_MEMBER", "off")
+        .env("RATE_CHANGE_MESSAGE", "off")
+        .env("RATE_MARK_READ", "off")
         .env("RATE_SIGN_IN_ADDRESS", "off")
         .env("WS_MAX_SOCKETS_PER_USER", "1000000")
         .stdin(Stdio::null())

@@ -17,6 +17,7 @@
 //! - [`procstat`]: CPU and RSS from `/proc`.
 //! - [`report`]: percentiles and the results table.
 //! - [`limits`]: the open-files limit.
+//! - [`unread`]: what `unreadCount` costs as a chat's history grows.
 
 mod api;
 mod cluster;
@@ -27,6 +28,7 @@ mod report;
 mod scenario;
 mod sender;
 mod subscriber;
+mod unread;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +42,7 @@ use crate::layout::Layout;
 use crate::report::{Outcome, print_table};
 use crate::scenario::{Scenario, Settings};
 use crate::sender::Pace;
+use crate::subscriber::Selection;
 
 /// Benchmark the chat server's delivery path.
 #[derive(Parser, Debug)]
@@ -99,6 +102,9 @@ enum Command {
     All,
     /// 2,000 subscribers over 200 users, 50 chats of 10, 500 msg/s for 20 s.
     Fanout,
+    /// Fanout with every subscriber selecting `reactedByMe`, which is
+    /// rendered per viewer instead of once per message.
+    FanoutPersonal,
     /// Fanout's population, senders back to back for 10 s.
     Burst,
     /// 10,000 subscribers over 1,000 chats of 10 members, 500 msg/s.
@@ -110,6 +116,14 @@ enum Command {
     /// A few seconds of fanout and burst at small sizes, for CI: asserts
     /// zero loss, not speed.
     Smoke,
+    /// `unreadCount` in a chat of 10 messages and in one of 100,000
+    /// (Redis): the same cost, as it reads no messages.
+    Unread {
+        #[arg(long, default_value_t = 10)]
+        small: usize,
+        #[arg(long, default_value_t = 100_000)]
+        large: usize,
+    },
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +186,10 @@ async fn run(cli: Cli) -> anyhow::Result<Vec<Outcome>> {
         "server {}, open-files limit {open_files}",
         settings.programs.server.display()
     );
+    if let Command::Unread { small, large } = cli.command {
+        unread::run(&settings.programs, unread::Sizes { small, large }).await?;
+        return Ok(Vec::new());
+    }
     let mut outcomes = Vec::new();
     for (scenario, backend) in plan(&cli) {
         // A scenario that cannot finish is a failed row, not the end of the
@@ -197,8 +215,16 @@ async fn run(cli: Cli) -> anyhow::Result<Vec<Outcome>> {
 fn plan(cli: &Cli) -> Vec<(Scenario, Backend)> {
     use Command::*;
     let selected: &[Command] = match cli.command {
-        All => &[Fanout, Burst, ManyChats, HotChat, Connections],
-        Smoke => &[Fanout, Burst],
+        All => &[
+            Fanout,
+            FanoutPersonal,
+            Burst,
+            ManyChats,
+            HotChat,
+            Connections,
+        ],
+        Smoke => &[Fanout, FanoutPersonal, Burst],
+        Unread { .. } => &[],
         one => &[one][..],
     };
     let mut runs = Vec::new();
@@ -209,7 +235,7 @@ fn plan(cli: &Cli) -> Vec<(Scenario, Backend)> {
         }
         let scenario = apply(scenario, cli.sizes);
         let backends = match command {
-            Fanout | Burst => cli.backend.list(),
+            Fanout | FanoutPersonal | Burst => cli.backend.list(),
             _ => vec![Backend::Redis],
         };
         for backend in backends {
@@ -234,6 +260,7 @@ fn defaults(command: Command) -> Scenario {
         duration: Duration::from_secs(secs),
         senders,
         idle,
+        selection: Selection::Shared,
     };
     match command {
         Command::Burst => scenario("burst", fanout, Pace::BackToBack, 10, 64, false),
@@ -276,7 +303,11 @@ fn defaults(command: Command) -> Scenario {
             1,
             true,
         ),
-        Command::Fanout | Command::All | Command::Smoke => {
+        Command::FanoutPersonal => Scenario {
+            selection: Selection::Personal,
+            ..scenario("fanout-personal", fanout, Pace::Rate(500), 20, 32, false)
+        },
+        Command::Fanout | Command::All | Command::Smoke | Command::Unread { .. } => {
             scenario("fanout", fanout, Pace::Rate(500), 20, 32, false)
         }
     }

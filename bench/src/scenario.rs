@@ -19,7 +19,7 @@ use crate::layout::{Body, Kind, Layout, now_ns};
 use crate::procstat::{CpuMeter, MachineMeter, Pid, load_1min, rss_kib};
 use crate::report::{Latency, Outcome};
 use crate::sender::{self, Pace};
-use crate::subscriber::{self, Progress, Routes, Spec, Tally};
+use crate::subscriber::{self, Progress, Routes, Selection, Spec, Tally};
 
 /// What one scenario does.
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub struct Scenario {
     /// Only connect and prove the subscriptions live: the connections
     /// scenario, which measures memory and connect time, not traffic.
     pub idle: bool,
+    /// What every subscriber selects.
+    pub selection: Selection,
 }
 
 /// Knobs shared by every scenario.
@@ -127,6 +129,7 @@ pub async fn run(
                 after: after.clone(),
                 chats: user_chats[user].clone(),
                 routes: routes.clone(),
+                selection: scenario.selection,
             };
             tokio::spawn(subscriber::run(
                 spec,

@@ -35,8 +35,27 @@ const READ_BUFFER: usize = 4096;
 /// Problems kept per subscriber for the report; the counts keep the rest.
 const MAX_PROBLEMS: usize = 3;
 
-const SUBSCRIPTION: &str =
-    "subscription($after: String) { messageCreated(after: $after) { chatId body } }";
+/// What subscribers select: every subscriber of a shared selection gets
+/// the same rendering of a message; a personal one asks for `reactedByMe`,
+/// which depends on the viewer, so each subscriber gets its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    Shared,
+    Personal,
+}
+
+impl Selection {
+    fn query(self) -> &'static str {
+        match self {
+            Selection::Shared => {
+                "subscription($after: String) { messageCreated(after: $after) { chatId body } }"
+            }
+            Selection::Personal => {
+                "subscription($after: String) { messageCreated(after: $after) { chatId body reactions { emoji count reactedByMe } } }"
+            }
+        }
+    }
+}
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -67,6 +86,7 @@ pub struct Spec {
     /// The user's chats, by index, sorted.
     pub chats: Arc<[usize]>,
     pub routes: Arc<Routes>,
+    pub selection: Selection,
 }
 
 /// What one subscriber saw.
@@ -141,6 +161,10 @@ struct Data {
 struct Delivery {
     chat_id: String,
     body: String,
+    /// Present when the selection asks for it (each group checked by the
+    /// server's own shape; here only its presence).
+    #[serde(default)]
+    reactions: Option<serde::de::IgnoredAny>,
 }
 
 /// Connects, subscribes, then checks deliveries until `stop` turns true,
@@ -246,7 +270,7 @@ async fn connect(spec: &Spec) -> anyhow::Result<Socket> {
     let subscribe = json!({
         "id": "1",
         "type": "subscribe",
-        "payload": { "query": SUBSCRIPTION, "variables": { "after": &*spec.after } },
+        "payload": { "query": spec.selection.query(), "variables": { "after": &*spec.after } },
     });
     socket.send(Message::text(subscribe.to_string())).await?;
     Ok(socket)
@@ -265,6 +289,11 @@ fn check(spec: &Spec, progress: &Progress, tally: &mut Tally, text: &str) {
             return;
         }
     };
+    if (spec.selection == Selection::Personal) != delivery.reactions.is_some() {
+        tally.broken += 1;
+        tally.problem(|| format!("a delivery not of the selection asked for: {text}"));
+        return;
+    }
     let Some(body) = Body::decode(&delivery.body) else {
         // Not a generator message (e.g. another tool's): still a misroute
         // for this run, which owns the server.
@@ -326,6 +355,7 @@ mod tests {
             after: "c".into(),
             chats: vec![0].into(),
             routes: Arc::new(routes),
+            selection: Selection::Shared,
         }
     }
 

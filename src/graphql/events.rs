@@ -84,40 +84,38 @@ chat_event_type!(
     }
 );
 
-chat_event_type!(
+/// Defines a reaction event type: a `ChatEvent` with the message, the
+/// emoji and the user.
+macro_rules! reaction_event_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        chat_event_type!(
+            $(#[$doc])*
+            $name {
+                /// The message as it is now, with its reactions as the viewer sees them.
+                async fn message(&self, ctx: &Context<'_>) -> ApiResult<MessageNode> {
+                    self.0.message_now(ctx).await
+                }
+
+                async fn emoji(&self) -> ApiResult<&str> {
+                    self.0.reaction().map(|(emoji, _)| emoji)
+                }
+
+                async fn user(&self, ctx: &Context<'_>) -> ApiResult<UserNode> {
+                    load_user(ctx, self.0.reaction()?.1).await
+                }
+            }
+        );
+    };
+}
+
+reaction_event_type!(
     /// A member reacted to a message.
-    ReactionAdded {
-        /// The message as it is now, with its reactions as the viewer sees them.
-        async fn message(&self, ctx: &Context<'_>) -> ApiResult<MessageNode> {
-            self.0.message_now(ctx).await
-        }
-
-        async fn emoji(&self) -> ApiResult<&str> {
-            self.0.reaction().map(|(emoji, _)| emoji)
-        }
-
-        async fn user(&self, ctx: &Context<'_>) -> ApiResult<UserNode> {
-            load_user(ctx, self.0.reaction()?.1).await
-        }
-    }
+    ReactionAdded
 );
 
-chat_event_type!(
+reaction_event_type!(
     /// A member took a reaction back.
-    ReactionRemoved {
-        /// The message as it is now, with its reactions as the viewer sees them.
-        async fn message(&self, ctx: &Context<'_>) -> ApiResult<MessageNode> {
-            self.0.message_now(ctx).await
-        }
-
-        async fn emoji(&self) -> ApiResult<&str> {
-            self.0.reaction().map(|(emoji, _)| emoji)
-        }
-
-        async fn user(&self, ctx: &Context<'_>) -> ApiResult<UserNode> {
-            load_user(ctx, self.0.reaction()?.1).await
-        }
-    }
+    ReactionRemoved
 );
 
 chat_event_type!(

@@ -28,17 +28,17 @@ pub(super) const DEFAULT_MESSAGES_PAGE: usize = 50;
 pub struct MessageNode {
     message: Message,
     epoch: String,
-    now: OnceCell<Message>,
+    /// For a message as sent: the message as it is now, once read.
+    reread: Option<OnceCell<Message>>,
 }
 
 impl MessageNode {
     /// A message just read from the store (or just written).
     pub fn current(message: Message, epoch: String) -> Self {
-        let now = OnceCell::new_with(Some(message.clone()));
         Self {
             message,
             epoch,
-            now,
+            reread: None,
         }
     }
 
@@ -47,7 +47,7 @@ impl MessageNode {
         Self {
             message,
             epoch,
-            now: OnceCell::new(),
+            reread: Some(OnceCell::new()),
         }
     }
 
@@ -57,7 +57,10 @@ impl MessageNode {
 
     /// The message as it is now.
     async fn now(&self, ctx: &Context<'_>) -> ApiResult<&Message> {
-        self.now
+        let Some(reread) = &self.reread else {
+            return Ok(&self.message);
+        };
+        reread
             .get_or_try_init(|| async {
                 store(ctx)?
                     .message(&self.message.chat_id, self.message.id)

@@ -594,7 +594,9 @@ impl Store for MemoryStore {
         self.write(|state| {
             let index = state.visible_message(chat, user, id)?;
             let record = state.chats.get_mut(chat).ok_or(StoreError::NotFound)?;
-            let groups = record.reactions.entry(id).or_default();
+            let Some(groups) = record.reactions.get_mut(&id) else {
+                return Ok(unchanged(&record.messages[index]));
+            };
             let found = groups.iter().enumerate().find_map(|(g, group)| {
                 let at = group.users.iter().position(|(_, u)| u == user);
                 at.filter(|_| group.emoji == emoji.as_str())

@@ -327,7 +327,54 @@ async fn changes_are_events_delivered_live_and_replayed(backend: Backend) {
     );
 }
 
+/// The new events follow v1's exactness: a member who left gets none of
+/// the changes made after its leave, a member gets each once.
+async fn changes_reach_exactly_the_members(backend: Backend) {
+    const ALL: &str = "subscription($c: ID, $a: String) { chatEvents(chatId: $c, after: $a) { __typename chatId } }";
+    let app = TestApp::spawn(backend).await;
+    let (ada, bob, cat) = (
+        app.sign_up().await,
+        app.sign_up().await,
+        app.sign_up().await,
+    );
+    let chat = app.create_chat(&ada, &[&bob, &cat]).await;
+    let message = app.send(&ada, &chat, "before").await;
+    let after = message["cursor"].as_str();
+    let mut stays = subscribe(&app, &cat, ALL, vars(None, after)).await;
+    let mut leaves = subscribe(&app, &bob, ALL, vars(None, after)).await;
+    app.leave(&bob, &chat).await;
+
+    data(&edit(&app, &ada, &message, "after").await, "editMessage");
+    let react = "mutation($m: ID!) { addReaction(messageId: $m, emoji: \"👀\") { id } }";
+    app.graphql(Some(&ada.token), react, json!({ "m": message["id"] }))
+        .await;
+    data(&delete(&app, &ada, &message).await, "deleteMessage");
+
+    let seen: Vec<Value> = crate::ws_client::next_events(&mut stays, 4)
+        .await
+        .into_iter()
+        .map(|event| event["__typename"].clone())
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            json!("MemberLeft"),
+            json!("MessageEdited"),
+            json!("ReactionAdded"),
+            json!("MessageDeleted")
+        ]
+    );
+    assert_eq!(next_event(&mut leaves).await["__typename"], "MemberLeft");
+    leaves
+        .expect_silence(std::time::Duration::from_millis(300))
+        .await;
+    stays
+        .expect_silence(std::time::Duration::from_millis(300))
+        .await;
+}
+
 crate::on_both_backends!(
+    changes_reach_exactly_the_members,
     the_sender_edits_and_the_same_body_writes_nothing,
     only_the_sender_may_edit_or_delete,
     a_delete_leaves_a_tombstone_in_place,

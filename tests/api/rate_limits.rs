@@ -32,6 +32,7 @@ fn assert_limited(response: &Value, period: Duration) {
 crate::on_both_backends!(
     send_message_is_limited_per_user_and_a_refused_send_writes_nothing,
     create_chat_and_add_member_are_limited_per_user,
+    message_changes_reactions_and_reads_are_limited_per_user,
     failed_sign_ins_lock_the_name_whether_or_not_it_exists,
     a_successful_sign_in_clears_the_names_failures,
 );
@@ -88,6 +89,58 @@ async fn create_chat_and_add_member_are_limited_per_user(backend: Backend) {
     assert_limited(&second_chat, Duration::from_secs(60));
     assert!(first_add["errors"].is_null(), "{first_add}");
     assert_limited(&second_add, Duration::from_secs(60));
+}
+
+/// Changing messages (edit and delete together), reacting (add and remove
+/// together) and markRead are each limited per user; a refused call
+/// writes nothing.
+async fn message_changes_reactions_and_reads_are_limited_per_user(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn_with(backend, |c| {
+        c.rate_change_message = per_minute(1);
+        c.rate_react = per_minute(1);
+        c.rate_mark_read = per_minute(1);
+    })
+    .await;
+    let (alice, bob) = (app.sign_up().await, app.sign_up().await);
+    let chat = app.create_chat(&alice, &[&bob]).await;
+    let message = app.send(&alice, &chat, "limited").await;
+    let (id, cursor) = (&message["id"], &message["cursor"]);
+    const EDIT: &str =
+        "mutation($m: ID!) { editMessage(input: { messageId: $m, body: \"edited\" }) { id } }";
+    const DELETE: &str = "mutation($m: ID!) { deleteMessage(messageId: $m) { id } }";
+    const ADD: &str = "mutation($m: ID!) { addReaction(messageId: $m, emoji: \"👍\") { id } }";
+    const REMOVE: &str =
+        "mutation($m: ID!) { removeReaction(messageId: $m, emoji: \"👍\") { id } }";
+    const READ: &str = "mutation($c: ID!, $k: String!) { markRead(chatId: $c, cursor: $k) { id } }";
+    let call = |who: &crate::helpers::Account, query: &'static str, variables: Value| {
+        let token = who.token.clone();
+        let app = &app;
+        async move { app.graphql(Some(&token), query, variables).await }
+    };
+    let on_message = json!({ "m": id });
+    let reading = json!({ "c": chat, "k": cursor });
+
+    // Act + Assert: the first of each kind passes, the second is refused.
+    assert!(call(&alice, EDIT, on_message.clone()).await["errors"].is_null());
+    let head = app.log_head().await;
+    assert_limited(
+        &call(&alice, DELETE, on_message.clone()).await,
+        Duration::from_secs(60),
+    );
+    assert!(call(&alice, ADD, on_message.clone()).await["errors"].is_null());
+    let head_after_add = app.log_head().await;
+    assert_limited(
+        &call(&alice, REMOVE, on_message.clone()).await,
+        Duration::from_secs(60),
+    );
+    assert!(call(&bob, READ, reading.clone()).await["errors"].is_null());
+    let head_after_read = app.log_head().await;
+    assert_limited(&call(&bob, READ, reading).await, Duration::from_secs(60));
+    // Assert: refusals wrote nothing; another user has its own allowance.
+    assert!(head_after_add > head && head_after_read > head_after_add);
+    assert_eq!(app.log_head().await, head_after_read);
+    assert!(call(&bob, ADD, on_message).await["errors"].is_null());
 }
 
 /// Failed sign-ins lock an account name whether or not it exists, and locked names answer alike; other names are unaffected.

@@ -12,9 +12,14 @@
 //! | `user:{id}` | hash | `username` (as typed), `password_hash`, `created_at` (ms) |
 //! | `username:{lowercased}` | string | the user's id; `SET NX` makes names unique ignoring case |
 //! | `user:{id}:chats` | set | ids of the user's chats |
-//! | `chat:{id}` | hash | `title`, `created_by`, `created_at`, `last_activity` (ms), `join_seq` |
+//! | `chat:{id}` | hash | `title`, `created_by`, `created_at`, `last_activity` (ms), counters `join_seq`, `msg_count`, `reaction_seq` |
 //! | `chat:{id}:members` | sorted set | member ids scored by join order |
-//! | `chat:{id}:messages` | stream | the chat's messages, each with its event's id |
+//! | `chat:{id}:messages` | stream | the chat's messages as sent, each with its event's id and its ordinal `n` |
+//! | `chat:{id}:changes` | hash | per message id: `<edited at>\|<deleted at>\|<body now>`, for edited or deleted messages |
+//! | `chat:{id}:deleted` | sorted set | deleted message ids scored by ordinal |
+//! | `chat:{id}:reads` | hash | per member: `<ordinal>\|<message id>\|<at>` (the last two empty at the join) |
+//! | `chat:{id}:reactions:{message}` | sorted set | the message's emoji, scored by each group's earliest reaction |
+//! | `chat:{id}:reactions:{message}:{emoji}` | sorted set | the users who reacted with the emoji, scored by reaction order |
 //! | `events` | stream | the event log, trimmed to the retention |
 //! | `log:epoch` | string | the log's epoch |
 //! | `log:trimmed` | string | the id of the newest event trimmed from the log |
@@ -30,24 +35,36 @@
 //!   keeps `sendMessage` O(1) instead of O(members).
 //! - A message is stored in its chat's stream under its event's id, so one
 //!   id is both the history cursor and the log position.
+//! - Stream entries cannot change, so an edit or a delete is written to
+//!   `changes` and read over the entry (a page of history is one read
+//!   script); the entry keeps what a tombstone keeps (id, sender, reply).
+//! - `unreadCount` reads no messages: every message gets an ordinal (the
+//!   chat's `msg_count` after it), a read position stores the ordinal it is
+//!   at, and unread = `msg_count` − that ordinal − `ZCOUNT` of `deleted`
+//!   after it: two hash reads and one O(log n) count, whatever the length
+//!   of the history (`read_state.lua`).
 //! - Trimming is exact and records the newest trimmed id, because Redis does
 //!   not record what `XADD MAXLEN` trims (its `max-deleted-entry-id` only
 //!   follows `XDEL`) and an `Expired` answer must be exact.
 //!
 //! # Event entries
 //!
-//! Every entry of `events` has `type` (`ChatCreated`, `MemberJoined`,
-//! `MemberLeft` or `MessageCreated`) and `chat` (the chat id), then:
+//! Every entry of `events` has `type` (the event's GraphQL type name) and
+//! `chat` (the chat id), then:
 //!
 //! | type | fields |
 //! |---|---|
 //! | `ChatCreated` | `members`: ids joined with `,`, creator first |
 //! | `MemberJoined` | `user`, `by` (who added them) |
 //! | `MemberLeft` | `user` |
-//! | `MessageCreated` | `sender`, `body`, `cmid` (client message id; absent when none) |
+//! | `MessageCreated` | `sender`, `body`, `n` (ordinal), `re` (replied-to id; absent when none), `cmid` (client message id; absent when none) |
+//! | `MessageEdited`, `MessageDeleted` | `msg` (the message's id) |
+//! | `ReactionAdded`, `ReactionRemoved` | `msg`, `emoji`, `user` |
+//! | `ChatRead` | `user`, `msg` (the new read position) |
 //!
 //! Entries of `chat:{id}:messages` carry the message fields (`sender`,
-//! `body`, optional `cmid`), so one decoder reads a message from either.
+//! `body`, `n`, optional `re` and `cmid`), so one decoder reads a message
+//! from either.
 //!
 //! # Atomicity
 //!
@@ -193,6 +210,30 @@ impl RedisStore {
             })
             .collect::<StoreResult<_>>()?;
         Ok((messages, newer == 1))
+    }
+
+    /// An invocation of a script that changes message `id` of `chat` on
+    /// behalf of `user`, with the keys and arguments every such script
+    /// takes first (see `message_state.lua`).
+    fn changing<'a>(
+        &self,
+        script: &'a Script,
+        chat: &ChatId,
+        user: &UserId,
+        id: LogId,
+    ) -> ScriptInvocation<'a> {
+        let mut invocation = self.appending(script);
+        invocation
+            .key(self.keys.chat(chat))
+            .key(self.keys.members(chat))
+            .key(self.keys.messages(chat))
+            .key(self.keys.changes(chat))
+            .key(self.keys.deleted(chat))
+            .key(self.keys.reactions(chat, id))
+            .arg(chat.as_str())
+            .arg(user.as_str())
+            .arg(id.to_string());
+        invocation
     }
 
     /// Runs a message-changing script and reads its reply (see
@@ -540,30 +581,14 @@ impl Store for RedisStore {
         id: LogId,
         body: &MessageBody,
     ) -> StoreResult<Changed> {
-        let mut invocation = self.appending(&self.scripts.edit_message);
-        invocation
-            .key(self.keys.members(chat))
-            .key(self.keys.messages(chat))
-            .key(self.keys.changes(chat))
-            .arg(chat.as_str())
-            .arg(editor.as_str())
-            .arg(id.to_string())
-            .arg(body.as_str());
+        let mut invocation = self.changing(&self.scripts.edit_message, chat, editor, id);
+        invocation.arg(body.as_str());
         self.change_message(chat, &invocation).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_message(&self, chat: &ChatId, by: &UserId, id: LogId) -> StoreResult<Changed> {
-        let mut invocation = self.appending(&self.scripts.delete_message);
-        invocation
-            .key(self.keys.members(chat))
-            .key(self.keys.messages(chat))
-            .key(self.keys.changes(chat))
-            .key(self.keys.deleted(chat))
-            .key(self.keys.reactions(chat, id))
-            .arg(chat.as_str())
-            .arg(by.as_str())
-            .arg(id.to_string());
+        let invocation = self.changing(&self.scripts.delete_message, chat, by, id);
         self.change_message(chat, &invocation).await
     }
 
@@ -575,18 +600,8 @@ impl Store for RedisStore {
         id: LogId,
         emoji: &Emoji,
     ) -> StoreResult<Changed> {
-        let mut invocation = self.appending(&self.scripts.add_reaction);
-        invocation
-            .key(self.keys.chat(chat))
-            .key(self.keys.members(chat))
-            .key(self.keys.messages(chat))
-            .key(self.keys.changes(chat))
-            .key(self.keys.reactions(chat, id))
-            .arg(chat.as_str())
-            .arg(user.as_str())
-            .arg(id.to_string())
-            .arg(emoji.as_str())
-            .arg(MAX_DISTINCT_EMOJI);
+        let mut invocation = self.changing(&self.scripts.add_reaction, chat, user, id);
+        invocation.arg(emoji.as_str()).arg(MAX_DISTINCT_EMOJI);
         self.change_message(chat, &invocation).await
     }
 
@@ -598,16 +613,8 @@ impl Store for RedisStore {
         id: LogId,
         emoji: &Emoji,
     ) -> StoreResult<Changed> {
-        let mut invocation = self.appending(&self.scripts.remove_reaction);
-        invocation
-            .key(self.keys.members(chat))
-            .key(self.keys.messages(chat))
-            .key(self.keys.changes(chat))
-            .key(self.keys.reactions(chat, id))
-            .arg(chat.as_str())
-            .arg(user.as_str())
-            .arg(id.to_string())
-            .arg(emoji.as_str());
+        let mut invocation = self.changing(&self.scripts.remove_reaction, chat, user, id);
+        invocation.arg(emoji.as_str());
         self.change_message(chat, &invocation).await
     }
 

@@ -71,3 +71,40 @@ end
 local function refuse(status)
   return {status, '', {}, false}
 end
+
+-- The scripts that change one message (edit_message, delete_message,
+-- add_reaction, remove_reaction) share their keys and first arguments,
+-- after append_event.lua's:
+--   KEYS[4] chat:{id}   KEYS[5] chat:{id}:members   KEYS[6] chat:{id}:messages
+--   KEYS[7] chat:{id}:changes   KEYS[8] chat:{id}:deleted
+--   KEYS[9] chat:{id}:reactions:{message}
+--   ARGV[3] chat id   ARGV[4] the user acting   ARGV[5] message id
+-- and reply {status, id, fields, change} (message_reply or refuse).
+
+-- The fields of the message a change names, when the user acting is a
+-- member and the chat has that message; nil otherwise (NOT_FOUND: a
+-- non-member may not learn whether it exists).
+local function visible_message()
+  if not redis.call('ZSCORE', KEYS[5], ARGV[4]) then
+    return nil
+  end
+  return message_fields(KEYS[6], ARGV[5])
+end
+
+-- As visible_message, and the refusal to return instead when the user
+-- acting is not the sender (permission comes before the message's state).
+local function own_message()
+  local fields = visible_message()
+  if not fields then
+    return nil, refuse('not_found')
+  end
+  if fields['sender'] ~= ARGV[4] then
+    return nil, refuse('forbidden')
+  end
+  return fields, nil
+end
+
+-- The reply for the message the change names, as it is now.
+local function changed(status)
+  return message_reply(status, KEYS[6], KEYS[7], ARGV[5])
+end
