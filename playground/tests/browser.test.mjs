@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { chromium } from "playwright-core";
 import {
   createChat,
+  graphql,
   sendMessage,
   sendUntilReceived,
   signUp,
@@ -207,6 +208,8 @@ test("chat page: history pages back with a button", async () => {
     const chat = await createChat(server.base, ada, uniqueName("long"));
     for (let n = 1; n <= 25; n += 1) await sendMessage(server.base, ada, chat, `message ${n}`);
     await page.goto(`${server.base}/chat`);
+    await page.waitForSelector("form.sign-in");
+    await screenshot(page, "chat-sign-in");
     await page.fill('form.sign-in input[name="username"]', ada.username);
     await page.fill('form.sign-in input[name="password"]', PASSWORD);
     await page.click('form.sign-in button[name="sign-in"]');
@@ -236,4 +239,357 @@ async function send(page, body) {
   await page.fill('[data-testid="message-input"]', body);
   await page.click('.composer button[type="submit"]');
 }
+
+// ---------------------------------------------------------------------------
+// Contract v2 on the chat page: edits, tombstones, replies, reactions,
+// unread badges and "seen by". Each test is two users in two contexts; the
+// users and their chats are made over HTTP, the rest happens in the pages.
+
+/**
+ * Runs `body` with two fresh users (Ada and Bob, signed up over HTTP), each
+ * in a browser context of their own; then saves a screenshot of each page
+ * as `<name>-ada.png` / `<name>-bob.png` and fails on any problem either
+ * page had.
+ */
+async function withTwoUsers(name, body) {
+  const a = await newContext();
+  const b = await newContext();
+  try {
+    const pageA = await a.context.newPage();
+    const pageB = await b.context.newPage();
+    const ada = await signUp(server.base, "ada");
+    const bob = await signUp(server.base, "bob");
+    await body({ pageA, pageB, ada, bob });
+    await screenshot(pageA, `${name}-ada`);
+    await screenshot(pageB, `${name}-bob`);
+    assert.deepEqual(a.problems, []);
+    assert.deepEqual(b.problems, []);
+  } finally {
+    await a.context.close();
+    await b.context.close();
+  }
+}
+
+/** Opens /chat, signs in with the form, and waits for the live feed. */
+async function signInPage(page, user) {
+  await page.goto(`${server.base}/chat`);
+  await page.fill('form.sign-in input[name="username"]', user.username);
+  await page.fill('form.sign-in input[name="password"]', PASSWORD);
+  await page.click('form.sign-in button[name="sign-in"]');
+  await page.waitForSelector(`[data-testid="username"]:text-is("${user.username}")`);
+  await page.waitForSelector('[data-testid="feed-status"][data-state="live"]');
+}
+
+/** A chat of `owner` with `others` in it from the start; its id. */
+async function chatOf(owner, others, title) {
+  const data = await graphql(
+    server.base,
+    "mutation($t: String!, $m: [ID!]) { createChat(input: { title: $t, memberIds: $m }) { id } }",
+    { t: title, m: others.map((user) => user.id) },
+    owner.token,
+  );
+  return data.createChat.id;
+}
+
+/** Clicks a chat in the list and waits for it to show. */
+async function openChat(page, chatId) {
+  await page.click(`[data-testid="chat-item"][data-chat-id="${chatId}"]`);
+  await page.waitForSelector(`[data-testid="chat-view"][data-chat-id="${chatId}"]`);
+}
+
+/** The message whose body is exactly `body`. */
+function message(page, body) {
+  return page.locator('[data-testid="message"]').filter({ has: page.locator(`.body:text-is("${body}")`) });
+}
+
+/** Sends in the page, and waits until `other` shows it: both feeds work. */
+async function exchange(page, other, body) {
+  await send(page, body);
+  await message(other, body).waitFor();
+}
+
+/** Hovers a message and clicks one of its actions (reply, react, edit, delete). */
+async function act(page, body, action) {
+  const item = message(page, body);
+  await item.hover();
+  await item.locator(`[data-testid="${action}-action"]`).click();
+}
+
+/** Polls `read` until it gives `expected` (compared as JSON). */
+async function until(read, expected, what) {
+  const deadline = Date.now() + TIMEOUT;
+  let seen;
+  for (;;) {
+    seen = await read();
+    if (JSON.stringify(seen) === JSON.stringify(expected)) return;
+    if (Date.now() > deadline) {
+      throw new Error(`${what}: expected ${JSON.stringify(expected)}, still ${JSON.stringify(seen)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A message's reaction chips as the page shows them: `{ emoji: [count, mine] }`. */
+async function chips(page, body) {
+  return message(page, body)
+    .locator('[data-testid="reaction"]')
+    .evaluateAll((nodes) =>
+      Object.fromEntries(
+        nodes.map((n) => [
+          n.dataset.emoji,
+          [Number(n.querySelector('[data-testid="reaction-count"]').textContent), n.dataset.mine === "true"],
+        ]),
+      ),
+    );
+}
+
+/** The unread badge of a chat in the list ("" when there is none). */
+async function badge(page, chatId) {
+  const item = page.locator(`[data-testid="chat-item"][data-chat-id="${chatId}"]`);
+  await item.waitFor();
+  const shown = item.locator('[data-testid="unread-badge"]');
+  return (await shown.count()) ? shown.innerText() : "";
+}
+
+test("chat page v2: an edit reaches the other user live, with its edited mark", async () => {
+  await withTwoUsers("chat-edit", async ({ pageA, pageB, ada, bob }) => {
+    const chat = await chatOf(ada, [bob], uniqueName("edits"));
+    await signInPage(pageA, ada);
+    await signInPage(pageB, bob);
+    await openChat(pageA, chat);
+    await openChat(pageB, chat);
+    await exchange(pageB, pageA, "morning ada");
+    await exchange(pageA, pageB, "helo bob, typo here");
+
+    // Only the sender is offered edit and delete.
+    await message(pageB, "helo bob, typo here").hover();
+    assert.equal(await message(pageB, "helo bob, typo here").locator('[data-testid="edit-action"]').count(), 0);
+    assert.equal(await message(pageB, "helo bob, typo here").locator('[data-testid="delete-action"]').count(), 0);
+    assert.equal(await message(pageA, "morning ada").locator('[data-testid="edit-action"]').count(), 0);
+
+    // Ada edits inline; Enter saves.
+    await act(pageA, "helo bob, typo here", "edit");
+    await pageA.fill('[data-testid="edit-input"]', "hello bob, fixed");
+    await screenshot(pageA, "chat-edit-ada-editing");
+    await pageA.press('[data-testid="edit-input"]', "Enter");
+    await message(pageA, "hello bob, fixed").locator('[data-testid="edited"]').waitFor();
+
+    // Bob sees the new body and the mark without reloading.
+    await message(pageB, "hello bob, fixed").locator('[data-testid="edited"]').waitFor();
+    assert.equal(await message(pageB, "helo bob, typo here").count(), 0);
+    assert.equal(await message(pageB, "morning ada").locator('[data-testid="edited"]').count(), 0);
+    // The list's last message follows the edit too.
+    await pageB.waitForSelector(`[data-testid="chat-item"][data-chat-id="${chat}"]:has-text("hello bob, fixed")`);
+  });
+});
+
+test("chat page v2: a deleted message stays in place as a tombstone for both", async () => {
+  await withTwoUsers("chat-delete", async ({ pageA, pageB, ada, bob }) => {
+    const chat = await chatOf(ada, [bob], uniqueName("deletes"));
+    await signInPage(pageA, ada);
+    await signInPage(pageB, bob);
+    await openChat(pageA, chat);
+    await openChat(pageB, chat);
+    await exchange(pageA, pageB, "first");
+    await exchange(pageA, pageB, "oops, wrong chat");
+    await exchange(pageB, pageA, "third");
+
+    await act(pageA, "oops, wrong chat", "delete");
+    await pageA.waitForSelector('[data-testid="confirm-delete"]');
+    await screenshot(pageA, "chat-delete-ada-confirming");
+    await pageA.click('[data-testid="confirm-delete"]');
+
+    const tombstones = (page) =>
+      page.locator('[data-testid="message"][data-deleted="true"] .body').allInnerTexts();
+    await until(() => tombstones(pageB), ["message deleted"], "Bob's tombstones");
+    await until(() => tombstones(pageA), ["message deleted"], "Ada's tombstones");
+    // It keeps its place between the other two, with its sender.
+    const bodies = await pageB.locator('[data-testid="message"] .body').allInnerTexts();
+    assert.deepEqual(bodies, ["first", "message deleted", "third"]);
+    const senders = await pageB.locator('[data-testid="message"] [data-testid="sender"]').allInnerTexts();
+    assert.deepEqual(senders, [ada.username, ada.username, "You"]);
+    assert.equal(await pageB.locator('[data-testid="message"]:has-text("oops, wrong chat")').count(), 0);
+
+    // A reload shows the same tombstone from history.
+    await pageB.reload();
+    await pageB.waitForSelector(`[data-testid="chat-view"][data-chat-id="${chat}"]`);
+    await until(() => tombstones(pageB), ["message deleted"], "Bob's tombstones after a reload");
+  });
+});
+
+test("chat page v2: a reply quotes its message for both users, and the quote follows a delete", async () => {
+  await withTwoUsers("chat-reply", async ({ pageA, pageB, ada, bob }) => {
+    const chat = await chatOf(ada, [bob], uniqueName("replies"));
+    await signInPage(pageA, ada);
+    await signInPage(pageB, bob);
+    await openChat(pageA, chat);
+    await openChat(pageB, chat);
+    await exchange(pageA, pageB, "lunch at noon?");
+    await exchange(pageB, pageA, "where shall we meet?");
+
+    // Choosing reply shows the bar; cancelling it drops the reply.
+    await act(pageA, "where shall we meet?", "reply");
+    const bar = pageA.locator('[data-testid="replying-to"]');
+    assert.match(await bar.innerText(), new RegExp(`Replying to ${bob.username}`));
+    await pageA.click('[data-testid="cancel-reply"]');
+    assert.equal(await bar.count(), 0);
+
+    await act(pageA, "where shall we meet?", "reply");
+    await pageA.fill('[data-testid="message-input"]', "at the fountain");
+    await screenshot(pageA, "chat-reply-ada-composing");
+    await exchange(pageA, pageB, "at the fountain");
+    assert.equal(await bar.count(), 0, "the bar goes once the reply is sent");
+
+    for (const page of [pageA, pageB]) {
+      const quote = message(page, "at the fountain").locator('[data-testid="reply-quote"]');
+      await quote.waitFor();
+      assert.equal(await quote.locator(".quote-sender").innerText(), bob.username);
+      assert.equal(await quote.locator(".quote-text").innerText(), "where shall we meet?");
+    }
+    assert.equal(await message(pageB, "lunch at noon?").locator('[data-testid="reply-quote"]').count(), 0);
+
+    // Bob deletes the question: the quote now says it was deleted, live.
+    await act(pageB, "where shall we meet?", "delete");
+    await pageB.click('[data-testid="confirm-delete"]');
+    for (const page of [pageA, pageB]) {
+      const quoteText = message(page, "at the fountain").locator('[data-testid="reply-quote"] .quote-text');
+      await until(() => quoteText.innerText(), "message deleted", "the quote of a deleted message");
+    }
+  });
+});
+
+test("chat page v2: reactions count live, and each user sees their own highlighted", async () => {
+  await withTwoUsers("chat-react", async ({ pageA, pageB, ada, bob }) => {
+    const chat = await chatOf(ada, [bob], uniqueName("reactions"));
+    await signInPage(pageA, ada);
+    await signInPage(pageB, bob);
+    await openChat(pageA, chat);
+    await openChat(pageB, chat);
+    await exchange(pageB, pageA, "ready when you are");
+    await exchange(pageA, pageB, "shipped the release 🚀");
+    const body = "shipped the release 🚀";
+
+    // Bob reacts with the picker.
+    await act(pageB, body, "react");
+    await pageB.waitForSelector('[data-testid="emoji-picker"]');
+    await screenshot(pageB, "chat-react-bob-picking");
+    await pageB.click('[data-testid="emoji-picker"] [data-testid="emoji-option"][data-emoji="👍"]');
+    await until(() => chips(pageB, body), { "👍": [1, true] }, "Bob's chips after his 👍");
+    await until(() => chips(pageA, body), { "👍": [1, false] }, "Ada's chips after Bob's 👍");
+
+    // Ada clicks the chip to join in; then adds another emoji.
+    await message(pageA, body).locator('[data-testid="reaction"][data-emoji="👍"]').click();
+    await until(() => chips(pageA, body), { "👍": [2, true] }, "Ada's chips after her 👍");
+    await until(() => chips(pageB, body), { "👍": [2, true] }, "Bob's chips after Ada's 👍");
+    await act(pageA, body, "react");
+    await pageA.click('[data-testid="emoji-picker"] [data-testid="emoji-option"][data-emoji="🎉"]');
+    await until(() => chips(pageB, body), { "👍": [2, true], "🎉": [1, false] }, "Bob's chips after Ada's 🎉");
+
+    // Bob takes his 👍 back with a click on the chip.
+    await message(pageB, body).locator('[data-testid="reaction"][data-emoji="👍"]').click();
+    await until(() => chips(pageB, body), { "👍": [1, false], "🎉": [1, false] }, "Bob's chips after taking his back");
+    await until(() => chips(pageA, body), { "👍": [1, true], "🎉": [1, true] }, "Ada's chips after Bob took his back");
+    // Bob's highlighted chips differ from Ada's: give his a 🎉 for the screenshots.
+    await message(pageB, body).locator('[data-testid="reaction"][data-emoji="🎉"]').click();
+    await until(() => chips(pageA, body), { "👍": [1, true], "🎉": [2, true] }, "Ada's chips at the end");
+    await until(() => chips(pageB, body), { "👍": [1, false], "🎉": [2, true] }, "Bob's chips at the end");
+  });
+});
+
+test("chat page v2: an unread badge appears for a chat not open, and clears when it is opened", async () => {
+  await withTwoUsers("chat-unread", async ({ pageA, pageB, ada, bob }) => {
+    const here = await chatOf(ada, [bob], uniqueName("here"));
+    const elsewhere = await chatOf(ada, [bob], uniqueName("elsewhere"));
+    await signInPage(pageA, ada);
+    await signInPage(pageB, bob);
+    await openChat(pageA, here);
+    await openChat(pageB, here);
+    await exchange(pageA, pageB, "in the open chat");
+    assert.equal(await badge(pageB, here), "", "the open chat has no badge");
+
+    // Two messages in the chat Bob does not have open.
+    await sendMessage(server.base, ada, elsewhere, "psst");
+    await sendMessage(server.base, ada, elsewhere, "over here");
+    await until(() => badge(pageB, elsewhere), "2", "Bob's badge for the other chat");
+    await screenshot(pageB, "chat-unread-bob-badge");
+    assert.equal(await badge(pageB, here), "");
+    assert.equal(await badge(pageA, elsewhere), "", "no badge for one's own messages");
+
+    // The count is the server's: a reload shows it again.
+    await pageB.reload();
+    await pageB.waitForSelector(`[data-testid="chat-view"][data-chat-id="${here}"]`);
+    await until(() => badge(pageB, elsewhere), "2", "Bob's badge after a reload");
+
+    // Opening the chat reads it: the badge goes, and stays gone.
+    await openChat(pageB, elsewhere);
+    await message(pageB, "over here").waitFor();
+    await until(() => badge(pageB, elsewhere), "", "Bob's badge once the chat is open");
+    await openChat(pageB, here);
+    await pageB.waitForTimeout(300);
+    assert.equal(await badge(pageB, elsewhere), "", "no badge after leaving the chat read");
+    await pageB.reload();
+    await pageB.waitForSelector(`[data-testid="chat-view"][data-chat-id="${here}"]`);
+    assert.equal(await badge(pageB, elsewhere), "", "no badge after a reload");
+    await pageB.hover(`[data-testid="chat-item"][data-chat-id="${elsewhere}"]`);
+  });
+});
+
+test("chat page v2: 'Seen by' shows under your last message once the other opens the chat", async () => {
+  await withTwoUsers("chat-seen", async ({ pageA, pageB, ada, bob }) => {
+    const chat = await chatOf(ada, [bob], uniqueName("receipts"));
+    const other = await chatOf(bob, [], uniqueName("bob alone"));
+    await signInPage(pageA, ada);
+    await signInPage(pageB, bob);
+    await openChat(pageA, chat);
+    await openChat(pageB, other);
+
+    // Bob writes first (sending puts his read position at his message),
+    // then goes elsewhere; Ada answers.
+    await openChat(pageB, chat);
+    await exchange(pageB, pageA, "are you around?");
+    await openChat(pageB, other);
+    await send(pageA, "yes, here now");
+    await message(pageA, "yes, here now").waitFor();
+    await until(() => badge(pageB, chat), "1", "Bob's badge for Ada's answer");
+    const seen = (page) => page.locator('[data-testid="seen-by"]').allInnerTexts();
+    assert.deepEqual(await seen(pageA), [], "Bob has not seen Ada's answer yet");
+
+    // Bob opens the chat: Ada sees him under her last message, live.
+    await openChat(pageB, chat);
+    await message(pageB, "yes, here now").waitFor();
+    await until(() => seen(pageA), [`Seen by ${bob.username}`], "Ada's seen-by");
+    const under = message(pageA, "yes, here now").locator('[data-testid="seen-by"]');
+    assert.equal(await under.count(), 1, "the mark is under Ada's last message");
+    // And Bob sees that Ada has read his.
+    await until(() => seen(pageB), [`Seen by ${ada.username}`], "Bob's seen-by");
+
+    // A new message from Ada is not seen until Bob's page reads it (at once:
+    // he has the chat open).
+    await send(pageA, "see you at 3");
+    await message(pageB, "see you at 3").waitFor();
+    await until(
+      async () => message(pageA, "see you at 3").locator('[data-testid="seen-by"]').allInnerTexts(),
+      [`Seen by ${bob.username}`],
+      "seen-by moves to Ada's newest message",
+    );
+  });
+});
+
+test("chat page v2: leaving a chat takes it off the list; the others see the member go", async () => {
+  await withTwoUsers("chat-leave", async ({ pageA, pageB, ada, bob }) => {
+    const chat = await chatOf(ada, [bob], uniqueName("leaving"));
+    await signInPage(pageA, ada);
+    await signInPage(pageB, bob);
+    await openChat(pageA, chat);
+    await openChat(pageB, chat);
+    await exchange(pageB, pageA, "bye all");
+    await pageB.click('[data-testid="leave-chat"]');
+    await pageB.waitForSelector(`[data-testid="chat-item"][data-chat-id="${chat}"]`, { state: "detached" });
+    await until(
+      () => pageA.locator('[data-testid="members"]').innerText(),
+      `${ada.username} (you)`,
+      "Ada's member list",
+    );
+  });
+});
 

@@ -1,54 +1,136 @@
-// The open chat: members, adding one by username, the history (with a
-// button to page back), and the box to send a message.
-import type { Thread } from "./messages";
+// The open chat: its header (title, members, adding one by username,
+// leaving), the conversation (older pages with a button, a line between
+// days), and the composer.
+import { useCallback, useLayoutEffect, useRef, useState } from "react";
+import type { OpenChatFragment } from "../generated/graphql";
+import { Composer } from "./Composer";
+import { MessageItem, type MessageActions } from "./MessageItem";
+import { seenBy, type Message, type Receipt, type Thread } from "./messages";
 import { SingleFieldForm } from "./SingleFieldForm";
+import { Avatar, dayLabel } from "./ui";
+
+export type OpenChat = Omit<OpenChatFragment, "readReceipts"> & { readReceipts: Receipt[] };
+
+/** Messages closer together than this, by one sender, share one avatar. */
+const RUN_MS = 5 * 60 * 1000;
 
 type Props = {
-  title: string;
-  members: { id: string; username: string }[];
+  me: string;
+  chat: OpenChat;
   thread: Thread;
   onOlder: () => Promise<void>;
-  onSend: (body: string) => Promise<void>;
+  onSend: (body: string, replyToId: string | null) => Promise<boolean>;
   onAddMember: (username: string) => Promise<void>;
+  onLeave: () => void;
+  actions: Omit<MessageActions, "reply" | "show">;
 };
 
-export function ChatView({ title, members, thread, onOlder, onSend, onAddMember }: Props) {
+export function ChatView({ me, chat, thread, onOlder, onSend, onAddMember, onLeave, actions }: Props) {
+  const [replyingTo, setReplyingTo] = useState<Message | null>(null);
+  const [editingId, setEditingId] = useState<string | null>(null);
+  const list = useRef<HTMLOListElement>(null);
+  const messages = thread.messages;
+  const seen = seenBy(messages, chat.readReceipts, me);
+
+  // Keep the view where the reader expects it: at the bottom when the chat
+  // opens and when a message arrives while reading the newest ones (or is
+  // sent), still when an older page is put above, untouched otherwise.
+  const before = useRef({ first: null as string | null, last: null as string | null, height: 0, atBottom: true });
+  useLayoutEffect(() => {
+    const box = list.current;
+    if (!box) return;
+    const first = messages[0]?.id ?? null;
+    const last = messages.at(-1) ?? null;
+    const was = before.current;
+    if (was.first !== null && first !== was.first && last?.id === was.last) {
+      box.scrollTop += box.scrollHeight - was.height;
+    } else if (last && last.id !== was.last && (was.atBottom || last.sender.id === me)) {
+      box.scrollTop = box.scrollHeight;
+    } else if (was.atBottom) {
+      // A reaction or an edit made the end taller: stay at the end.
+      box.scrollTop = box.scrollHeight;
+    }
+    before.current = { first, last: last?.id ?? null, height: box.scrollHeight, atBottom: was.atBottom };
+  });
+  const onScroll = () => {
+    const box = list.current;
+    if (box) before.current.atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  };
+
+  const show = useCallback((messageId: string) => {
+    const target = list.current?.querySelector<HTMLElement>(`[data-id="${CSS.escape(messageId)}"]`);
+    if (!target) return;
+    target.scrollIntoView({ block: "center", behavior: "smooth" });
+    target.classList.remove("flash");
+    void target.offsetWidth; // restart the animation
+    target.classList.add("flash");
+  }, []);
+
+  const all: MessageActions = { ...actions, reply: setReplyingTo, show };
+  const others = chat.members.filter((m) => m.id !== me).length;
+
   return (
-    <section className="chat-view">
+    <section className="chat-view" data-testid="chat-view" data-chat-id={chat.id}>
       <header>
-        <h2 data-testid="chat-title">{title}</h2>
-        <span data-testid="members">{members.map((m) => m.username).join(", ")}</span>
+        <Avatar name={chat.title} />
+        <div className="chat-heading">
+          <h2 data-testid="chat-title">{chat.title}</h2>
+          <span className="members" data-testid="members" title={`${chat.members.length} members`}>
+            {chat.members.map((m) => (m.id === me ? `${m.username} (you)` : m.username)).join(", ")}
+          </span>
+        </div>
         <SingleFieldForm
+          className="add-member"
           testId="add-member-username"
-          placeholder="add member by username"
+          placeholder="Add member by username"
           button="Add"
           trim
           onSubmit={onAddMember}
         />
+        <button type="button" className="leave" data-testid="leave-chat" onClick={onLeave} title="Leave this chat">
+          Leave
+        </button>
       </header>
-      <ol className="messages" data-testid="messages">
+      <ol className="messages" data-testid="messages" ref={list} onScroll={onScroll}>
         {thread.hasOlder && (
-          <li>
+          <li className="older">
             <button type="button" data-testid="older" onClick={() => void onOlder()}>
               Load older messages
             </button>
           </li>
         )}
-        {thread.messages.map((m) => (
-          <li key={m.id} data-testid="message">
-            <time dateTime={m.createdAt}>{new Date(m.createdAt).toLocaleTimeString()}</time>{" "}
-            <b>{m.sender.username}</b>: <span className="body">{m.body}</span>
+        {!thread.loading && messages.length === 0 && (
+          <li className="empty">
+            {others === 0 ? "Add someone by username, then say hello." : "No messages yet. Say hello!"}
           </li>
-        ))}
+        )}
+        {messages.map((m, i) => {
+          const previous = messages[i - 1];
+          const newDay = !previous || new Date(previous.createdAt).toDateString() !== new Date(m.createdAt).toDateString();
+          const continued =
+            !newDay &&
+            previous.sender.id === m.sender.id &&
+            Date.parse(m.createdAt) - Date.parse(previous.createdAt) < RUN_MS;
+          return [
+            newDay && (
+              <li key={`day-${m.id}`} className="day" role="separator">
+                <span>{dayLabel(m.createdAt)}</span>
+              </li>
+            ),
+            <MessageItem
+              key={m.id}
+              message={m}
+              mine={m.sender.id === me}
+              continued={continued}
+              editing={editingId === m.id}
+              onEditing={(on) => setEditingId(on ? m.id : null)}
+              seenBy={seen?.messageId === m.id ? seen.names : null}
+              actions={all}
+            />,
+          ];
+        })}
       </ol>
-      <SingleFieldForm
-        className="composer"
-        testId="message-input"
-        placeholder="message"
-        button="Send"
-        trim={false}
-        onSubmit={onSend}
-      />
+      <Composer replyingTo={replyingTo} onCancelReply={() => setReplyingTo(null)} onSend={onSend} />
     </section>
   );
 }

@@ -19,7 +19,8 @@ export function FeedStatusLine({ status, onDrop }: { status: FeedStatus; onDrop:
   }
   return (
     <span className="feed-status" data-testid="feed-status" data-state={status.state}>
-      {text}{" "}
+      <span className="dot" aria-hidden="true" />
+      <span className="feed-text">{text}</span>{" "}
       <button type="button" onClick={onDrop} title="Close the WebSocket; the feed resumes from its last cursor">
         Drop connection
       </button>

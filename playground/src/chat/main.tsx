@@ -11,10 +11,13 @@ function ChatPage() {
   const [session, setSession] = useState<Session | null>(loadSession);
   if (!session) {
     return (
-      <div className="auth-panel">
-        <strong>chat</strong>
-        <SignInForm onSignedIn={setSession} />
-        <a href="/">GraphiQL →</a>
+      <div className="chat-signin">
+        <div className="card">
+          <h1>chat</h1>
+          <p>Sign in, or pick a username and password to sign up.</p>
+          <SignInForm onSignedIn={setSession} />
+          <a href="/">GraphiQL →</a>
+        </div>
       </div>
     );
   }
