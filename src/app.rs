@@ -4,7 +4,8 @@
 //! Everything else receives its collaborators as values, so the module
 //! graph runs one way: `app` → `http` (router, state, the WebSocket
 //! transport) → `graphql` (the schema and its delivery wing, `live`) →
-//! `realtime` (consumer, hub, feeds) → `store`; `metrics`, `auth`,
+//! `realtime` (consumer, hub, feeds) → `store`, with `sessions` (which
+//! sessions ended) beside `realtime`; `metrics`, `auth`,
 //! `throttle`, `domain` and `cursor` are fed, never feeding back.
 
 use std::future::Future;
@@ -25,6 +26,7 @@ use crate::http::{self, AllowedOrigins, AppState, HttpLimits, UserSockets, WsLim
 use crate::metrics::{Metrics, Readings};
 use crate::realtime::consumer::{Consumer, ConsumerStatus};
 use crate::realtime::hub::Hub;
+use crate::sessions::Revocations;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
@@ -59,6 +61,9 @@ impl AppState {
                 change_message: config.rate_change_message,
                 react: config.rate_react,
                 mark_read: config.rate_mark_read,
+                refresh_session: config.rate_refresh_session,
+                change_password: config.rate_change_password,
+                credentials_per_address: config.rate_credentials_address,
                 sign_in_per_account: config.rate_sign_in_account,
                 sign_in_per_address: config.rate_sign_in_address,
             },
@@ -83,7 +88,9 @@ impl AppState {
             secret.as_bytes(),
             Duration::from_secs(config.token_ttl_secs),
         )
-        .context("JWT_SECRET cannot be used")?;
+        .context("JWT_SECRET cannot be used")?
+        .with_refresh_lifetime(Duration::from_secs(config.refresh_token_ttl_secs));
+        let revocations = Revocations::new(store.clone());
         let limits = QueryLimits {
             max_depth: config.max_query_depth,
             max_complexity: config.max_query_complexity,
@@ -110,11 +117,13 @@ impl AppState {
             policy,
             limits,
             metrics.clone(),
+            revocations.clone(),
         );
         Ok(Self {
             operations: Operations::new(schema.clone(), metrics.clone()),
             schema,
             tokens,
+            revocations,
             store,
             limits: HttpLimits {
                 max_body_bytes: config.max_body_bytes,
@@ -167,6 +176,7 @@ pub async fn serve(
         state.consumer.clone(),
     );
     let consumer = tokio::spawn(consumer.run(state.shutdown.clone()));
+    let revocations = tokio::spawn(state.revocations.clone().run(state.shutdown.clone()));
     let token = state.shutdown.clone();
     let drain = state.shutdown_drain;
     let stopping = async move {
@@ -206,6 +216,7 @@ pub async fn serve(
     }
     state.shutdown.cancel();
     consumer.await?;
+    revocations.await?;
     Ok(())
 }
 

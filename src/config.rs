@@ -38,9 +38,15 @@ pub struct Config {
     #[arg(long, env = "EVENT_RETENTION", default_value_t = 100_000)]
     pub event_retention: usize,
 
-    /// Lifetime of issued tokens, in seconds.
-    #[arg(long, env = "TOKEN_TTL_SECS", default_value_t = 86_400)]
+    /// Lifetime of access tokens, in seconds: short, as a client renews
+    /// them with its refresh token.
+    #[arg(long, env = "TOKEN_TTL_SECS", default_value_t = 900)]
     pub token_ttl_secs: u64,
+
+    /// Lifetime of each refresh token from its issue, in seconds: a session
+    /// unused for this long ends; one in use lives on.
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl_secs: u64,
 
     /// Largest accepted HTTP request body, in bytes (413 beyond it).
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 256 * 1024)]
@@ -135,6 +141,19 @@ pub struct Config {
     /// client marks a busy chat read as messages arrive.
     #[arg(long, env = "RATE_MARK_READ", default_value = "120/10s")]
     pub rate_mark_read: Rate,
+
+    /// Most `refreshSession` calls per session (COUNT/PERIOD or `off`).
+    #[arg(long, env = "RATE_REFRESH_SESSION", default_value = "10/1m")]
+    pub rate_refresh_session: Rate,
+
+    /// Most `changePassword` calls per user (COUNT/PERIOD or `off`).
+    #[arg(long, env = "RATE_CHANGE_PASSWORD", default_value = "5/1m")]
+    pub rate_change_password: Rate,
+
+    /// Most `refreshSession` calls, and apart from them most
+    /// `changePassword` calls, per client address (COUNT/PERIOD or `off`).
+    #[arg(long, env = "RATE_CREDENTIALS_ADDRESS", default_value = "60/1m")]
+    pub rate_credentials_address: Rate,
 
     /// Most sign-in attempts per account name since its last successful
     /// sign-in (COUNT/PERIOD or `off`): slows password guessing.

@@ -48,6 +48,7 @@ mod http;
 mod metrics;
 mod playground;
 pub mod realtime;
+pub mod sessions;
 pub mod store;
 pub mod throttle;
 

@@ -1,4 +1,6 @@
-//! Bearer tokens: HS256 JWTs with `sub` (the user id) and `exp`.
+//! Access tokens: HS256 JWTs with `sub` (the user id), `exp`, and `sid`
+//! (the session, absent from tokens minted elsewhere with the shared
+//! secret, which have no session to end).
 //!
 //! A token is valid while the clock is before its `exp`, to the
 //! millisecond, with no leeway: [`Grant::remaining`] is that one predicate,
@@ -14,7 +16,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::UserId;
+use crate::domain::{SessionId, UserId};
 use crate::store::{Millis, now_ms};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -22,6 +24,19 @@ struct Claims {
     sub: String,
     exp: u64,
     iat: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+}
+
+/// Refresh tokens' lifetime unless set: thirty days.
+const DEFAULT_REFRESH_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A token just issued, with its expiry.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub token: String,
+    /// The token's `exp`, in milliseconds since the Unix epoch.
+    pub expires_at: Millis,
 }
 
 /// Why a token was refused. All variants mean UNAUTHENTICATED to clients;
@@ -40,6 +55,9 @@ pub struct Grant {
     pub user: UserId,
     /// The token's `exp`, in milliseconds since the Unix epoch.
     pub expires_at: Millis,
+    /// The session the token belongs to; `None` for a token minted by
+    /// another service sharing the secret.
+    pub session: Option<SessionId>,
 }
 
 impl Grant {
@@ -59,6 +77,8 @@ pub struct Tokens {
     decoding: DecodingKey,
     validation: Validation,
     ttl: Duration,
+    /// Lifetime of each refresh token, from its issue.
+    refresh_ttl: Duration,
 }
 
 impl Tokens {
@@ -78,19 +98,43 @@ impl Tokens {
             decoding: DecodingKey::from_secret(secret).map_err(bad_key)?,
             validation,
             ttl,
+            refresh_ttl: DEFAULT_REFRESH_LIFETIME,
         })
     }
 
-    /// A token for `user`, valid for the configured lifetime.
-    pub fn issue(&self, user: &UserId) -> Result<String, TokenError> {
+    /// The same, with refresh tokens living `ttl` from their issue.
+    pub fn with_refresh_lifetime(mut self, ttl: Duration) -> Self {
+        self.refresh_ttl = ttl;
+        self
+    }
+
+    /// How long a refresh token issued now may be used.
+    pub fn refresh_lifetime(&self) -> Duration {
+        self.refresh_ttl
+    }
+
+    /// A token for `user` in `session`, valid for the configured lifetime.
+    pub fn issue(&self, user: &UserId, session: &SessionId) -> Result<Issued, TokenError> {
         let now = now_ms() / 1000;
+        let exp = now + self.ttl.as_secs();
         let claims = Claims {
             sub: user.to_string(),
             iat: now,
-            exp: now + self.ttl.as_secs(),
+            exp,
+            sid: Some(session.to_string()),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| TokenError::Invalid(e.to_string()))
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        Ok(Issued {
+            token,
+            expires_at: exp * 1000,
+        })
+    }
+
+    /// How long a token issued now stays valid: the longest an ended
+    /// session's tokens must go on being refused.
+    pub fn lifetime(&self) -> Duration {
+        self.ttl
     }
 
     /// What a token grants now, when it is genuine and unexpired.
@@ -104,9 +148,17 @@ impl Tokens {
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
         let user = UserId::parse(&data.claims.sub)
             .ok_or_else(|| TokenError::Invalid("sub is not a user id".into()))?;
+        let session = match data.claims.sid {
+            Some(sid) => Some(
+                SessionId::parse(&sid)
+                    .ok_or_else(|| TokenError::Invalid("sid is not a session id".into()))?,
+            ),
+            None => None,
+        };
         let grant = Grant {
             user,
             expires_at: data.claims.exp.saturating_mul(1000),
+            session,
         };
         match grant.remaining(now) {
             Some(_) => Ok(grant),
@@ -125,14 +177,20 @@ mod tests {
 
     #[test]
     fn issued_tokens_verify() {
-        let user = UserId::generate();
-        let token = tokens().issue(&user).unwrap();
-        assert_eq!(tokens().verify(&token).unwrap().user, user);
+        let (user, session) = (UserId::generate(), SessionId::generate());
+        let issued = tokens().issue(&user, &session).unwrap();
+        let grant = tokens().verify(&issued.token).unwrap();
+        assert_eq!(grant.user, user);
+        assert_eq!(grant.session, Some(session));
+        assert_eq!(grant.expires_at, issued.expires_at);
     }
 
     #[test]
     fn another_secret_is_refused() {
-        let token = tokens().issue(&UserId::generate()).unwrap();
+        let token = tokens()
+            .issue(&UserId::generate(), &SessionId::generate())
+            .unwrap()
+            .token;
         let other = Tokens::new(b"other secret", Duration::from_secs(60)).unwrap();
         assert!(matches!(other.verify(&token), Err(TokenError::Invalid(_))));
     }
@@ -143,6 +201,7 @@ mod tests {
             sub: UserId::generate().to_string(),
             iat: 0,
             exp,
+            sid: None,
         };
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),

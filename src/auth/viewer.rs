@@ -9,8 +9,12 @@ use crate::domain::UserId;
 pub enum Viewer {
     /// No token was presented.
     Anonymous,
-    /// A token was presented but refused (forged, expired, malformed).
+    /// A token was presented but refused (forged, expired, malformed, or
+    /// of an ended session).
     Invalid,
+    /// A genuine token whose session could not be checked (the store did
+    /// not answer): neither accepted nor called bad.
+    Unchecked,
     /// A verified user.
     User(UserId),
 }
@@ -20,7 +24,7 @@ impl Viewer {
     pub fn user(&self) -> Option<&UserId> {
         match self {
             Viewer::User(id) => Some(id),
-            Viewer::Anonymous | Viewer::Invalid => None,
+            Viewer::Anonymous | Viewer::Invalid | Viewer::Unchecked => None,
         }
     }
 }

@@ -55,6 +55,11 @@ id_type!(
     /// The id of a chat.
     ChatId
 );
+id_type!(
+    /// The id of a session: one sign-in (or sign-up) and the refreshes
+    /// that follow it.
+    SessionId
+);
 
 #[cfg(test)]
 mod tests {

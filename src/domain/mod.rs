@@ -17,7 +17,7 @@ mod username;
 pub use chat_title::ChatTitle;
 pub use client_message_id::ClientMessageId;
 pub use emoji::{Emoji, MAX_EMOJI_BYTES};
-pub use ids::{ChatId, UserId};
+pub use ids::{ChatId, SessionId, UserId};
 pub use invalid_input::InvalidInput;
 pub use message_body::MessageBody;
 pub use page_size::PageSize;

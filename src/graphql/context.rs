@@ -7,7 +7,8 @@ use async_graphql::Context;
 
 use crate::auth::{Tokens, Viewer};
 use crate::cursor::Cursor;
-use crate::domain::UserId;
+use crate::domain::{SessionId, UserId};
+use crate::sessions::Revocations;
 use crate::store::{LogId, Store};
 use crate::throttle::Policy;
 
@@ -17,6 +18,22 @@ use super::error::{ApiError, ApiResult};
 /// transport; sign-in attempts are limited per address.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub IpAddr);
+
+/// The session of the token a request came with, put into the request's
+/// data by the transport (absent for a token without one).
+#[derive(Debug, Clone)]
+pub struct CallerSession(pub SessionId);
+
+/// The session the request's token belongs to.
+pub fn caller_session<'a>(ctx: &Context<'a>) -> Option<&'a SessionId> {
+    ctx.data_opt::<CallerSession>().map(|session| &session.0)
+}
+
+/// The ended-session set injected into the schema.
+pub fn revocations<'a>(ctx: &Context<'a>) -> ApiResult<&'a Revocations> {
+    ctx.data::<Revocations>()
+        .map_err(|e| ApiError::internal(e.message))
+}
 
 /// The store injected into the schema.
 pub fn store<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<dyn Store>> {
@@ -51,6 +68,9 @@ pub fn viewer(ctx: &Context<'_>) -> ApiResult<UserId> {
         )),
         Some(Viewer::Anonymous) | None => Err(ApiError::Unauthenticated(
             "authentication required: send a bearer token",
+        )),
+        Some(Viewer::Unchecked) => Err(ApiError::internal(
+            "the token's session cannot be checked now",
         )),
     }
 }

@@ -27,9 +27,10 @@ mod reaction;
 mod read_receipt;
 mod scalars;
 mod schema;
+mod session;
 
 pub use code::Code;
-pub use context::ClientAddress;
+pub use context::{CallerSession, ClientAddress};
 pub use error::{ApiError, ApiResult};
 pub use limits::QueryLimits;
 pub use schema::{ChatSchema, build_schema, sdl};

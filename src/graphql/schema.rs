@@ -8,22 +8,24 @@ use async_graphql::{MergedObject, MergedSubscription, Schema};
 use crate::auth::Tokens;
 use crate::metrics::Metrics;
 use crate::realtime::hub::Hub;
+use crate::sessions::Revocations;
 use crate::store::Store;
 use crate::throttle::Policy;
 
-use super::account::{AccountMutation, AccountQuery};
+use super::account::AccountQuery;
 use super::chat::{ChatMutation, ChatQuery};
 use super::error_codes::ErrorCodes;
 use super::events::EventSubscription;
 use super::limits::QueryLimits;
 use super::messaging::MessageMutation;
 use super::observe::Observe;
+use super::session::SessionMutation;
 
 #[derive(MergedObject, Default)]
 pub struct Query(AccountQuery, ChatQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountMutation, ChatMutation, MessageMutation);
+pub struct Mutation(SessionMutation, ChatMutation, MessageMutation);
 
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(EventSubscription);
@@ -39,6 +41,7 @@ pub fn build_schema(
     policy: Policy,
     limits: QueryLimits,
     metrics: Metrics,
+    revocations: Revocations,
 ) -> ChatSchema {
     let builder = Schema::build(
         Query::default(),
@@ -50,6 +53,7 @@ pub fn build_schema(
     .data(hub)
     .data(policy)
     .data(metrics.clone())
+    .data(revocations)
     .extension(limits)
     // Outside ErrorCodes, so it counts errors with their final codes.
     .extension(Observe(metrics))

@@ -1,21 +1,38 @@
 //! Reading the viewer from an `Authorization: Bearer` value.
 
-use crate::auth::{Tokens, Viewer};
+use crate::auth::{Grant, Tokens, Viewer};
+use crate::sessions::Revocations;
 
-/// The viewer a header value (or a WebSocket payload field) establishes.
-/// A value that is present but not a valid bearer token is `Invalid`, so
-/// resolvers can tell "log in" from "your token is bad".
-pub fn viewer_from_authorization(tokens: &Tokens, value: Option<&str>) -> Viewer {
+/// The grant an `Authorization` header value establishes, as the viewer
+/// it makes: `Anonymous` without a value; `Invalid` for a value that is not
+/// a valid bearer token or whose session ended, so resolvers can tell "log
+/// in" from "your token is bad"; `Unchecked` when whether its session ended
+/// cannot be told now.
+pub async fn authorize(
+    tokens: &Tokens,
+    revocations: &Revocations,
+    value: Option<&str>,
+) -> (Viewer, Option<Grant>) {
     let Some(value) = value else {
-        return Viewer::Anonymous;
+        return (Viewer::Anonymous, None);
     };
     match bearer_token(value).map(|t| tokens.verify(t)) {
-        Some(Ok(grant)) => Viewer::User(grant.user),
+        Some(Ok(grant)) => match revocations.refuses(&grant).await {
+            Ok(false) => (Viewer::User(grant.user.clone()), Some(grant)),
+            Ok(true) => {
+                tracing::debug!("refused a token of an ended session");
+                (Viewer::Invalid, None)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot tell whether the token's session ended");
+                (Viewer::Unchecked, None)
+            }
+        },
         Some(Err(error)) => {
             tracing::debug!(%error, "refused bearer token");
-            Viewer::Invalid
+            (Viewer::Invalid, None)
         }
-        None => Viewer::Invalid,
+        None => (Viewer::Invalid, None),
     }
 }
 

@@ -17,9 +17,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::state::AppState;
-use crate::graphql::{ApiError, ClientAddress};
+use crate::graphql::{ApiError, CallerSession, ClientAddress};
 
-use super::auth_header::viewer_from_authorization;
+use super::auth_header::authorize;
 use super::client_address::client_address;
 use super::media::{ResponseType, is_json_request};
 use super::result_body::{BatchBody, ResultBody, is_request_error};
@@ -188,9 +188,12 @@ async fn execute(
     response_type: ResponseType,
 ) -> Response {
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let viewer = viewer_from_authorization(&state.tokens, authorization);
+    let (viewer, grant) = authorize(&state.tokens, &state.revocations, authorization).await;
     let address = client_address(headers, peer, state.trust_forwarded_for);
-    let batch = batch.data(viewer).data(ClientAddress(address));
+    let mut batch = batch.data(viewer).data(ClientAddress(address));
+    if let Some(session) = grant.and_then(|grant| grant.session) {
+        batch = batch.data(CallerSession(session));
+    }
     let response = state.schema.execute_batch(batch).await;
     let status = match (&response, response_type) {
         (BatchResponse::Single(single), ResponseType::GraphqlResponse)

@@ -13,6 +13,7 @@ use crate::graphql::live::Operations;
 use crate::metrics::Metrics;
 use crate::realtime::consumer::ConsumerStatus;
 use crate::realtime::hub::Hub;
+use crate::sessions::Revocations;
 use crate::store::Store;
 
 use super::origins::AllowedOrigins;
@@ -27,6 +28,8 @@ pub struct AppState {
     /// per selection for every socket.
     pub operations: Operations,
     pub tokens: Tokens,
+    /// The sessions that ended, for refusing their tokens.
+    pub revocations: Revocations,
     pub store: Arc<dyn Store>,
     pub limits: HttpLimits,
     /// Timeouts and bounds of every WebSocket connection.

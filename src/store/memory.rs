@@ -10,17 +10,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
-use crate::domain::{ChatId, ChatTitle, Emoji, MessageBody, UserId, Username};
+use crate::domain::{ChatId, ChatTitle, Emoji, MessageBody, SessionId, UserId, Username};
 
 use crate::store::LogTail;
+use crate::store::session_book::SessionBook;
 
 use super::{
     Changed, Chat, Event, EventKind, IDEMPOTENCY_TTL_MS, LogId, MAX_DISTINCT_EMOJI,
     MAX_REACTION_USERS, Message, MessagePage, Millis, NewMessage, ReactionGroup, ReadPosition,
     ReadState, Sent, Store, StoreError, StoreResult, User, now_ms,
 };
+use super::{Ended, RefreshHash, Rotation, SessionNotices};
 
 /// A store that keeps everything in process memory; lost on restart.
 pub struct MemoryStore {
@@ -108,6 +110,7 @@ struct State {
     idempotency_expiry: VecDeque<(Millis, IdempotencyKey)>,
     log: VecDeque<Event>,
     last_id: LogId,
+    sessions: SessionBook,
     /// The newest position trimmed from the log, if any.
     max_trimmed: Option<LogId>,
     retention: usize,
@@ -777,6 +780,90 @@ impl Store for MemoryStore {
             state: self.state.clone(),
             head: self.head.subscribe(),
         })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn start_session(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        refresh: RefreshHash<'_>,
+    ) -> StoreResult<()> {
+        self.lock().sessions.start(user, session, refresh);
+        Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn rotate_session(
+        &self,
+        session: &SessionId,
+        presented: &str,
+        next: RefreshHash<'_>,
+        now: Millis,
+        tokens_until: Millis,
+    ) -> StoreResult<Rotation> {
+        Ok(self
+            .lock()
+            .sessions
+            .rotate(session, presented, next, now, tokens_until))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn end_session(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        tokens_until: Millis,
+    ) -> StoreResult<Vec<Ended>> {
+        Ok(self
+            .lock()
+            .sessions
+            .end_one(user, session, tokens_until, now_ms()))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn end_sessions(&self, user: &UserId, tokens_until: Millis) -> StoreResult<Vec<Ended>> {
+        Ok(self.lock().sessions.end_all(user, tokens_until, now_ms()))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn change_password(
+        &self,
+        user: &UserId,
+        password_hash: &str,
+        tokens_until: Millis,
+    ) -> StoreResult<Vec<Ended>> {
+        let mut state = self.lock();
+        let record = state.users.get_mut(user).ok_or(StoreError::NotFound)?;
+        record.password_hash = password_hash.to_owned();
+        Ok(state.sessions.end_all(user, tokens_until, now_ms()))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn ended_sessions(&self, now: Millis) -> StoreResult<Vec<Ended>> {
+        Ok(self.lock().sessions.ended(now))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn session_ended(&self, session: &SessionId, now: Millis) -> StoreResult<bool> {
+        Ok(self.lock().sessions.is_ended(session, now))
+    }
+
+    async fn session_notices(&self) -> StoreResult<Box<dyn SessionNotices>> {
+        Ok(Box::new(MemoryNotices(self.lock().sessions.notices())))
+    }
+}
+
+/// The memory store's [`SessionNotices`]: its in-process channel.
+struct MemoryNotices(broadcast::Receiver<Ended>);
+
+#[async_trait]
+impl SessionNotices for MemoryNotices {
+    async fn next(&mut self) -> StoreResult<Ended> {
+        self.0
+            .recv()
+            .await
+            .map_err(|error| StoreError::backend(format!("session notices: {error}")))
     }
 }
 

@@ -12,10 +12,14 @@ mod log_tail;
 pub mod memory;
 mod model;
 pub mod redis;
+mod session;
+mod session_book;
 
 use async_trait::async_trait;
 
-use crate::domain::{ChatId, ChatTitle, ClientMessageId, Emoji, MessageBody, UserId, Username};
+use crate::domain::{
+    ChatId, ChatTitle, ClientMessageId, Emoji, MessageBody, SessionId, UserId, Username,
+};
 
 pub use error::{StoreError, StoreResult};
 pub use log_id::{BadLogId, LogId};
@@ -24,6 +28,7 @@ pub use model::{
     Changed, Chat, Event, EventKind, MAX_REACTION_USERS, Message, MessagePage, Millis,
     ReactionGroup, ReadPosition, ReadState, Sent, User,
 };
+pub use session::{Ended, RefreshHash, Rotation, SessionNotices};
 
 /// How long an idempotency key keeps pointing at its first message.
 pub const IDEMPOTENCY_TTL_MS: u64 = 24 * 60 * 60 * 1000;
@@ -198,6 +203,60 @@ pub trait Store: Send + Sync + 'static {
     /// A reader that waits at the end of the log, for this process's one
     /// consumer. It holds its own connection where the backend has them.
     fn log_tail(&self) -> Box<dyn LogTail>;
+
+    /// Starts `session` for `user` with its first refresh token.
+    async fn start_session(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        refresh: RefreshHash<'_>,
+    ) -> StoreResult<()>;
+
+    /// Exchanges the session's current refresh token, `presented` (a hash),
+    /// for `next`, in one atomic step, so two requests racing with one
+    /// token cannot both rotate: the second finds it used, which ends the
+    /// session. An ended session's access tokens are refused until
+    /// `tokens_until`.
+    async fn rotate_session(
+        &self,
+        session: &SessionId,
+        presented: &str,
+        next: RefreshHash<'_>,
+        now: Millis,
+        tokens_until: Millis,
+    ) -> StoreResult<Rotation>;
+
+    /// Ends one session of `user` (nothing when it is not theirs or has
+    /// ended), announcing it to every process; returns what it ended.
+    async fn end_session(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        tokens_until: Millis,
+    ) -> StoreResult<Vec<Ended>>;
+
+    /// Ends every session of `user`, announcing each.
+    async fn end_sessions(&self, user: &UserId, tokens_until: Millis) -> StoreResult<Vec<Ended>>;
+
+    /// Sets a new password hash and ends every session of `user`, in one
+    /// atomic step.
+    async fn change_password(
+        &self,
+        user: &UserId,
+        password_hash: &str,
+        tokens_until: Millis,
+    ) -> StoreResult<Vec<Ended>>;
+
+    /// The sessions whose access tokens must still be refused at `now`.
+    async fn ended_sessions(&self, now: Millis) -> StoreResult<Vec<Ended>>;
+
+    /// Whether `session`'s access tokens must be refused at `now`: one
+    /// look-up, for a process that cannot trust its notices right now.
+    async fn session_ended(&self, session: &SessionId, now: Millis) -> StoreResult<bool>;
+
+    /// Notices of sessions ending from now on. Open them before reading
+    /// [`Store::ended_sessions`], so nothing ends unseen in between.
+    async fn session_notices(&self) -> StoreResult<Box<dyn SessionNotices>>;
 }
 
 /// Milliseconds since the Unix epoch, from the system clock.

@@ -29,6 +29,10 @@ pub enum Action {
     /// `addReaction` and `removeReaction`.
     React,
     MarkRead,
+    /// `refreshSession`, counted per session (its user is known only
+    /// once the token is looked up).
+    RefreshSession,
+    ChangePassword,
 }
 
 impl Action {
@@ -40,6 +44,8 @@ impl Action {
             Action::ChangeMessage => "change_message",
             Action::React => "react",
             Action::MarkRead => "mark_read",
+            Action::RefreshSession => "refresh_session",
+            Action::ChangePassword => "change_password",
         }
     }
 }
@@ -53,6 +59,11 @@ pub struct Rates {
     pub change_message: Rate,
     pub react: Rate,
     pub mark_read: Rate,
+    pub refresh_session: Rate,
+    pub change_password: Rate,
+    /// Credential checks (sign-in, refresh, password change) per client
+    /// address, each kind counted apart.
+    pub credentials_per_address: Rate,
     pub sign_in_per_account: Rate,
     pub sign_in_per_address: Rate,
 }
@@ -66,6 +77,8 @@ impl Rates {
             Action::ChangeMessage => self.change_message,
             Action::React => self.react,
             Action::MarkRead => self.mark_read,
+            Action::RefreshSession => self.refresh_session,
+            Action::ChangePassword => self.change_password,
         }
     }
 }
@@ -107,8 +120,28 @@ impl Policy {
 
     /// Counts one `action` by `user`.
     pub async fn write(&self, action: Action, user: &UserId) -> Result<(), Refusal> {
-        let key = format!("{}:{user}", action.key());
+        self.count(action, user.as_str()).await
+    }
+
+    /// Counts one `action` by whoever `who` (a user or session id) names.
+    pub async fn count(&self, action: Action, who: &str) -> Result<(), Refusal> {
+        let key = format!("{}:{who}", action.key());
         let rate = self.rates.of(action);
+        verdict(self.throttle.check(&key, rate, Mode::Count).await?)
+    }
+
+    /// Counts one `action` from `address` (nothing when the transport
+    /// cannot tell), against the per-address rate of credential checks.
+    pub async fn from_address(
+        &self,
+        action: Action,
+        address: Option<IpAddr>,
+    ) -> Result<(), Refusal> {
+        let Some(address) = address else {
+            return Ok(());
+        };
+        let key = format!("{}_address:{address}", action.key());
+        let rate = self.rates.credentials_per_address;
         verdict(self.throttle.check(&key, rate, Mode::Count).await?)
     }
 
@@ -161,6 +194,9 @@ mod tests {
             change_message: one_per_minute,
             react: one_per_minute,
             mark_read: one_per_minute,
+            refresh_session: one_per_minute,
+            change_password: one_per_minute,
+            credentials_per_address: one_per_minute,
             sign_in_per_account: one_per_minute,
             sign_in_per_address: Rate::per(2, Duration::from_secs(60)),
         }

@@ -258,6 +258,31 @@ async fn the_server_survives_the_battery_and_loses_nothing(backend: Backend) {
             assert_eq!(error_code(&response), "BAD_USER_INPUT", "{what}");
         }
     }
+    // 4. Refresh tokens that are not ones: UNAUTHENTICATED, or
+    // BAD_USER_INPUT when oversized or of the wrong type; never a 5xx.
+    const REFRESH: &str = "mutation($r: String!) { refreshSession(refreshToken: $r) { token } }";
+    let refresh_cases: [(&str, Value, &str); 7] = [
+        ("empty", json!(""), "UNAUTHENTICATED"),
+        ("malformed", json!("not.a.token"), "UNAUTHENTICATED"),
+        (
+            "truncated",
+            json!("r1.0123456789abcdef0123456789abcdef.AAAA"),
+            "UNAUTHENTICATED",
+        ),
+        (
+            "unknown session",
+            json!(format!("r1.{}.{}", "a".repeat(32), "A".repeat(43))),
+            "UNAUTHENTICATED",
+        ),
+        ("oversized", json!("r".repeat(100_000)), "BAD_USER_INPUT"),
+        ("a number", json!(12345), "BAD_USER_INPUT"),
+        ("null", Value::Null, "BAD_USER_INPUT"),
+    ];
+    for (what, token, code) in refresh_cases {
+        let response = run(&app, None, REFRESH, json!({ "r": token })).await;
+        assert_clean_refusal(what, 200, &response);
+        assert_eq!(error_code(&response), code, "refresh token {what}");
+    }
     let longest = format!("{:x<32}", unique_name("n"));
     let too_long = format!("{longest}x");
     for (name, passes) in [

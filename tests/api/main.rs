@@ -25,6 +25,7 @@ mod read_state;
 mod redis_server;
 mod scale_out;
 mod schema;
+mod sessions;
 mod shape;
 mod store_model;
 mod subscriptions;

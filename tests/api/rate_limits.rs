@@ -33,6 +33,7 @@ crate::on_both_backends!(
     send_message_is_limited_per_user_and_a_refused_send_writes_nothing,
     create_chat_and_add_member_are_limited_per_user,
     message_changes_reactions_and_reads_are_limited_per_user,
+    refreshes_and_password_changes_are_limited,
     failed_sign_ins_lock_the_name_whether_or_not_it_exists,
     a_successful_sign_in_clears_the_names_failures,
 );
@@ -141,6 +142,55 @@ async fn message_changes_reactions_and_reads_are_limited_per_user(backend: Backe
     assert!(head_after_add > head && head_after_read > head_after_add);
     assert_eq!(app.log_head().await, head_after_read);
     assert!(call(&bob, ADD, on_message).await["errors"].is_null());
+}
+
+/// refreshSession is limited per session and, with changePassword (each
+/// counted apart), per client address; changePassword also per user.
+async fn refreshes_and_password_changes_are_limited(backend: Backend) {
+    // Arrange
+    let app = TestApp::spawn_with(backend, |c| {
+        c.rate_refresh_session = per_minute(1);
+        c.rate_change_password = per_minute(1);
+        c.rate_credentials_address = per_minute(3);
+    })
+    .await;
+    const SIGN_UP_PAIR: &str = "mutation($u: String!, $p: String!) { signUp(username: $u, password: $p) { token refreshToken } }";
+    const REFRESH: &str =
+        "mutation($r: String!) { refreshSession(refreshToken: $r) { refreshToken } }";
+    const CHANGE: &str = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) { token } }";
+    let sign_up = || async {
+        let variables = json!({ "u": crate::helpers::unique_name("r"), "p": PASSWORD });
+        app.graphql(None, SIGN_UP_PAIR, variables).await["data"]["signUp"].clone()
+    };
+    let (one, two, three) = (sign_up().await, sign_up().await, sign_up().await);
+    let refresh = |token: &Value| app.graphql(None, REFRESH, json!({ "r": token }));
+
+    // Act + Assert: per session.
+    let first = refresh(&one["refreshToken"]).await;
+    assert!(first["errors"].is_null(), "{first}");
+    let again = refresh(&first["data"]["refreshSession"]["refreshToken"]).await;
+    assert_limited(&again, Duration::from_secs(60));
+    // Per address (three a minute, the refused one counted too): a second
+    // session's refresh is the third, a third session's the fourth.
+    assert!(refresh(&two["refreshToken"]).await["errors"].is_null());
+    assert_limited(
+        &refresh(&three["refreshToken"]).await,
+        Duration::from_secs(60),
+    );
+    // changePassword: per user.
+    let app = &app;
+    let change = |token: &Value, new: &str| {
+        let token = token.as_str().unwrap().to_owned();
+        let variables = json!({ "c": PASSWORD, "n": new });
+        async move { app.graphql(Some(&token), CHANGE, variables).await }
+    };
+    let changed = change(&three["token"], "another long password").await;
+    assert!(changed["errors"].is_null(), "{changed}");
+    let fresh = changed["data"]["changePassword"]["token"].clone();
+    assert_limited(
+        &change(&fresh, "yet another password").await,
+        Duration::from_secs(60),
+    );
 }
 
 /// Failed sign-ins lock an account name whether or not it exists, and locked names answer alike; other names are unaffected.

@@ -26,10 +26,13 @@ use tokio_stream::{StreamExt, StreamMap};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 use tracing::{Instrument, debug};
 
-use crate::auth::Viewer;
-use crate::domain::UserId;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::auth::{Grant, Viewer};
+use crate::domain::{SessionId, UserId};
 use crate::graphql::live::Reply;
-use crate::graphql::{ApiError, ClientAddress};
+use crate::graphql::{ApiError, CallerSession, ClientAddress};
 use crate::http::state::AppState;
 use crate::store::now_ms;
 
@@ -71,6 +74,8 @@ enum Event {
     Shutdown,
     Deadline,
     KeepAlive,
+    /// A session ended somewhere (or, on `Err`, endings were missed).
+    Ended(Result<SessionId, RecvError>),
     Frame(Option<Result<Message, axum::Error>>),
     Reply(String, Reply),
 }
@@ -97,6 +102,11 @@ pub struct Connection {
     last_heard: Instant,
     /// This socket's place in its user's socket count, from the ack.
     seat: Option<Admitted>,
+    /// The token's grant, from the ack: the socket closes when its session
+    /// ends, as when it expires.
+    grant: Option<Grant>,
+    /// Endings of sessions, from the ack, when the token has a session.
+    endings: Option<broadcast::Receiver<SessionId>>,
     /// Running operations by id.
     operations: StreamMap<String, BoxStream<'static, Reply>>,
 }
@@ -118,6 +128,8 @@ impl Connection {
             keepalive: None,
             last_heard: Instant::now(),
             seat: None,
+            grant: None,
+            endings: None,
             operations: StreamMap::new(),
         }
     }
@@ -148,6 +160,7 @@ impl Connection {
             () = &mut self.shutdown => Event::Shutdown,
             () = until(&mut self.deadline) => Event::Deadline,
             () = tick(&mut self.keepalive) => Event::KeepAlive,
+            ended = ending(&mut self.endings) => Event::Ended(ended),
             frame = self.socket.recv() => Event::Frame(frame),
             Some((id, reply)) = self.operations.next(), if !self.operations.is_empty() => {
                 Event::Reply(id, reply)
@@ -166,6 +179,7 @@ impl Connection {
             // above, not the largest of these handlers: inline, they made
             // every socket's task about 8 KiB.
             Event::KeepAlive => Box::pin(self.keep_alive()).await,
+            Event::Ended(ended) => Box::pin(self.on_ended(ended)).await,
             Event::Frame(frame) => Box::pin(self.on_frame(frame)).await,
             Event::Reply(id, reply) => Box::pin(self.on_reply(id, reply)).await,
         }
@@ -223,18 +237,56 @@ impl Connection {
         }
     }
 
+    /// Closes the socket with 4403 when its own session ended. After
+    /// missed notices, asks whether it did.
+    async fn on_ended(&mut self, ended: Result<SessionId, RecvError>) -> Result<(), End> {
+        let Some(grant) = &self.grant else {
+            return Ok(());
+        };
+        let mine = match ended {
+            Ok(session) => grant.session.as_ref() == Some(&session),
+            Err(RecvError::Lagged(_)) => match self.state.revocations.refuses(grant).await {
+                Ok(ended) => ended,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot tell whether the socket's session ended");
+                    return Err(End::Close(Close::internal()));
+                }
+            },
+            Err(RecvError::Closed) => {
+                self.endings = None;
+                false
+            }
+        };
+        if mine {
+            debug!("the token's session ended");
+            return Err(End::Close(Close::forbidden()));
+        }
+        Ok(())
+    }
+
     async fn on_init(&mut self, payload: Option<&serde_json::Value>) -> Result<(), End> {
         if let Phase::Acknowledged(_) = self.phase {
             return Err(violation(Close::too_many_inits()));
         }
-        // The socket lives exactly as long as its token stays valid.
-        let remaining = authenticate(&self.state.tokens, payload)
-            .and_then(|grant| Some((grant.remaining(now_ms())?, grant.user)))
-            .map(|(left, user)| (user, left));
-        let Some((user, left)) = remaining else {
+        // The socket lives exactly as long as its token stays valid and its
+        // session lasts.
+        let grant = match authenticate(&self.state.tokens, payload) {
+            Some(grant) => match self.state.revocations.refuses(&grant).await {
+                Ok(false) => Some(grant),
+                Ok(true) => None,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot tell whether the token's session ended");
+                    return Err(End::Close(Close::internal()));
+                }
+            },
+            None => None,
+        };
+        let remaining = grant.and_then(|grant| Some((grant.remaining(now_ms())?, grant)));
+        let Some((left, grant)) = remaining else {
             self.send(&ServerMessage::Refused).await?;
             return Err(violation(Close::forbidden()));
         };
+        let user = grant.user.clone();
         let Some(admitted) = self.state.sockets.admit(&user) else {
             let limit = self.state.sockets.limit();
             debug!(%user, limit, "refused a socket over the user's limit");
@@ -246,6 +298,10 @@ impl Connection {
         debug!(expires_in = ?left, "connection acknowledged");
         self.phase = Phase::Acknowledged(user);
         self.seat = Some(admitted);
+        if grant.session.is_some() {
+            self.endings = Some(self.state.revocations.subscribe());
+        }
+        self.grant = Some(grant);
         self.deadline = Instant::now()
             .checked_add(left)
             .map(|at| Box::pin(sleep_until(at)));
@@ -277,7 +333,10 @@ impl Connection {
             let error = too_many_operations(limit);
             return self.send(&ServerMessage::Error(id, vec![error])).await;
         }
-        let request = request.data(ClientAddress(self.address));
+        let mut request = request.data(ClientAddress(self.address));
+        if let Some(session) = self.grant.as_ref().and_then(|grant| grant.session.clone()) {
+            request = request.data(CallerSession(session));
+        }
         let viewer = Viewer::User(user.clone());
         match self.state.operations.start(request, viewer) {
             Ok(replies) => {
@@ -405,6 +464,16 @@ fn too_many_operations(limit: usize) -> ServerError {
 async fn until(deadline: &mut Option<Pin<Box<Sleep>>>) {
     match deadline {
         Some(deadline) => deadline.await,
+        None => pending().await,
+    }
+}
+
+/// The next ending of a session, when the socket follows them.
+async fn ending(
+    endings: &mut Option<broadcast::Receiver<SessionId>>,
+) -> Result<SessionId, RecvError> {
+    match endings {
+        Some(endings) => endings.recv().await,
         None => pending().await,
     }
 }

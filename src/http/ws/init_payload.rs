@@ -49,7 +49,7 @@ mod tests {
 
     use serde_json::json;
 
-    use crate::domain::UserId;
+    use crate::domain::{SessionId, UserId};
 
     use super::*;
 
@@ -86,7 +86,7 @@ mod tests {
     #[test]
     fn a_valid_token_gives_its_user_and_expiry() {
         let user = UserId::generate();
-        let token = tokens().issue(&user).unwrap();
+        let token = tokens().issue(&user, &SessionId::generate()).unwrap().token;
         let payload = json!({ "authorization": format!("Bearer {token}") });
         let grant = authenticate(&tokens(), Some(&payload)).unwrap();
         assert_eq!(grant.user, user);
@@ -95,7 +95,10 @@ mod tests {
 
     #[test]
     fn a_token_without_the_bearer_scheme_or_forged_is_refused() {
-        let token = tokens().issue(&UserId::generate()).unwrap();
+        let token = tokens()
+            .issue(&UserId::generate(), &SessionId::generate())
+            .unwrap()
+            .token;
         let bare = json!({ "authorization": token });
         assert_eq!(authenticate(&tokens(), Some(&bare)), None);
         let forged = json!({ "authorization": "Bearer not.a.jwt" });

@@ -3,7 +3,7 @@
 //! All keys share a configurable prefix, so several deployments (or test
 //! runs) can share one Redis without seeing each other's data.
 
-use crate::domain::{ChatId, ClientMessageId, UserId};
+use crate::domain::{ChatId, ClientMessageId, SessionId, UserId};
 use crate::store::LogId;
 
 /// Builds the store's key names under one prefix (e.g. `chat:` gives
@@ -85,6 +85,34 @@ impl Keys {
     /// so the two always share this key's hash tag).
     pub fn reactions(&self, id: &ChatId, message: LogId) -> String {
         format!("{}chat:{id}:reactions:{message}", self.prefix)
+    }
+
+    /// Hash of a session (`user`, `refresh`: its current refresh token's
+    /// hash, `expires`); it expires with that token. `session_state.lua`
+    /// builds the same name, and `<this>:used`, from the prefix.
+    pub fn session(&self, id: &SessionId) -> String {
+        format!("{}session:{id}", self.prefix)
+    }
+
+    /// Set of the refresh-token hashes a session has used up.
+    pub fn session_used(&self, id: &SessionId) -> String {
+        format!("{}session:{id}:used", self.prefix)
+    }
+
+    /// Set of the ids of a user's sessions.
+    pub fn user_sessions(&self, id: &UserId) -> String {
+        format!("{}user:{id}:sessions", self.prefix)
+    }
+
+    /// Sorted set of ended sessions, scored by the time until which their
+    /// access tokens could still be presented.
+    pub fn ended_sessions(&self) -> String {
+        format!("{}sessions:ended", self.prefix)
+    }
+
+    /// The pub/sub channel announcing ended sessions (`<id> <until>`).
+    pub fn sessions_channel(&self) -> String {
+        format!("{}sessions:ended", self.prefix)
     }
 
     /// The event log: a stream trimmed to the configured retention.

@@ -77,6 +77,7 @@ mod io;
 mod keys;
 mod log;
 mod scripts;
+mod sessions;
 mod tail;
 
 use std::sync::Arc;
@@ -87,7 +88,7 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, FromRedisValue, Script, ScriptInvocation};
 
-use crate::domain::{ChatId, ChatTitle, Emoji, MessageBody, UserId, Username};
+use crate::domain::{ChatId, ChatTitle, Emoji, MessageBody, SessionId, UserId, Username};
 use crate::store::LogTail;
 
 use super::{
@@ -95,6 +96,7 @@ use super::{
     Message, MessagePage, NewMessage, ReactionGroup, ReadPosition, ReadState, Sent, Store,
     StoreError, StoreResult, User, now_ms,
 };
+use super::{Ended, Millis, RefreshHash, Rotation, SessionNotices};
 use decode::{ChangedEntry, Entry, Fields, GroupReply, MessageReply, Reply, SentReply};
 use io::RedisIo;
 use log::{backend, predecessor};
@@ -772,5 +774,67 @@ impl Store for RedisStore {
 
     fn log_tail(&self) -> Box<dyn LogTail> {
         Box::new(RedisTail::new(self.client.clone(), self.keys.clone()))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn start_session(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        refresh: RefreshHash<'_>,
+    ) -> StoreResult<()> {
+        self.start(user, session, refresh).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn rotate_session(
+        &self,
+        session: &SessionId,
+        presented: &str,
+        next: RefreshHash<'_>,
+        now: Millis,
+        tokens_until: Millis,
+    ) -> StoreResult<Rotation> {
+        self.rotate(session, presented, next, now, tokens_until)
+            .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn end_session(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        tokens_until: Millis,
+    ) -> StoreResult<Vec<Ended>> {
+        self.end(user, Some(session), tokens_until).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn end_sessions(&self, user: &UserId, tokens_until: Millis) -> StoreResult<Vec<Ended>> {
+        self.end(user, None, tokens_until).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn change_password(
+        &self,
+        user: &UserId,
+        password_hash: &str,
+        tokens_until: Millis,
+    ) -> StoreResult<Vec<Ended>> {
+        self.set_password(user, password_hash, tokens_until).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn ended_sessions(&self, now: Millis) -> StoreResult<Vec<Ended>> {
+        self.ended(now).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn session_ended(&self, session: &SessionId, now: Millis) -> StoreResult<bool> {
+        self.is_ended(session, now).await
+    }
+
+    async fn session_notices(&self) -> StoreResult<Box<dyn SessionNotices>> {
+        self.notices().await
     }
 }

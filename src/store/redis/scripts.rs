@@ -33,6 +33,16 @@ macro_rules! read_script {
     };
 }
 
+/// Prepends the session prelude to a script's source.
+macro_rules! session_script {
+    ($file:literal) => {
+        Script::new(concat!(
+            include_str!("scripts/session_state.lua"),
+            include_str!(concat!("scripts/", $file))
+        ))
+    };
+}
+
 /// Every script the store runs, loaded once (invocation sends `EVALSHA` and
 /// falls back to loading the source when Redis does not know the hash yet).
 #[derive(Debug)]
@@ -64,6 +74,15 @@ pub struct Scripts {
     pub reactions: Script,
     /// A member's unread count and position (read only).
     pub read_state: Script,
+    /// The session hash and its place in the user's sessions.
+    pub start_session: Script,
+    /// The refresh exchange, or the ending of a session whose used token
+    /// came back.
+    pub rotate_session: Script,
+    /// Ending one or all of a user's sessions, with their notices.
+    pub end_sessions: Script,
+    /// The new password hash and the ending of every session.
+    pub change_password: Script,
 }
 
 impl Scripts {
@@ -83,6 +102,10 @@ impl Scripts {
             read_messages: read_script!("read_messages.lua"),
             reactions: Script::new(include_str!("scripts/reactions.lua")),
             read_state: read_script!("read_state.lua"),
+            start_session: Script::new(include_str!("scripts/start_session.lua")),
+            rotate_session: session_script!("rotate_session.lua"),
+            end_sessions: session_script!("end_sessions.lua"),
+            change_password: session_script!("change_password.lua"),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chat_server::auth::Tokens;
 use chat_server::cursor::Cursor;
-use chat_server::domain::Username;
+use chat_server::domain::{SessionId, Username};
 use futures_util::future::join_all;
 use serde_json::Value;
 use tokio::task::JoinHandle;
@@ -37,7 +37,10 @@ async fn quick_account(app: &TestApp, tokens: &Tokens) -> Account {
         .await
         .expect("create_user");
     Account {
-        token: tokens.issue(&user.id).expect("a token"),
+        token: tokens
+            .issue(&user.id, &SessionId::generate())
+            .expect("a token")
+            .token,
         id: user.id.to_string(),
         username,
     }
