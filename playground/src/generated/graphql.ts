@@ -18,6 +18,10 @@ export type Scalars = {
 
 export type AuthPayload = {
   __typename?: 'AuthPayload';
+  /** When `token` expires. */
+  expiresAt: Scalars['DateTime']['output'];
+  /** Exchanges for a new pair with refreshSession; each refresh token works once. */
+  refreshToken: Scalars['String']['output'];
   /** A bearer token for the Authorization header or the connection_init payload. */
   token: Scalars['String']['output'];
   user: User;
@@ -191,6 +195,8 @@ export type Mutation = {
   addMember: Chat;
   /** Idempotent per (viewer, message, emoji). */
   addReaction: Message;
+  /** Checks the current password, sets the new one, ends every other session, and returns a fresh pair. */
+  changePassword: AuthPayload;
   createChat: Chat;
   /** The sender deletes a message, leaving a tombstone in history. FORBIDDEN for anyone else; idempotent. */
   deleteMessage: Message;
@@ -200,11 +206,17 @@ export type Mutation = {
   leaveChat: Scalars['Boolean']['output'];
   /** Moves the viewer's read position forward to the message `cursor` names (never backward). */
   markRead: Chat;
+  /** A new token pair for a refresh token (which is used up). Reusing a used one revokes the whole session. */
+  refreshSession: AuthPayload;
   /** Idempotent; removing a reaction the viewer has not made is a no-op. */
   removeReaction: Message;
   sendMessage: Message;
   /** Exchange credentials for a token (UNAUTHENTICATED on a wrong pair). */
   signIn: AuthPayload;
+  /** Ends the session of the token that calls it, everywhere it is in use. */
+  signOut: Scalars['Boolean']['output'];
+  /** Ends every session of the viewer, on every device. */
+  signOutEverywhere: Scalars['Boolean']['output'];
   /** Create an account. Usernames are unique (CONFLICT otherwise). */
   signUp: AuthPayload;
 };
@@ -219,6 +231,12 @@ export type MutationAddMemberArgs = {
 export type MutationAddReactionArgs = {
   emoji: Scalars['String']['input'];
   messageId: Scalars['ID']['input'];
+};
+
+
+export type MutationChangePasswordArgs = {
+  currentPassword: Scalars['String']['input'];
+  newPassword: Scalars['String']['input'];
 };
 
 
@@ -245,6 +263,11 @@ export type MutationLeaveChatArgs = {
 export type MutationMarkReadArgs = {
   chatId: Scalars['ID']['input'];
   cursor: Scalars['String']['input'];
+};
+
+
+export type MutationRefreshSessionArgs = {
+  refreshToken: Scalars['String']['input'];
 };
 
 
