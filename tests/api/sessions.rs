@@ -342,6 +342,32 @@ async fn a_sign_out_on_one_process_closes_sockets_on_another() {
     assert_eq!(me(&b, &first.token).await, "UNAUTHENTICATED");
 }
 
+/// The same with two real `chat-server` processes on one Redis.
+#[tokio::test]
+async fn a_sign_out_through_one_chat_server_process_closes_sockets_on_another() {
+    let redis = crate::redis_server::RedisServer::start().await;
+    let env = [
+        ("REDIS_URL", redis.url()),
+        ("JWT_SECRET", crate::helpers::TEST_SECRET.to_owned()),
+    ];
+    let a = crate::binary::Binary::start(&env, false).await;
+    let b = crate::binary::Binary::start(&env, false).await;
+    let (a, b) = (a.endpoint(), b.endpoint());
+    let (first, _) = sign_up(&a).await;
+    let mut on_b = open_socket(&b, &first.token).await;
+
+    assert_eq!(
+        data(
+            &call(&a, &first.token, "mutation { signOut }").await,
+            "signOut"
+        ),
+        true
+    );
+
+    closed_within(&mut on_b, Duration::from_secs(1)).await;
+    assert_eq!(me(&b, &first.token).await, "UNAUTHENTICATED");
+}
+
 /// A process whose subscription to the notices broke while a session
 /// ended still refuses the session's token: it asks Redis until it has
 /// re-read the ended sessions.
