@@ -49,3 +49,64 @@ async fn json_logs_are_one_object_per_line_with_the_operation_span() {
         "no line in the WhoAmI operation's span:\n{output}"
     );
 }
+
+/// Refresh tokens never reach the logs, even at the most verbose level:
+/// not from a POST's variables, not from a GET's query string, not from a
+/// reuse that ends the session.
+#[tokio::test]
+async fn refresh_tokens_never_appear_in_the_logs() {
+    // Arrange
+    let env = [("RUST_LOG", "trace".to_owned())];
+    let mut server = Binary::start(&env, true).await;
+    let endpoint = server.endpoint();
+    let signed_up = endpoint
+        .graphql(
+            None,
+            "mutation($u: String!, $p: String!) { signUp(username: $u, password: $p) { refreshToken } }",
+            json!({ "u": crate::helpers::unique_name("log"), "p": crate::helpers::PASSWORD }),
+        )
+        .await;
+    let refresh = signed_up["data"]["signUp"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret = refresh.rsplit('.').next().unwrap().to_owned();
+    const REFRESH: &str =
+        "mutation($r: String!) { refreshSession(refreshToken: $r) { refreshToken } }";
+
+    // Act: a refresh, its reuse (which ends the session), and the token
+    // in a GET query string (refused: a mutation over GET).
+    let rotated = endpoint
+        .graphql(None, REFRESH, json!({ "r": refresh }))
+        .await;
+    let reused = endpoint
+        .graphql(None, REFRESH, json!({ "r": refresh }))
+        .await;
+    let query = format!("mutation {{ refreshSession(refreshToken: \"{refresh}\") {{ token }} }}");
+    let url = reqwest::Url::parse_with_params(
+        &format!("{}/graphql", endpoint.address),
+        &[("query", query.as_str())],
+    )
+    .unwrap();
+    let get = endpoint.http.get(url).send().await.unwrap();
+    server.terminate();
+    server.exit_within(Duration::from_secs(10)).await;
+    let output = server.output();
+
+    // Assert
+    assert!(rotated["errors"].is_null(), "{rotated}");
+    assert!(!reused["errors"].is_null(), "{reused}");
+    assert_eq!(get.status(), 405);
+    assert!(
+        output.contains("refreshSession") || output.contains("graphql"),
+        "logs were captured"
+    );
+    assert!(
+        !output.contains(&secret),
+        "a refresh token's secret is in the logs:\n{output}"
+    );
+    let next = rotated["data"]["refreshSession"]["refreshToken"]
+        .as_str()
+        .unwrap();
+    assert!(!output.contains(next.rsplit('.').next().unwrap()));
+}
