@@ -70,6 +70,12 @@ async fn me(app: &Endpoint, token: &str) -> String {
     }
 }
 
+/// `signOut` with `token`, which must answer true.
+async fn sign_out(app: &Endpoint, token: &str) {
+    let response = call(app, token, "mutation { signOut }").await;
+    assert_eq!(data(&response, "signOut"), true, "{response}");
+}
+
 async fn call(app: &Endpoint, token: &str, mutation: &str) -> Value {
     app.graphql(Some(token), mutation, json!({})).await
 }
@@ -205,13 +211,7 @@ async fn sign_out_ends_one_session_everywhere(backend: Backend) {
     let mut open = open_socket(&app, &first.token).await;
     let mut other_socket = open_socket(&app, &other.token).await;
 
-    assert_eq!(
-        data(
-            &call(&app, &first.token, "mutation { signOut }").await,
-            "signOut"
-        ),
-        true
-    );
+    sign_out(&app, &first.token).await;
 
     assert_eq!(me(&app, &first.token).await, "UNAUTHENTICATED");
     closed_within(&mut open, Duration::from_secs(1)).await;
@@ -327,19 +327,7 @@ crate::on_both_backends!(
 async fn a_sign_out_on_one_process_closes_sockets_on_another() {
     let a = TestApp::spawn(Backend::Redis).await;
     let b = TestApp::spawn_sharing(&a).await;
-    let (first, _) = sign_up(&a).await;
-    let mut on_b = open_socket(&b, &first.token).await;
-
-    assert_eq!(
-        data(
-            &call(&a, &first.token, "mutation { signOut }").await,
-            "signOut"
-        ),
-        true
-    );
-
-    closed_within(&mut on_b, Duration::from_secs(1)).await;
-    assert_eq!(me(&b, &first.token).await, "UNAUTHENTICATED");
+    sign_out_through_a_reaches_b(&a, &b).await;
 }
 
 /// The same with two real `chat-server` processes on one Redis.
@@ -352,20 +340,17 @@ async fn a_sign_out_through_one_chat_server_process_closes_sockets_on_another() 
     ];
     let a = crate::binary::Binary::start(&env, false).await;
     let b = crate::binary::Binary::start(&env, false).await;
-    let (a, b) = (a.endpoint(), b.endpoint());
-    let (first, _) = sign_up(&a).await;
-    let mut on_b = open_socket(&b, &first.token).await;
+    sign_out_through_a_reaches_b(&a.endpoint(), &b.endpoint()).await;
+}
 
-    assert_eq!(
-        data(
-            &call(&a, &first.token, "mutation { signOut }").await,
-            "signOut"
-        ),
-        true
-    );
+async fn sign_out_through_a_reaches_b(a: &Endpoint, b: &Endpoint) {
+    let (first, _) = sign_up(a).await;
+    let mut on_b = open_socket(b, &first.token).await;
+
+    sign_out(a, &first.token).await;
 
     closed_within(&mut on_b, Duration::from_secs(1)).await;
-    assert_eq!(me(&b, &first.token).await, "UNAUTHENTICATED");
+    assert_eq!(me(b, &first.token).await, "UNAUTHENTICATED");
 }
 
 /// A process whose subscription to the notices broke while a session
@@ -389,13 +374,7 @@ async fn a_process_that_missed_the_notice_still_refuses() {
         .query_async(&mut admin)
         .await
         .unwrap();
-    assert_eq!(
-        data(
-            &call(&a, &first.token, "mutation { signOut }").await,
-            "signOut"
-        ),
-        true
-    );
+    sign_out(&a, &first.token).await;
 
     assert_eq!(me(&b, &first.token).await, "UNAUTHENTICATED", "at once");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -413,13 +392,7 @@ async fn ended_sessions_stay_ended_across_a_redis_restart() {
     let mut app = TestApp::spawn_durable().await;
     let (first, name) = sign_up(&app).await;
     let other = pair(data(&sign_in(&app, &name, PASSWORD).await, "signIn"));
-    assert_eq!(
-        data(
-            &call(&app, &first.token, "mutation { signOut }").await,
-            "signOut"
-        ),
-        true
-    );
+    sign_out(&app, &first.token).await;
 
     app.redis.as_mut().unwrap().restart().await;
 
