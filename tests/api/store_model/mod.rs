@@ -8,7 +8,16 @@
 //! (none for reads, failures and idempotent retries), the same log head,
 //! and log positions that strictly increase.
 //! When the sequence ends, an audit reads every user's and chat's final
-//! state and the whole log the same way.
+//! state and the whole log the same way: every message as it is now, its
+//! reactions as each user sees them, every user's read state in every chat
+//! and each chat's read receipts.
+//!
+//! The operations are those of contract v2 too: replies, edits, tombstones,
+//! reactions (with the limit on distinct emoji), read positions, unread
+//! counts and receipts, with the events they append. Messages are named
+//! relative to the log ([`ops::Msg`]), so one sequence names the same
+//! messages everywhere; times are named by the event they belong to
+//! ([`observe::Stamp`]).
 //!
 //! Backend ids are learned as they appear and compared by the model's
 //! logical names ([`subject`]), so a failure shrinks to a short sequence
@@ -37,7 +46,8 @@ use observe::Observation;
 use ops::Op;
 use subject::Subject;
 
-/// Enough to cover the operation mix within a few seconds of a debug build.
+/// Enough to cover the operation mix (see the tally `--nocapture` prints)
+/// in about ten seconds of a debug build.
 const DEFAULT_CASES: u32 = 64;
 const MAX_OPS: usize = 80;
 

@@ -331,13 +331,13 @@ impl Model {
                 let message = self.resolve(chat, message);
                 Outcome::Changed(self.remove_reaction(chat, user, message, emoji))
             }
-            Op::Unreact { added } => {
+            Op::Unreact { chat, message, nth } => {
                 let logged = self.logged();
-                let Some((chat, r)) = added_reaction(added, &logged) else {
+                let message = message.resolve(chat, &logged);
+                let Some(r) = added_reaction(message, nth, &logged) else {
                     return Outcome::ChangedEach(Vec::new());
                 };
-                let (chat, user) = (index(chat), index(r.user));
-                let (message, emoji) = (Some(r.message), r.emoji.clone());
+                let (user, emoji) = (index(r.user), r.emoji.clone());
                 Outcome::Changed(self.remove_reaction(chat, user, message, &emoji))
             }
             Op::Reactions {

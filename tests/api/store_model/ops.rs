@@ -6,7 +6,10 @@
 //! nothing yet stands for an id that exists nowhere, which is how the cases
 //! exercise NOT_FOUND. Strings come from small pools, so names collide
 //! ignoring case and client message ids repeat: that is what makes retries
-//! and conflicts frequent enough to matter.
+//! and conflicts frequent enough to matter. Messages are named by a [`Msg`]
+//! resolved against the log when the operation runs: mostly one of the
+//! operation's chat, sometimes one of another chat, an event that is not a
+//! message, or nothing.
 
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -32,8 +35,11 @@ const BODIES: &[&str] = &["hi", "  padded  ", "two\nlines", "a,b:c", "ünï ☃"
 const CLIENT_IDS: &[&str] = &["k1", "a:b"];
 /// Emoji for single reactions: some differ from others only by their
 /// bytes (a skin tone, a variation selector, a shortcode), so they must be
-/// different groups; `:` is a separator of Redis keys.
-const EMOJI: &[&str] = &["👍", ":+1:", "👍🏽", "❤️", "❤"];
+/// different groups; `:` is a separator of Redis keys. The last is the
+/// first of [`MANY_EMOJI`], so single reactions join the groups those
+/// start, and removing a group's first reaction (see [`Op::Unreact`]) often
+/// moves the group behind others.
+const EMOJI: &[&str] = &["👍", ":+1:", "👍🏽", "❤️", "❤", "😀"];
 /// What [`Op::ReactMany`] adds from, in order: with the emoji above more
 /// than [`chat_server::store::MAX_DISTINCT_EMOJI`] distinct ones, so a
 /// message can run out of room for a new one.
@@ -123,14 +129,15 @@ pub struct Reaction {
     pub added: bool,
 }
 
-/// The reaction the `k`th newest `ReactionAdded` of `log` added.
-pub fn added_reaction(k: u8, log: &[Logged]) -> Option<(usize, &Reaction)> {
-    let added: Vec<(usize, &Reaction)> = log
+/// The reaction the `nth` `ReactionAdded` to `message` in `log` added,
+/// counted from the first (modulo how many there are).
+pub fn added_reaction(message: Option<usize>, nth: u8, log: &[Logged]) -> Option<&Reaction> {
+    let added: Vec<&Reaction> = log
         .iter()
-        .filter_map(|e| e.reaction.as_ref().filter(|r| r.added).map(|r| (e.chat, r)))
-        .rev()
+        .filter_map(|e| e.reaction.as_ref())
+        .filter(|r| r.added && Some(r.message) == message)
         .collect();
-    (!added.is_empty()).then(|| added[usize::from(k) % added.len()])
+    (!added.is_empty()).then(|| added[usize::from(nth) % added.len()])
 }
 
 impl Msg {
@@ -259,11 +266,14 @@ pub enum Op {
         message: Msg,
         emoji: &'static str,
     },
-    /// The user who made the `added`th newest reaction (counting every
-    /// `ReactionAdded`, current or not) removes it; no call while there
-    /// is none.
+    /// The user who made the `nth` reaction to the message (counting
+    /// every `ReactionAdded` to it from the first, current or not) removes
+    /// it; no call while there is none. A message's earliest reactions
+    /// are the ones whose removal reorders its groups.
     Unreact {
-        added: u8,
+        chat: u8,
+        message: Msg,
+        nth: u8,
     },
     Reactions {
         chat: u8,
@@ -348,6 +358,11 @@ fn msg() -> impl Strategy<Value = Msg> {
         1 => (0..4u8).prop_map(Msg::NotMessage),
         1 => Just(Msg::Nowhere),
     ]
+}
+
+/// Mostly a message that was reacted to.
+fn reacted() -> impl Strategy<Value = Msg> {
+    prop_oneof![3 => (0..3u8).prop_map(Msg::Reacted), 1 => msg()]
 }
 
 /// How many of [`MANY_EMOJI`] to add: a few, or close to the limit on
@@ -445,11 +460,12 @@ fn message_op() -> impl Strategy<Value = Op> {
             .prop_map(|(chat, user, message)| Op::DeleteMessage { chat, user, message }),
         6 => (chat(), user(), msg(), select(EMOJI))
             .prop_map(|(chat, user, message, emoji)| Op::AddReaction { chat, user, message, emoji }),
-        2 => (chat(), user(), msg(), many())
+        3 => (chat(), user(), msg(), many())
             .prop_map(|(chat, user, message, count)| Op::ReactMany { chat, user, message, count }),
-        3 => (chat(), user(), msg(), select(EMOJI).prop_union(select(&MANY_EMOJI[..2])))
+        2 => (chat(), user(), msg(), select(EMOJI).prop_union(select(&MANY_EMOJI[1..2])))
             .prop_map(|(chat, user, message, emoji)| Op::RemoveReaction { chat, user, message, emoji }),
-        3 => (0..4u8).prop_map(|added| Op::Unreact { added }),
+        5 => (chat(), reacted(), 0..3u8)
+            .prop_map(|(chat, message, nth)| Op::Unreact { chat, message, nth }),
         3 => (chat(), msg(), user())
             .prop_map(|(chat, message, viewer)| Op::Reactions { chat, message, viewer }),
         1 => (chat(), msg()).prop_map(|(chat, message)| Op::GetMessage { chat, message }),

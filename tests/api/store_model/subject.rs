@@ -289,15 +289,19 @@ impl Subject {
                         .await,
                 )
             }
-            Op::Unreact { added } => {
-                let Some((chat, r)) = added_reaction(added, &self.names.logged) else {
+            Op::Unreact { chat, message, nth } => {
+                let message = message.resolve(chat, &self.names.logged);
+                let Some(r) = added_reaction(message, nth, &self.names.logged) else {
                     return Raw::ChangedEach(Vec::new());
                 };
-                let chat = self.names.chats[chat].clone();
                 let user = self.names.users[r.user].clone();
                 let id = self.names.events[r.message];
                 let emoji = Emoji::from_stored(r.emoji.clone());
-                Raw::Changed(store.remove_reaction(&chat, &user, id, &emoji).await)
+                Raw::Changed(
+                    store
+                        .remove_reaction(&self.chat_id(chat), &user, id, &emoji)
+                        .await,
+                )
             }
             Op::Reactions {
                 chat,
