@@ -466,7 +466,7 @@ fn message_op() -> impl Strategy<Value = Op> {
             .prop_map(|(chat, user, message, emoji)| Op::RemoveReaction { chat, user, message, emoji }),
         5 => (chat(), reacted(), 0..3u8)
             .prop_map(|(chat, message, nth)| Op::Unreact { chat, message, nth }),
-        3 => (chat(), msg(), user())
+        3 => (chat(), reacted(), user())
             .prop_map(|(chat, message, viewer)| Op::Reactions { chat, message, viewer }),
         1 => (chat(), msg()).prop_map(|(chat, message)| Op::GetMessage { chat, message }),
         5 => (chat(), user(), msg())
