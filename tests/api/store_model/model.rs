@@ -4,15 +4,19 @@
 //! indexed by creation order, a chat's members are a vector in join order,
 //! and the log is every event ever appended (trimming only hides the
 //! oldest). Each rule below is the sentence of `Store`'s docs or
-//! SEMANTICS.md that it implements, and nothing more clever.
+//! SEMANTICS.md (and SEMANTICS-v2.md) that it implements, and nothing more
+//! clever. Times are event numbers: an edit's time is its `MessageEdited`,
+//! a read position's the `ChatRead` (or the message sent) that put it there.
 
 use std::collections::HashMap;
 
+use chat_server::store::MAX_DISTINCT_EMOJI;
+
 use super::observe::{
-    ChatView, EventView, Failure, KindView, MessageView, Observation, Outcome, PageView, Stamp,
-    UserView,
+    ChatView, EventView, Failure, GroupView, KindView, MessageView, Observation, Outcome, PageView,
+    PositionView, ReadStateView, Stamp, UserView,
 };
-use super::ops::{HISTORY_LIMIT, Op, Resolved};
+use super::ops::{HISTORY_LIMIT, Logged, MANY_EMOJI, Msg, Op, Reaction, Resolved, added_reaction};
 
 struct User {
     username: String,
@@ -27,6 +31,28 @@ struct Chat {
     members: Vec<usize>,
     /// Its messages, by event number, oldest first.
     messages: Vec<usize>,
+    /// Each current member's read position.
+    reads: HashMap<usize, Read>,
+}
+
+/// Where a member has read to: `event` is their join's event (between
+/// messages: nothing to show yet) or a message's, and `at` is the event
+/// whose time is the position's time.
+#[derive(Clone, Copy)]
+struct Read {
+    event: usize,
+    at: usize,
+}
+
+/// A message as it is now.
+struct Message {
+    body: String,
+    /// The event of its latest edit.
+    edited: Option<usize>,
+    /// The event of its deletion.
+    deleted: Option<usize>,
+    /// Current reactions in the order they were made: (emoji, user).
+    reactions: Vec<(String, usize)>,
 }
 
 struct Event {
@@ -45,10 +71,32 @@ enum Kind {
     MemberLeft {
         user: usize,
     },
+    /// A message as it was sent.
     Message {
         sender: usize,
         body: String,
         client_id: Option<String>,
+        reply_to: Option<usize>,
+    },
+    Edited {
+        message: usize,
+    },
+    Deleted {
+        message: usize,
+    },
+    ReactionAdded {
+        message: usize,
+        emoji: String,
+        user: usize,
+    },
+    ReactionRemoved {
+        message: usize,
+        emoji: String,
+        user: usize,
+    },
+    Read {
+        user: usize,
+        message: usize,
     },
 }
 
@@ -57,6 +105,8 @@ pub struct Model {
     users: Vec<User>,
     chats: Vec<Chat>,
     events: Vec<Event>,
+    /// Messages as they are now, by event number.
+    messages: HashMap<usize, Message>,
     /// (chat, sender, client message id) to the first message's event. The
     /// 24-hour expiry never passes within a case.
     first_sent: HashMap<(usize, usize, String), usize>,
@@ -70,6 +120,7 @@ impl Model {
             users: Vec::new(),
             chats: Vec::new(),
             events: Vec::new(),
+            messages: HashMap::new(),
             first_sent: HashMap::new(),
             retention,
         }
@@ -79,8 +130,50 @@ impl Model {
         self.users.len()
     }
 
-    pub fn chats(&self) -> usize {
-        self.chats.len()
+    /// Each chat's messages, by chat number: whether each has reactions.
+    pub fn reacted(&self) -> Vec<Vec<bool>> {
+        let reacted = |m: &usize| !self.messages[m].reactions.is_empty();
+        self.chats
+            .iter()
+            .map(|c| c.messages.iter().map(reacted).collect())
+            .collect()
+    }
+
+    /// What [`Msg`]s are resolved against.
+    fn logged(&self) -> Vec<Logged> {
+        let logged = |e: &Event| Logged {
+            chat: e.chat,
+            message: matches!(e.kind, Kind::Message { .. }),
+            reaction: match &e.kind {
+                Kind::ReactionAdded {
+                    message,
+                    emoji,
+                    user,
+                }
+                | Kind::ReactionRemoved {
+                    message,
+                    emoji,
+                    user,
+                } => Some(Reaction {
+                    message: *message,
+                    emoji: emoji.clone(),
+                    user: *user,
+                    added: matches!(e.kind, Kind::ReactionAdded { .. }),
+                }),
+                _ => None,
+            },
+        };
+        self.events.iter().map(logged).collect()
+    }
+
+    /// The message event `message` names in `chat`, if it names one.
+    fn resolve(&self, chat: u8, message: Msg) -> Option<usize> {
+        message.resolve(chat, &self.logged())
+    }
+
+    /// The message `message` names, when it is one of `chat`'s.
+    fn message_of(&self, chat: usize, message: Option<usize>) -> Option<usize> {
+        message.filter(|m| self.chats[chat].messages.contains(m))
     }
 
     /// The user an index names, if it names one.
@@ -130,7 +223,11 @@ impl Model {
                 sender,
                 body,
                 client_id,
-            } => Outcome::Sent(self.send_message(chat, sender, body, client_id)),
+                reply_to,
+            } => {
+                let reply_to = reply_to.map(|m| self.resolve(chat, m));
+                Outcome::Sent(self.send_message(chat, sender, body, client_id, reply_to))
+            }
             Op::ReadMessages {
                 chat,
                 viewer,
@@ -178,6 +275,95 @@ impl Model {
                     has_older: false,
                     has_newer: false,
                 },
+            })),
+            Op::GetMessage { chat, message } => {
+                let message = self.resolve(chat, message);
+                let found = self.chat(chat).and_then(|c| self.message_of(c, message));
+                Outcome::Message(Ok(found.map(|m| self.message_view(m))))
+            }
+            Op::EditMessage {
+                chat,
+                user,
+                message,
+                body,
+            } => {
+                let message = self.resolve(chat, message);
+                Outcome::Changed(self.edit_message(chat, user, message, body))
+            }
+            Op::DeleteMessage {
+                chat,
+                user,
+                message,
+            } => {
+                let message = self.resolve(chat, message);
+                Outcome::Changed(self.delete_message(chat, user, message))
+            }
+            Op::AddReaction {
+                chat,
+                user,
+                message,
+                emoji,
+            } => {
+                let message = self.resolve(chat, message);
+                Outcome::Changed(self.add_reaction(chat, user, message, emoji))
+            }
+            Op::ReactMany {
+                chat,
+                user,
+                message,
+                count,
+            } => {
+                let message = self.resolve(chat, message);
+                let emoji = &MANY_EMOJI[..usize::from(count)];
+                Outcome::ChangedEach(
+                    emoji
+                        .iter()
+                        .map(|e| self.add_reaction(chat, user, message, e))
+                        .collect(),
+                )
+            }
+            Op::RemoveReaction {
+                chat,
+                user,
+                message,
+                emoji,
+            } => {
+                let message = self.resolve(chat, message);
+                Outcome::Changed(self.remove_reaction(chat, user, message, emoji))
+            }
+            Op::Unreact { chat, message, nth } => {
+                let logged = self.logged();
+                let message = message.resolve(chat, &logged);
+                let Some(r) = added_reaction(message, nth, &logged) else {
+                    return Outcome::ChangedEach(Vec::new());
+                };
+                let (user, emoji) = (index(r.user), r.emoji.clone());
+                Outcome::Changed(self.remove_reaction(chat, user, message, &emoji))
+            }
+            Op::Reactions {
+                chat,
+                message,
+                viewer,
+            } => {
+                let message = self.resolve(chat, message);
+                let found = self.chat(chat).and_then(|c| self.message_of(c, message));
+                Outcome::Reactions(Ok(match found {
+                    Some(m) => self.reactions(m, usize::from(viewer)),
+                    None => Vec::new(),
+                }))
+            }
+            Op::MarkRead {
+                chat,
+                user,
+                message,
+            } => {
+                let message = self.resolve(chat, message);
+                Outcome::Chat(self.mark_read(chat, user, message))
+            }
+            Op::ReadState { chat, user } => Outcome::ReadState(Ok(self.read_state(chat, user))),
+            Op::ReadReceipts { chat } => Outcome::Receipts(Ok(match self.chat(chat) {
+                Some(c) => self.read_receipts(c),
+                None => Vec::new(),
             })),
         }
     }
@@ -233,10 +419,16 @@ impl Model {
                 members: members.clone(),
             },
         );
+        // Each member's position starts at the join.
+        let join = Read {
+            event: created,
+            at: created,
+        };
         self.chats.push(Chat {
             title: title.to_owned(),
             created_by: members[0],
             created,
+            reads: members.iter().map(|&m| (m, join)).collect(),
             members,
             messages: Vec::new(),
         });
@@ -250,8 +442,14 @@ impl Model {
         let (by, user) = (usize::from(by), self.user(user).ok_or(Failure::NotFound)?);
         let view = self.chat_view(chat);
         if !self.chats[chat].members.contains(&user) {
-            self.append(chat, Kind::MemberJoined { user, by });
+            let joined = self.append(chat, Kind::MemberJoined { user, by });
             self.chats[chat].members.push(user);
+            // Read state starts at the (new) join.
+            let join = Read {
+                event: joined,
+                at: joined,
+            };
+            self.chats[chat].reads.insert(user, join);
         }
         Ok(view)
     }
@@ -261,17 +459,22 @@ impl Model {
         let user = usize::from(user);
         self.append(chat, Kind::MemberLeft { user });
         self.chats[chat].members.retain(|m| *m != user);
+        self.chats[chat].reads.remove(&user);
         Ok(())
     }
 
     /// Membership first; then a client message id already used by this
-    /// sender in this chat returns the first message and writes nothing.
+    /// sender in this chat returns the first message (as it is now) and
+    /// writes nothing; then `reply_to` must be a message of the chat. The
+    /// sender's read position moves to the new message, without a
+    /// `ChatRead`.
     fn send_message(
         &mut self,
         chat: u8,
         sender: u8,
         body: &str,
         client_id: Option<&str>,
+        reply_to: Option<Option<usize>>,
     ) -> Result<(MessageView, bool), Failure> {
         let chat = self.member_chat(chat, sender).ok_or(Failure::NotFound)?;
         let sender = usize::from(sender);
@@ -279,19 +482,253 @@ impl Model {
         if let Some(&first) = key.as_ref().and_then(|k| self.first_sent.get(k)) {
             return Ok((self.message_view(first), false));
         }
+        let reply_to = match reply_to {
+            None => None,
+            Some(named) => Some(self.message_of(chat, named).ok_or(Failure::NotFound)?),
+        };
         let event = self.append(
             chat,
             Kind::Message {
                 sender,
                 body: body.to_owned(),
                 client_id: client_id.map(str::to_owned),
+                reply_to,
             },
         );
         self.chats[chat].messages.push(event);
+        self.messages.insert(
+            event,
+            Message {
+                body: body.to_owned(),
+                edited: None,
+                deleted: None,
+                reactions: Vec::new(),
+            },
+        );
+        let read = Read { event, at: event };
+        self.chats[chat].reads.insert(sender, read);
         if let Some(key) = key {
             self.first_sent.insert(key, event);
         }
         Ok((self.message_view(event), true))
+    }
+
+    /// The message a member names: `NotFound` for a non-member or a
+    /// message that is not the chat's.
+    fn visible(
+        &self,
+        chat: u8,
+        user: u8,
+        message: Option<usize>,
+    ) -> Result<(usize, usize), Failure> {
+        let chat = self.member_chat(chat, user).ok_or(Failure::NotFound)?;
+        let message = self.message_of(chat, message).ok_or(Failure::NotFound)?;
+        Ok((chat, message))
+    }
+
+    /// As [`Model::visible`], then `Forbidden` for anyone but the sender:
+    /// permission comes before the message's state.
+    fn own(&self, chat: u8, user: u8, message: Option<usize>) -> Result<(usize, usize), Failure> {
+        let (chat, message) = self.visible(chat, user, message)?;
+        match self.events[message].kind {
+            Kind::Message { sender, .. } if sender == usize::from(user) => Ok((chat, message)),
+            _ => Err(Failure::Forbidden),
+        }
+    }
+
+    /// Then `Deleted` for a tombstone; the same body writes nothing.
+    fn edit_message(
+        &mut self,
+        chat: u8,
+        user: u8,
+        message: Option<usize>,
+        body: &str,
+    ) -> Result<(MessageView, bool), Failure> {
+        let (chat, message) = self.own(chat, user, message)?;
+        if self.messages[&message].deleted.is_some() {
+            return Err(Failure::Deleted);
+        }
+        if self.messages[&message].body == body {
+            return Ok((self.message_view(message), false));
+        }
+        let edited = self.append(chat, Kind::Edited { message });
+        let m = self.messages.get_mut(&message).expect("a message");
+        m.body = body.to_owned();
+        m.edited = Some(edited);
+        Ok((self.message_view(message), true))
+    }
+
+    /// A tombstone: empty body, no reactions; deleting one writes nothing.
+    fn delete_message(
+        &mut self,
+        chat: u8,
+        user: u8,
+        message: Option<usize>,
+    ) -> Result<(MessageView, bool), Failure> {
+        let (chat, message) = self.own(chat, user, message)?;
+        if self.messages[&message].deleted.is_some() {
+            return Ok((self.message_view(message), false));
+        }
+        let deleted = self.append(chat, Kind::Deleted { message });
+        let m = self.messages.get_mut(&message).expect("a message");
+        m.body.clear();
+        m.deleted = Some(deleted);
+        m.reactions.clear();
+        Ok((self.message_view(message), true))
+    }
+
+    /// `Deleted` for a tombstone; a reaction already made writes nothing;
+    /// a new emoji past the limit is `TooManyEmoji`.
+    fn add_reaction(
+        &mut self,
+        chat: u8,
+        user: u8,
+        message: Option<usize>,
+        emoji: &str,
+    ) -> Result<(MessageView, bool), Failure> {
+        let (chat, message) = self.visible(chat, user, message)?;
+        let user = usize::from(user);
+        let m = &self.messages[&message];
+        if m.deleted.is_some() {
+            return Err(Failure::Deleted);
+        }
+        if m.reactions.iter().any(|(e, u)| e == emoji && *u == user) {
+            return Ok((self.message_view(message), false));
+        }
+        let mut distinct: Vec<&str> = m.reactions.iter().map(|(e, _)| e.as_str()).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if !distinct.contains(&emoji) && distinct.len() >= MAX_DISTINCT_EMOJI {
+            return Err(Failure::TooManyEmoji);
+        }
+        let emoji = emoji.to_owned();
+        self.append(
+            chat,
+            Kind::ReactionAdded {
+                message,
+                emoji: emoji.clone(),
+                user,
+            },
+        );
+        let m = self.messages.get_mut(&message).expect("a message");
+        m.reactions.push((emoji, user));
+        Ok((self.message_view(message), true))
+    }
+
+    /// A reaction not made (a tombstone has none) writes nothing.
+    fn remove_reaction(
+        &mut self,
+        chat: u8,
+        user: u8,
+        message: Option<usize>,
+        emoji: &str,
+    ) -> Result<(MessageView, bool), Failure> {
+        let (chat, message) = self.visible(chat, user, message)?;
+        let user = usize::from(user);
+        let m = &self.messages[&message];
+        let Some(at) = m
+            .reactions
+            .iter()
+            .position(|(e, u)| e == emoji && *u == user)
+        else {
+            return Ok((self.message_view(message), false));
+        };
+        self.append(
+            chat,
+            Kind::ReactionRemoved {
+                message,
+                emoji: emoji.to_owned(),
+                user,
+            },
+        );
+        let m = self.messages.get_mut(&message).expect("a message");
+        m.reactions.remove(at);
+        Ok((self.message_view(message), true))
+    }
+
+    /// Current reactions are kept in the order they were made, so a
+    /// group's place is that of its first current reaction, and its users
+    /// come in that order too.
+    fn reactions(&self, message: usize, viewer: usize) -> Vec<GroupView> {
+        let reactions = &self.messages[&message].reactions;
+        let mut groups: Vec<GroupView> = Vec::new();
+        for (emoji, _) in reactions {
+            if groups.iter().any(|g| g.emoji == *emoji) {
+                continue;
+            }
+            let users: Vec<usize> = reactions
+                .iter()
+                .filter(|(e, _)| e == emoji)
+                .map(|(_, u)| *u)
+                .collect();
+            groups.push(GroupView {
+                emoji: emoji.clone(),
+                count: users.len(),
+                includes_viewer: users.contains(&viewer),
+                users,
+            });
+        }
+        groups
+    }
+
+    /// Membership first, then `NotAMessage`; a message at or before the
+    /// position writes nothing. Returns the chat.
+    fn mark_read(
+        &mut self,
+        chat: u8,
+        user: u8,
+        message: Option<usize>,
+    ) -> Result<ChatView, Failure> {
+        let chat = self.member_chat(chat, user).ok_or(Failure::NotFound)?;
+        let user = usize::from(user);
+        let message = self.message_of(chat, message).ok_or(Failure::NotAMessage)?;
+        let view = self.chat_view(chat);
+        if message <= self.chats[chat].reads[&user].event {
+            return Ok(view);
+        }
+        let at = self.append(chat, Kind::Read { user, message });
+        let read = Read { event: message, at };
+        self.chats[chat].reads.insert(user, read);
+        Ok(view)
+    }
+
+    /// Unread: the chat's messages after the position that are not
+    /// deleted. The position shows once it is at a message. A non-member
+    /// has the default state.
+    fn read_state(&self, chat: u8, user: u8) -> ReadStateView {
+        let Some(chat) = self.member_chat(chat, user) else {
+            return ReadStateView {
+                unread: 0,
+                position: None,
+            };
+        };
+        let read = self.chats[chat].reads[&usize::from(user)];
+        let unread = self.chats[chat]
+            .messages
+            .iter()
+            .filter(|&&m| m > read.event && self.messages[&m].deleted.is_none())
+            .count();
+        ReadStateView {
+            unread: unread as u64,
+            position: self.position(read),
+        }
+    }
+
+    /// Current members in join order whose position is at a message.
+    fn read_receipts(&self, chat: usize) -> Vec<(usize, PositionView)> {
+        let c = &self.chats[chat];
+        c.members
+            .iter()
+            .filter_map(|m| Some((*m, self.position(c.reads[m])?)))
+            .collect()
+    }
+
+    /// A read position as shown: only once it is at a message.
+    fn position(&self, read: Read) -> Option<PositionView> {
+        matches!(self.events[read.event].kind, Kind::Message { .. }).then_some(PositionView {
+            message: read.event,
+            at: Stamp::Of(read.at),
+        })
     }
 
     /// Up to `limit` of the newest messages before `before`, oldest first.
@@ -357,18 +794,34 @@ impl Model {
         }
     }
 
+    /// A message as it is now.
     fn message_view(&self, event: usize) -> MessageView {
+        let now = &self.messages[&event];
+        MessageView {
+            body: now.body.clone(),
+            edited_at: now.edited.map(Stamp::Of),
+            deleted_at: now.deleted.map(Stamp::Of),
+            ..self.sent_view(event)
+        }
+    }
+
+    /// A message as it was sent, as its `MessageCreated` carries it.
+    fn sent_view(&self, event: usize) -> MessageView {
         match &self.events[event].kind {
             Kind::Message {
                 sender,
                 body,
                 client_id,
+                reply_to,
             } => MessageView {
                 event,
                 chat: self.events[event].chat,
                 sender: *sender,
                 body: body.clone(),
                 client_id: client_id.clone(),
+                reply_to: *reply_to,
+                edited_at: None,
+                deleted_at: None,
             },
             _ => unreachable!("event {event} is not a message"),
         }
@@ -385,7 +838,31 @@ impl Model {
                 by: *by,
             },
             Kind::MemberLeft { user } => KindView::MemberLeft { user: *user },
-            Kind::Message { .. } => KindView::MessageCreated(self.message_view(event)),
+            Kind::Message { .. } => KindView::MessageCreated(self.sent_view(event)),
+            Kind::Edited { message } => KindView::MessageEdited { message: *message },
+            Kind::Deleted { message } => KindView::MessageDeleted { message: *message },
+            Kind::ReactionAdded {
+                message,
+                emoji,
+                user,
+            } => KindView::ReactionAdded {
+                message: *message,
+                emoji: emoji.clone(),
+                user: *user,
+            },
+            Kind::ReactionRemoved {
+                message,
+                emoji,
+                user,
+            } => KindView::ReactionRemoved {
+                message: *message,
+                emoji: emoji.clone(),
+                user: *user,
+            },
+            Kind::Read { user, message } => KindView::ChatRead {
+                user: *user,
+                message: *message,
+            },
         };
         EventView {
             event,
@@ -393,4 +870,9 @@ impl Model {
             kind,
         }
     }
+}
+
+/// A model number as the index an operation names it by.
+fn index(n: usize) -> u8 {
+    u8::try_from(n).expect("a case creates fewer than 255 of each")
 }

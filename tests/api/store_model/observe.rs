@@ -61,14 +61,47 @@ pub struct ChatView {
     pub last_activity: Stamp,
 }
 
+/// A message: as it is now when read back, or as it was sent when carried
+/// by its `MessageCreated` event (then never edited nor deleted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageView {
     /// The number of the message's `MessageCreated` event.
     pub event: usize,
     pub chat: usize,
     pub sender: usize,
+    /// The current body: `""` for a tombstone.
     pub body: String,
     pub client_id: Option<String>,
+    /// The message it answers, by its event's number.
+    pub reply_to: Option<usize>,
+    /// The time of the latest `MessageEdited`.
+    pub edited_at: Option<Stamp>,
+    /// The time of its `MessageDeleted`.
+    pub deleted_at: Option<Stamp>,
+}
+
+/// One emoji's reactions to a message, as one viewer reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupView {
+    pub emoji: String,
+    pub count: usize,
+    pub includes_viewer: bool,
+    /// Earliest first.
+    pub users: Vec<usize>,
+}
+
+/// A read position at a message: the message's event number, and when the
+/// member got there (its `ChatRead`, or the message itself for a send).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionView {
+    pub message: usize,
+    pub at: Stamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadStateView {
+    pub unread: u64,
+    pub position: Option<PositionView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,10 +120,37 @@ pub struct EventView {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KindView {
-    ChatCreated { members: Vec<usize> },
-    MemberJoined { user: usize, by: usize },
-    MemberLeft { user: usize },
+    ChatCreated {
+        members: Vec<usize>,
+    },
+    MemberJoined {
+        user: usize,
+        by: usize,
+    },
+    MemberLeft {
+        user: usize,
+    },
     MessageCreated(MessageView),
+    MessageEdited {
+        message: usize,
+    },
+    MessageDeleted {
+        message: usize,
+    },
+    ReactionAdded {
+        message: usize,
+        emoji: String,
+        user: usize,
+    },
+    ReactionRemoved {
+        message: usize,
+        emoji: String,
+        user: usize,
+    },
+    ChatRead {
+        user: usize,
+        message: usize,
+    },
 }
 
 /// The result of one operation.
@@ -112,6 +172,17 @@ pub enum Outcome {
     /// `chat` and `last_message`.
     Info(Result<(Option<ChatView>, Option<MessageView>), Failure>),
     History(Result<PageView, Failure>),
+    /// `message`: the message as it is now, if the chat has it.
+    Message(Result<Option<MessageView>, Failure>),
+    /// An edit, a delete or a reaction change: the message after the call,
+    /// and whether anything was written.
+    Changed(Result<(MessageView, bool), Failure>),
+    /// One [`Outcome::Changed`] per emoji, for adding several in a row.
+    ChangedEach(Vec<Result<(MessageView, bool), Failure>>),
+    Reactions(Result<Vec<GroupView>, Failure>),
+    ReadState(Result<ReadStateView, Failure>),
+    /// Members in join order with their positions.
+    Receipts(Result<Vec<(usize, PositionView)>, Failure>),
 }
 
 impl Outcome {
@@ -119,23 +190,128 @@ impl Outcome {
     /// backend, given by `ms` (left as it is when the backend has no such
     /// event, which then shows as a difference).
     pub fn localise(&mut self, ms: impl Fn(usize) -> Option<u64>) {
-        let fix = |stamp: &mut Stamp| {
+        self.each_stamp(&mut |stamp| {
             if let Stamp::Of(event) = *stamp
                 && let Some(ms) = ms(event)
             {
                 *stamp = Stamp::Ms(ms);
             }
-        };
-        let fix_chat = |chat: &mut ChatView| {
+        });
+    }
+
+    /// Calls `fix` on every time this outcome holds.
+    fn each_stamp(&mut self, fix: &mut dyn FnMut(&mut Stamp)) {
+        fn chat(chat: &mut ChatView, fix: &mut dyn FnMut(&mut Stamp)) {
             fix(&mut chat.created_at);
             fix(&mut chat.last_activity);
+        }
+        fn message(message: &mut MessageView, fix: &mut dyn FnMut(&mut Stamp)) {
+            message.edited_at.iter_mut().for_each(&mut *fix);
+            message.deleted_at.iter_mut().for_each(fix);
+        }
+        fn page(page: &mut PageView, fix: &mut dyn FnMut(&mut Stamp)) {
+            for m in &mut page.messages {
+                message(m, fix);
+            }
+        }
+        fn event(event: &mut EventView, fix: &mut dyn FnMut(&mut Stamp)) {
+            if let KindView::MessageCreated(m) = &mut event.kind {
+                message(m, fix);
+            }
+        }
+        match self {
+            Outcome::User(_)
+            | Outcome::Found(_)
+            | Outcome::Left(_)
+            | Outcome::Snapshot(_)
+            | Outcome::Members(_)
+            | Outcome::Reactions(_) => {}
+            Outcome::Chat(r) => r.iter_mut().for_each(|c| chat(c, fix)),
+            Outcome::Sent(r) | Outcome::Changed(r) => {
+                r.iter_mut().for_each(|(m, _)| message(m, fix))
+            }
+            Outcome::ChangedEach(each) => {
+                for (m, _) in each.iter_mut().flatten() {
+                    message(m, fix);
+                }
+            }
+            Outcome::Page(r) => {
+                if let Ok(Some((c, p))) = r {
+                    chat(c, fix);
+                    page(p, fix);
+                }
+            }
+            Outcome::Chats(r) => r.iter_mut().flatten().for_each(|c| chat(c, fix)),
+            Outcome::Log(r) => r.iter_mut().flatten().for_each(|e| event(e, fix)),
+            Outcome::Info(r) => {
+                if let Ok((c, m)) = r {
+                    c.iter_mut().for_each(|c| chat(c, fix));
+                    m.iter_mut().for_each(|m| message(m, fix));
+                }
+            }
+            Outcome::History(r) => r.iter_mut().for_each(|p| page(p, fix)),
+            Outcome::Message(r) => r.iter_mut().flatten().for_each(|m| message(m, fix)),
+            Outcome::ReadState(r) => {
+                for position in r.iter_mut().filter_map(|s| s.position.as_mut()) {
+                    fix(&mut position.at);
+                }
+            }
+            Outcome::Receipts(r) => {
+                for (_, position) in r.iter_mut().flatten() {
+                    fix(&mut position.at);
+                }
+            }
+        }
+    }
+}
+
+impl Outcome {
+    /// What kind of result this is, for the coverage tally: `ok`, or for
+    /// a change `written` or `unchanged`, or the failure.
+    pub fn labels(&self) -> Vec<String> {
+        fn label<T>(r: &Result<T, Failure>, ok: impl Fn(&T) -> &'static str) -> String {
+            match r {
+                Ok(value) => ok(value).to_owned(),
+                Err(Failure::Backend(_)) => "Backend".to_owned(),
+                Err(failure) => format!("{failure:?}"),
+            }
+        }
+        let change = |(_, written): &(MessageView, bool)| match written {
+            true => "written",
+            false => "unchanged",
         };
         match self {
-            Outcome::Chat(Ok(chat))
-            | Outcome::Page(Ok(Some((chat, _))))
-            | Outcome::Info(Ok((Some(chat), _))) => fix_chat(chat),
-            Outcome::Chats(Ok(chats)) => chats.iter_mut().for_each(fix_chat),
-            _ => {}
+            Outcome::Sent(r) => vec![label(r, |(m, created)| match (created, m.reply_to) {
+                (false, _) => "retry",
+                (true, Some(_)) => "reply",
+                (true, None) => "created",
+            })],
+            Outcome::Changed(r) => vec![label(r, change)],
+            Outcome::ChangedEach(each) if each.is_empty() => vec!["no call".to_owned()],
+            Outcome::ChangedEach(each) => each.iter().map(|r| label(r, change)).collect(),
+            Outcome::ReadState(r) => vec![label(r, |s| match (s.unread, &s.position) {
+                (0, None) => "none read, none unread",
+                (_, None) => "none read, some unread",
+                (0, Some(_)) => "read, none unread",
+                (_, Some(_)) => "read, some unread",
+            })],
+            Outcome::Reactions(r) => vec![label(r, |groups| match groups.len() {
+                0 => "none",
+                1 => "one group",
+                _ => "groups",
+            })],
+            Outcome::Chat(r) => vec![label(r, |_| "ok")],
+            Outcome::Message(r) => vec![label(r, |m| match m {
+                None => "none",
+                Some(m) if m.deleted_at.is_some() => "tombstone",
+                Some(m) if m.edited_at.is_some() => "edited",
+                Some(_) => "as sent",
+            })],
+            Outcome::Receipts(r) => vec![label(r, |r| match r.len() {
+                0 => "none",
+                _ => "some",
+            })],
+            _ => vec!["-".to_owned()],
         }
     }
 }

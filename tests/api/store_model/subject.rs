@@ -7,23 +7,30 @@
 //! each operation. An id the subject never learned, or a log position that
 //! does not follow the previous one, cannot be named and fails the case.
 
-use chat_server::domain::{ChatId, ChatTitle, ClientMessageId, MessageBody, UserId, Username};
+use chat_server::domain::{
+    ChatId, ChatTitle, ClientMessageId, Emoji, MessageBody, UserId, Username,
+};
 use chat_server::store::{
-    Chat, Event, EventKind, LogId, Message, MessagePage, NewMessage, Sent, Store, StoreResult, User,
+    Changed, Chat, Event, EventKind, LogId, Message, MessagePage, NewMessage, ReactionGroup,
+    ReadPosition, ReadState, Sent, Store, StoreResult, User,
 };
 
 use super::observe::{
-    ChatView, EventView, Failure, KindView, MessageView, Observation, Outcome, PageView, Stamp,
-    UserView,
+    ChatView, EventView, Failure, GroupView, KindView, MessageView, Observation, Outcome, PageView,
+    PositionView, ReadStateView, Stamp, UserView,
 };
-use super::ops::{HISTORY_LIMIT, Op, Resolved};
+use super::ops::{HISTORY_LIMIT, Logged, MANY_EMOJI, Msg, Op, Reaction, Resolved, added_reaction};
 
 /// Stored for every user: the property never checks passwords, and hashing
 /// one with argon2 would cost more than the whole case.
 const PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
 
-/// Enough to read everything one operation appends (at most one event).
+/// Enough to read everything one store call appends (at most one event).
 const SYNC_LIMIT: usize = 8;
+
+/// The position a [`Msg`] naming no event stands for: no event has it,
+/// since backends take their log ids from the clock.
+const GHOST_MESSAGE: LogId = LogId { ms: 1, seq: 7 };
 
 /// The backend's ids behind the model's numbers.
 struct Names {
@@ -31,6 +38,9 @@ struct Names {
     chats: Vec<ChatId>,
     /// Log positions by event number; strictly increasing by construction.
     events: Vec<LogId>,
+    /// Each event's chat and whether it is a message, by event number, for
+    /// resolving [`Msg`]s.
+    logged: Vec<Logged>,
     /// What an index naming no user (or chat) stands for: an id of the
     /// right shape that exists nowhere.
     ghost_user: UserId,
@@ -58,6 +68,12 @@ enum Raw {
     Members(StoreResult<Vec<UserId>>),
     Info(StoreResult<(Option<Chat>, Option<Message>)>),
     History(StoreResult<MessagePage>),
+    Message(StoreResult<Option<Message>>),
+    Changed(StoreResult<Changed>),
+    ChangedEach(Vec<StoreResult<Changed>>),
+    Reactions(StoreResult<Vec<ReactionGroup>>),
+    ReadState(StoreResult<ReadState>),
+    Receipts(StoreResult<Vec<(UserId, ReadPosition)>>),
 }
 
 impl Subject {
@@ -69,6 +85,7 @@ impl Subject {
                 users: Vec::new(),
                 chats: Vec::new(),
                 events: Vec::new(),
+                logged: Vec::new(),
                 ghost_user: UserId::generate(),
                 ghost_chat: ChatId::generate(),
             },
@@ -83,8 +100,30 @@ impl Subject {
     /// Runs `op`, then reads what it appended and the head; `Err` when the
     /// backend answered with something that cannot be named.
     pub async fn apply(&mut self, op: &Op) -> Result<Observation, String> {
-        let raw = self.call(op).await;
-        let (appended, head) = self.sync().await?;
+        let (raw, mut appended) = match *op {
+            // Several calls, each read back before the next, so that even
+            // a log that keeps one event loses none of them unseen.
+            Op::ReactMany {
+                chat,
+                user,
+                message,
+                count,
+            } => {
+                let id = self.message_id(chat, message);
+                let (chat, user) = (self.chat_id(chat), self.user_id(user));
+                let mut each = Vec::new();
+                let mut appended = Vec::new();
+                for emoji in &MANY_EMOJI[..usize::from(count)] {
+                    let emoji = Emoji::parse(emoji).expect("pool emoji are valid");
+                    each.push(self.store.add_reaction(&chat, &user, id, &emoji).await);
+                    appended.extend(self.sync().await?.0);
+                }
+                (Raw::ChangedEach(each), appended)
+            }
+            _ => (self.call(op).await, Vec::new()),
+        };
+        let (fresh, head) = self.sync().await?;
+        appended.extend(fresh);
         Ok(Observation {
             outcome: self.name_outcome(raw)?,
             appended,
@@ -142,7 +181,9 @@ impl Subject {
                 sender,
                 body,
                 client_id,
+                reply_to,
             } => {
+                let reply_to = reply_to.map(|m| self.message_id(chat, m));
                 let body = MessageBody::parse(body).expect("pool bodies are valid");
                 let client_id =
                     client_id.map(|c| ClientMessageId::parse(c).expect("pool ids are valid"));
@@ -154,7 +195,7 @@ impl Subject {
                             NewMessage {
                                 body: &body,
                                 client_message_id: client_id.as_ref(),
-                                reply_to: None,
+                                reply_to,
                             },
                         )
                         .await,
@@ -189,6 +230,111 @@ impl Subject {
                     .messages(&self.chat_id(chat), None, HISTORY_LIMIT)
                     .await,
             ),
+            Op::GetMessage { chat, message } => {
+                let id = self.message_id(chat, message);
+                Raw::Message(store.message(&self.chat_id(chat), id).await)
+            }
+            Op::EditMessage {
+                chat,
+                user,
+                message,
+                body,
+            } => {
+                let id = self.message_id(chat, message);
+                let body = MessageBody::parse(body).expect("pool bodies are valid");
+                Raw::Changed(
+                    store
+                        .edit_message(&self.chat_id(chat), &self.user_id(user), id, &body)
+                        .await,
+                )
+            }
+            Op::DeleteMessage {
+                chat,
+                user,
+                message,
+            } => {
+                let id = self.message_id(chat, message);
+                Raw::Changed(
+                    store
+                        .delete_message(&self.chat_id(chat), &self.user_id(user), id)
+                        .await,
+                )
+            }
+            Op::AddReaction {
+                chat,
+                user,
+                message,
+                emoji,
+            } => {
+                let id = self.message_id(chat, message);
+                let emoji = Emoji::parse(emoji).expect("pool emoji are valid");
+                Raw::Changed(
+                    store
+                        .add_reaction(&self.chat_id(chat), &self.user_id(user), id, &emoji)
+                        .await,
+                )
+            }
+            Op::ReactMany { .. } => unreachable!("applied call by call"),
+            Op::RemoveReaction {
+                chat,
+                user,
+                message,
+                emoji,
+            } => {
+                let id = self.message_id(chat, message);
+                let emoji = Emoji::parse(emoji).expect("pool emoji are valid");
+                Raw::Changed(
+                    store
+                        .remove_reaction(&self.chat_id(chat), &self.user_id(user), id, &emoji)
+                        .await,
+                )
+            }
+            Op::Unreact { chat, message, nth } => {
+                let message = message.resolve(chat, &self.names.logged);
+                let Some(r) = added_reaction(message, nth, &self.names.logged) else {
+                    return Raw::ChangedEach(Vec::new());
+                };
+                let user = self.names.users[r.user].clone();
+                let id = self.names.events[r.message];
+                let emoji = Emoji::from_stored(r.emoji.clone());
+                Raw::Changed(
+                    store
+                        .remove_reaction(&self.chat_id(chat), &user, id, &emoji)
+                        .await,
+                )
+            }
+            Op::Reactions {
+                chat,
+                message,
+                viewer,
+            } => {
+                let id = self.message_id(chat, message);
+                Raw::Reactions(
+                    store
+                        .reactions(&self.chat_id(chat), id, &self.user_id(viewer))
+                        .await,
+                )
+            }
+            Op::MarkRead {
+                chat,
+                user,
+                message,
+            } => {
+                let id = self.message_id(chat, message);
+                Raw::Chat(
+                    store
+                        .mark_read(&self.chat_id(chat), &self.user_id(user), id)
+                        .await,
+                )
+            }
+            Op::ReadState { chat, user } => Raw::ReadState(
+                store
+                    .read_state(&self.chat_id(chat), &self.user_id(user))
+                    .await,
+            ),
+            Op::ReadReceipts { chat } => {
+                Raw::Receipts(store.read_receipts(&self.chat_id(chat)).await)
+            }
         }
     }
 
@@ -209,10 +355,32 @@ impl Subject {
             previous = event.id;
             self.names.events.push(event.id);
         }
-        let appended = fresh
+        let appended: Vec<EventView> = fresh
             .iter()
             .map(|e| self.event_view(e))
             .collect::<Result<_, _>>()?;
+        self.names.logged.extend(appended.iter().map(|e| Logged {
+            chat: e.chat,
+            message: matches!(e.kind, KindView::MessageCreated(_)),
+            reaction: match &e.kind {
+                KindView::ReactionAdded {
+                    message,
+                    emoji,
+                    user,
+                }
+                | KindView::ReactionRemoved {
+                    message,
+                    emoji,
+                    user,
+                } => Some(Reaction {
+                    message: *message,
+                    emoji: emoji.clone(),
+                    user: *user,
+                    added: matches!(e.kind, KindView::ReactionAdded { .. }),
+                }),
+                _ => None,
+            },
+        }));
         let head = self
             .store
             .log_head()
@@ -285,6 +453,30 @@ impl Subject {
                 ))
             })?),
             Raw::History(r) => Outcome::History(named(r, |page| self.page_view(&page))?),
+            Raw::Message(r) => {
+                Outcome::Message(named(r, |m| m.map(|m| self.message_view(&m)).transpose())?)
+            }
+            Raw::Changed(r) => Outcome::Changed(named(r, |c| self.changed_view(&c))?),
+            Raw::ChangedEach(each) => Outcome::ChangedEach(
+                each.into_iter()
+                    .map(|r| named(r, |c| self.changed_view(&c)))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Raw::Reactions(r) => Outcome::Reactions(named(r, |groups| {
+                groups.iter().map(|g| self.group_view(g)).collect()
+            })?),
+            Raw::ReadState(r) => Outcome::ReadState(named(r, |state| {
+                Ok(ReadStateView {
+                    unread: state.unread,
+                    position: state.position.map(|p| self.position_view(&p)).transpose()?,
+                })
+            })?),
+            Raw::Receipts(r) => Outcome::Receipts(named(r, |receipts| {
+                receipts
+                    .iter()
+                    .map(|(user, p)| Ok((self.user(user)?, self.position_view(p)?)))
+                    .collect()
+            })?),
         })
     }
 
@@ -296,6 +488,15 @@ impl Subject {
     fn chat_id(&self, index: u8) -> ChatId {
         let found = self.names.chats.get(usize::from(index));
         found.unwrap_or(&self.names.ghost_chat).clone()
+    }
+
+    /// The log id a [`Msg`] names, as the model resolves it from the same
+    /// events.
+    fn message_id(&self, chat: u8, message: Msg) -> LogId {
+        match message.resolve(chat, &self.names.logged) {
+            Some(n) => self.names.events[n],
+            None => GHOST_MESSAGE,
+        }
     }
 
     fn position(&self, resolved: Resolved) -> LogId {
@@ -348,6 +549,33 @@ impl Subject {
             sender: self.user(&message.sender)?,
             body: message.body.clone(),
             client_id: message.client_message_id.clone(),
+            reply_to: message.reply_to.map(|id| self.event(id)).transpose()?,
+            edited_at: message.edited_at.map(Stamp::Ms),
+            deleted_at: message.deleted_at.map(Stamp::Ms),
+        })
+    }
+
+    fn changed_view(&self, changed: &Changed) -> Result<(MessageView, bool), String> {
+        Ok((self.message_view(&changed.message)?, changed.written))
+    }
+
+    fn group_view(&self, group: &ReactionGroup) -> Result<GroupView, String> {
+        Ok(GroupView {
+            emoji: group.emoji.clone(),
+            count: group.count,
+            includes_viewer: group.includes_viewer,
+            users: group
+                .users
+                .iter()
+                .map(|u| self.user(u))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    fn position_view(&self, position: &ReadPosition) -> Result<PositionView, String> {
+        Ok(PositionView {
+            message: self.event(position.message)?,
+            at: Stamp::Ms(position.at),
         })
     }
 
@@ -381,7 +609,34 @@ impl Subject {
             EventKind::MessageCreated(message) => {
                 KindView::MessageCreated(self.message_view(message)?)
             }
-            other => return Err(format!("an event the model does not know: {other:?}")),
+            EventKind::MessageEdited { message } => KindView::MessageEdited {
+                message: self.event(*message)?,
+            },
+            EventKind::MessageDeleted { message } => KindView::MessageDeleted {
+                message: self.event(*message)?,
+            },
+            EventKind::ReactionAdded {
+                message,
+                emoji,
+                user,
+            } => KindView::ReactionAdded {
+                message: self.event(*message)?,
+                emoji: emoji.clone(),
+                user: self.user(user)?,
+            },
+            EventKind::ReactionRemoved {
+                message,
+                emoji,
+                user,
+            } => KindView::ReactionRemoved {
+                message: self.event(*message)?,
+                emoji: emoji.clone(),
+                user: self.user(user)?,
+            },
+            EventKind::ChatRead { user, message } => KindView::ChatRead {
+                user: self.user(user)?,
+                message: self.event(*message)?,
+            },
         };
         Ok(EventView {
             event: self.event(event.id)?,
