@@ -17,8 +17,8 @@ pub struct Envelope {
     pub(super) event: Arc<Event>,
     /// The log's epoch, printed into the cursor.
     pub(super) epoch: Arc<str>,
-    /// Delivered as it happened (from the hub), not read back from the log:
-    /// only such renderings are shared (see `live::rendition`).
+    /// Delivered as it happened, not replayed after a client's cursor: only
+    /// such renderings are shared (see `live::rendition`).
     pub(super) live: bool,
 }
 

@@ -43,10 +43,10 @@ enum Source {
 #[derive(Debug, Clone)]
 pub struct FeedEvent {
     pub event: Arc<Event>,
-    /// Taken from the hub as it happened, rather than read back from the
-    /// log (replaying after a cursor, or backfilling after lag). Live
-    /// events reach every subscriber at about the same moment, which is
-    /// what lets their renderings be shared.
+    /// Delivered as it happened: from the hub, or caught up from the log
+    /// after the subscriber fell behind the hub; not replayed after a
+    /// client's cursor. Such events reach every subscriber within moments
+    /// of each other, which is what lets their renderings be shared.
     pub live: bool,
 }
 
@@ -145,7 +145,9 @@ impl Feed {
                 done = true;
                 break;
             }
-            self.take(Arc::new(event), false);
+            // Catching up after lag (`until` is `None`) continues the live
+            // flow; replaying up to the head serves a client's cursor.
+            self.take(Arc::new(event), until.is_none());
             if self.ended {
                 return Ok(());
             }

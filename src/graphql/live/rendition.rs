@@ -90,11 +90,12 @@ impl Renderer {
     }
 
     /// `envelope` as `template` renders it; `key` is the template's key for
-    /// the envelope's epoch and viewer. A live event is rendered once per
-    /// key, however many subscribers ask at once. An event read back from
-    /// the log (a replay, a backfill) is rendered afresh: objects in events
-    /// show their state at delivery, and a rendering made when the event
-    /// was live may show a message since edited or deleted.
+    /// the envelope's epoch and viewer. A live event (including one a
+    /// lagging subscriber catches up on) is rendered once per key, however
+    /// many subscribers ask at once. An event replayed after a client's
+    /// cursor is rendered afresh: objects in events show their state at
+    /// delivery, and a rendering made when the event was live may show a
+    /// message since edited or deleted.
     pub(super) async fn render(
         &self,
         template: &Template,
