@@ -867,3 +867,38 @@ test("sessions: GraphiQL's panel renews its token too", async () => {
     await context.close();
   }
 });
+
+test("sessions: a page opened after the stored token expired renews it before anything else", async () => {
+  const { context, problems } = await newContext(shortLived);
+  const refused = [];
+  context.on("response", async (response) => {
+    if (!response.url().endsWith("/graphql")) return;
+    if ((await response.text().catch(() => "")).includes("UNAUTHENTICATED")) refused.push(response.request().postData());
+  });
+  try {
+    const ada = await signUp(shortLived.base, "ada");
+    let page = await context.newPage();
+    await page.goto(`${shortLived.base}/chat`);
+    await page.fill('form.sign-in input[name="username"]', ada.username);
+    await page.fill('form.sign-in input[name="password"]', PASSWORD);
+    await page.click('form.sign-in button[name="sign-in"]');
+    await page.waitForSelector('[data-testid="feed-status"][data-state="live"]');
+    const stored = await storedSession(page);
+    await page.close();
+
+    // Nobody renews the pair while no page is open: its access token expires.
+    await new Promise((r) => setTimeout(r, 2 * TTL_SECS * 1000));
+    assert.equal(await errorCode(shortLived.base, ME, {}, stored.token), "UNAUTHENTICATED");
+
+    page = await context.newPage();
+    await page.goto(`${shortLived.base}/chat`);
+    await page.waitForSelector(`[data-testid="username"]:text-is("${ada.username}")`);
+    await page.waitForSelector('[data-testid="feed-status"][data-state="live"]');
+    assert.equal(await page.locator("form.sign-in").count(), 0);
+    assert.notEqual((await storedSession(page)).refreshToken, stored.refreshToken);
+    assert.deepEqual(refused, [], "the expired token was never sent");
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
