@@ -102,6 +102,48 @@ function store(session: Session | null): void {
   else localStorage.removeItem(KEY);
 }
 
+// The newest pair, for tabs taking the refresh lock. localStorage cannot
+// say: each renderer reads its own copy, updated after the writer's lock
+// is released, so a tab could still see a refresh token another tab has
+// just used up. IndexedDB reads are served by the browser process, in
+// order with the writes before them.
+const DB = "chat-playground";
+const PAIRS = "pairs";
+
+function database(): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const opening = indexedDB.open(DB, 1);
+    opening.onupgradeneeded = () => opening.result.createObjectStore(PAIRS);
+    opening.onsuccess = () => resolve(opening.result);
+    opening.onerror = () => reject(opening.error);
+  });
+}
+
+/** Reads (no `value`) or writes the newest session in IndexedDB; localStorage where there is none. */
+async function newest(value?: Session | null): Promise<Session | null> {
+  let db: IDBDatabase;
+  try {
+    db = await database();
+  } catch {
+    if (value !== undefined) return value;
+    return loadSession();
+  }
+  try {
+    return await new Promise<Session | null>((resolve, reject) => {
+      const transaction = db.transaction(PAIRS, value === undefined ? "readonly" : "readwrite");
+      const pairs = transaction.objectStore(PAIRS);
+      let read: IDBRequest | null = null;
+      if (value === undefined) read = pairs.get(KEY);
+      else if (value) pairs.put(value, KEY);
+      else pairs.delete(KEY);
+      transaction.oncomplete = () => resolve(read ? ((read.result as Session | undefined) ?? null) : (value ?? null));
+      transaction.onerror = () => reject(transaction.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
 /** Runs `work` holding the cross-tab refresh lock (where the browser has Web Locks). */
 function exclusively(work: () => Promise<void>): Promise<void> {
   // (The lock's promise settles as `work`'s does.)
@@ -138,7 +180,10 @@ class Auth {
       ? (await request(SignUpDocument, { username, password })).signUp
       : (await request(SignInDocument, { username, password })).signIn;
     const session = withTimes(payload, { userId: payload.user.id, username: payload.user.username });
-    store(session);
+    await exclusively(async () => {
+      await newest(session);
+      store(session);
+    });
     this.adopt(session);
     return session;
   }
@@ -207,23 +252,26 @@ class Auth {
 
   /** One refresh at a time, however many callers want one. */
   private refresh(): Promise<void> {
-    this.refreshing ??= exclusively(() => this.exchange()).finally(() => {
+    const replacing = this.session?.refreshToken;
+    this.refreshing ??= exclusively(() => this.exchange(replacing)).finally(() => {
       this.refreshing = null;
     });
     return this.refreshing;
   }
 
-  private async exchange(): Promise<void> {
+  /** Exchanges the refresh token `replacing`, unless another tab has already. */
+  private async exchange(replacing: string | undefined): Promise<void> {
     const mine = this.session;
     if (!mine) throw new SignedOutError();
-    // Another tab may have refreshed (or signed out) while this one waited.
-    const stored = loadSession();
+    // Another tab may have refreshed (or signed out) while this one waited
+    // for the lock; its storage event may have been adopted already.
+    const stored = (await newest()) ?? loadSession();
     if (stored?.userId !== mine.userId) {
       this.adopt(stored);
       if (!stored) throw new SignedOutError();
       return;
     }
-    if (stored.refreshToken !== mine.refreshToken) {
+    if (stored.refreshToken !== replacing) {
       this.adopt(stored);
       if (Date.now() < stored.refreshAt) return;
     }
@@ -231,6 +279,7 @@ class Auth {
     try {
       const { refreshSession } = await request(RefreshSessionDocument, { refreshToken: current.refreshToken });
       const next = withTimes(refreshSession, current);
+      await newest(next);
       store(next);
       this.adopt(next);
     } catch (error) {
@@ -249,7 +298,12 @@ class Auth {
   /** Forgets the session here (and in storage, if it is still this one). */
   private end(): void {
     const stored = loadSession();
-    if (stored && stored.userId === this.session?.userId) store(null);
+    if (stored && stored.userId === this.session?.userId) {
+      store(null);
+      // In turn with other tabs' refreshes and sign-ins (a lock taken now
+      // is granted after them).
+      void exclusively(() => newest(null).then(() => undefined)).catch(() => {});
+    }
     this.adopt(null);
   }
 
