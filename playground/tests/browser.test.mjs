@@ -674,7 +674,7 @@ test("sessions: the chat page renews its token across expiries; the feed misses 
     const sent = response.request().postData() ?? "";
     const answer = await response.text().catch(() => "");
     if (sent.includes("refreshSession")) refreshes.push(Date.now());
-    if (answer.includes("UNAUTHENTICATED")) refused.push(`${sent.slice(0, 60)} → ${answer.slice(0, 120)}`);
+    if (answer.includes(`"code":"UNAUTHENTICATED"`)) refused.push(`${sent.slice(0, 60)} → ${answer.slice(0, 120)}`);
   });
   try {
     const ada = await signUp(base, "ada");
@@ -873,7 +873,7 @@ test("sessions: a page opened after the stored token expired renews it before an
   const refused = [];
   context.on("response", async (response) => {
     if (!response.url().endsWith("/graphql")) return;
-    if ((await response.text().catch(() => "")).includes("UNAUTHENTICATED")) refused.push(response.request().postData());
+    if ((await response.text().catch(() => "")).includes(`"code":"UNAUTHENTICATED"`)) refused.push(response.request().postData());
   });
   try {
     const ada = await signUp(shortLived.base, "ada");
@@ -897,6 +897,48 @@ test("sessions: a page opened after the stored token expired renews it before an
     assert.equal(await page.locator("form.sign-in").count(), 0);
     assert.notEqual((await storedSession(page)).refreshToken, stored.refreshToken);
     assert.deepEqual(refused, [], "the expired token was never sent");
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("sessions: two tabs sharing one stored pair renew it without ever presenting a used refresh token", async (t) => {
+  const { context, problems } = await newContext(shortLived);
+  const refused = [];
+  // The refresh tokens the tabs present, in order.
+  const presented = [];
+  context.on("response", async (response) => {
+    if (!response.url().endsWith("/graphql")) return;
+    const sent = response.request().postData() ?? "";
+    if (sent.includes("refreshSession")) presented.push(JSON.parse(sent).variables.refreshToken);
+    if ((await response.text().catch(() => "")).includes(`"code":"UNAUTHENTICATED"`)) refused.push(response.request().postData());
+  });
+  try {
+    const ada = await signUp(shortLived.base, "ada");
+    const chatPage = await context.newPage();
+    await chatPage.goto(`${shortLived.base}/chat`);
+    await chatPage.fill('form.sign-in input[name="username"]', ada.username);
+    await chatPage.fill('form.sign-in input[name="password"]', PASSWORD);
+    await chatPage.click('form.sign-in button[name="sign-in"]');
+    await chatPage.waitForSelector('[data-testid="feed-status"][data-state="live"]');
+    const graphiqlPage = await context.newPage();
+    await graphiqlPage.goto(`${shortLived.base}/`);
+    await graphiqlPage.waitForSelector(`[data-testid="username"]:text-is("${ada.username}")`);
+    const watchChat = await watchPage(chatPage);
+
+    // Both tabs schedule the same renewal; a second refresh with the same
+    // token would end the session and show the sign-in form.
+    await new Promise((r) => setTimeout(r, 4 * TTL_SECS * 1000));
+    const [one, two] = [await storedSession(chatPage), await storedSession(graphiqlPage)];
+    assert.equal(one.refreshToken, two.refreshToken);
+    assert.equal(await errorCode(shortLived.base, ME, {}, one.token), null, "the shared session is alive");
+    assert.equal((await watchChat()).signIn, false);
+    assert.equal(await graphiqlPage.locator("form.sign-in").count(), 0);
+    t.diagnostic(`${presented.length} refreshes by the two tabs in ${4 * TTL_SECS} s`);
+    assert.ok(presented.length >= 4, "the pair was renewed through four lifetimes");
+    assert.equal(new Set(presented).size, presented.length, "no refresh token was presented twice");
+    assert.deepEqual(refused, []);
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
