@@ -1,8 +1,9 @@
 // The sign-up / sign-in form both pages show when nobody is signed in.
 import { useState, type FormEvent } from "react";
-import { authenticate, type Session } from "./session";
+import { auth } from "./session";
 
-export function SignInForm({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
+/** Signs in (or up) through `auth`; the page follows `auth` to what comes next. */
+export function SignInForm() {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -12,7 +13,7 @@ export function SignInForm({ onSignedIn }: { onSignedIn: (session: Session) => v
     setBusy(true);
     setError(null);
     try {
-      onSignedIn(await authenticate(username.trim(), password, create));
+      await auth.authenticate(username.trim(), password, create);
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
     } finally {

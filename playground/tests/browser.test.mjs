@@ -10,6 +10,7 @@ import { chromium } from "playwright-core";
 import {
   createChat,
   graphql,
+  keepFresh,
   sendMessage,
   sendUntilReceived,
   signUp,
@@ -41,13 +42,13 @@ after(async () => {
 /**
  * A fresh browser context (its own storage: one user) whose problems are
  * collected: console errors, page errors, and requests or sockets to any
- * origin but the server's.
+ * origin but the server's (`target`, the main test server unless given).
  */
-async function newContext() {
+async function newContext(target = server) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   context.setDefaultTimeout(TIMEOUT);
   const problems = [];
-  const allowed = new URL(server.base).host;
+  const allowed = new URL(target.base).host;
   const check = (url) => {
     const parsed = new URL(url);
     if (parsed.protocol === "data:" || parsed.protocol === "blob:") return;
@@ -593,3 +594,358 @@ test("chat page v2: leaving a chat takes it off the list; the others see the mem
   });
 });
 
+
+// ---------------------------------------------------------------------------
+// Sessions: short-lived access tokens renewed by the page, and sign-out.
+
+/** The session the page keeps in its storage: `{ token, expiresAt, refreshToken, ... }`. */
+async function storedSession(page) {
+  return JSON.parse(await page.evaluate(() => localStorage.getItem("chat-playground.session")));
+}
+
+/** The GraphQL error code an operation is answered with (`null` when it succeeds). */
+async function errorCode(base, query, variables, token) {
+  const headers = { "content-type": "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(`${base}/graphql`, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
+  const body = await response.json();
+  return body.errors?.[0]?.extensions?.code ?? null;
+}
+
+const ME = "{ me { id } }";
+const REFRESH = "mutation($r: String!) { refreshSession(refreshToken: $r) { token } }";
+
+/** Records, from now on, whether the page ever shows the sign-in form, and each feed state it shows. */
+async function watchPage(page) {
+  await page.evaluate(() => {
+    window.__seen = { signIn: false, states: [] };
+    const look = () => {
+      if (document.querySelector("form.sign-in")) window.__seen.signIn = true;
+      const state = document.querySelector('[data-testid="feed-status"]')?.dataset.state;
+      if (state && window.__seen.states.at(-1) !== state) window.__seen.states.push(state);
+    };
+    new MutationObserver(look).observe(document.body, { childList: true, subtree: true, attributes: true });
+    look();
+  });
+  return () => page.evaluate(() => window.__seen);
+}
+
+// Access tokens live 3 s here (the server floors their issue time to the
+// second, so 2–3 s in practice); the per-session refresh limit is off, as a
+// page renews every couple of seconds at that lifetime.
+const TTL_SECS = 3;
+let shortLived;
+
+before(async () => {
+  shortLived = await startServer({ TOKEN_TTL_SECS: String(TTL_SECS), RATE_REFRESH_SESSION: "off" });
+});
+
+after(async () => {
+  await shortLived?.stop();
+});
+
+test("sessions: the chat page renews its token across expiries; the feed misses nothing and doubles nothing", async (t) => {
+  const { context, problems } = await newContext(shortLived);
+  const page = await context.newPage();
+  const base = shortLived.base;
+  // Everything the page asks the server, and any refusal it gets back.
+  const refreshes = [];
+  const refused = [];
+  // Per socket: the `after` it subscribed with, and the cursor of the last
+  // event any socket had received by then.
+  const sockets = [];
+  let latest = null;
+  let onSocketClosed = () => {};
+  page.on("websocket", (socket) => {
+    const seen = { after: undefined, latest: undefined };
+    sockets.push(seen);
+    socket.on("framesent", ({ payload }) => {
+      const frame = JSON.parse(String(payload));
+      if (frame.type === "subscribe") Object.assign(seen, { after: frame.payload.variables.after, latest });
+    });
+    socket.on("framereceived", ({ payload }) => {
+      const frame = JSON.parse(String(payload));
+      if (frame.type === "next") latest = frame.payload.data.chatEvents.cursor;
+    });
+    socket.on("close", () => onSocketClosed());
+  });
+  page.on("response", async (response) => {
+    if (!response.url().endsWith("/graphql")) return;
+    const sent = response.request().postData() ?? "";
+    const answer = await response.text().catch(() => "");
+    if (sent.includes("refreshSession")) refreshes.push(Date.now());
+    if (answer.includes(`"code":"UNAUTHENTICATED"`)) refused.push(`${sent.slice(0, 60)} → ${answer.slice(0, 120)}`);
+  });
+  try {
+    const ada = await signUp(base, "ada");
+    const bob = await signUp(base, "bob");
+    const chat = (
+      await graphql(
+        base,
+        "mutation($t: String!, $m: [ID!]) { createChat(input: { title: $t, memberIds: $m }) { id } }",
+        { t: uniqueName("expiring"), m: [ada.id] },
+        bob.token,
+      )
+    ).createChat.id;
+    // Bob talks over HTTP, renewing his own pair the same way.
+    const bobFresh = keepFresh(base, bob);
+    const sent = [];
+    const say = async (body) => {
+      await sendMessage(base, await bobFresh(), chat, body);
+      sent.push(body);
+    };
+    const shown = () => page.locator('[data-testid="message"] .body').allInnerTexts();
+
+    await page.goto(`${base}/chat`);
+    await page.fill('form.sign-in input[name="username"]', ada.username);
+    await page.fill('form.sign-in input[name="password"]', PASSWORD);
+    await page.click('form.sign-in button[name="sign-in"]');
+    await page.waitForSelector(`[data-testid="username"]:text-is("${ada.username}")`);
+    await page.waitForSelector('[data-testid="feed-status"][data-state="live"]');
+    const seen = await watchPage(page);
+    const first = await storedSession(page);
+    assert.ok(first.token && first.refreshToken && first.expiresAt, "the page keeps the whole pair");
+    await openChat(page, chat);
+
+    // Before any expiry.
+    for (let n = 1; n <= 3; n += 1) await say(`before ${n}`);
+    await until(shown, sent, "the messages sent before any expiry");
+
+    // Through five lifetimes: a message every 300 ms, so some land while
+    // the page refreshes, and one each time the server closes its socket
+    // (the token it was opened with expired), to land while it reconnects.
+    // Ada writes too.
+    const gaps = [];
+    onSocketClosed = () => gaps.push(say(`gap ${gaps.length + 1}`));
+    const start = Date.now();
+    let n = 0;
+    while (Date.now() - start < 5 * TTL_SECS * 1000) {
+      n += 1;
+      await say(`during ${n}`);
+      if (n === 20) {
+        await send(page, "ada, mid-way");
+        await message(page, "ada, mid-way").waitFor();
+        sent.push("ada, mid-way");
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+
+    onSocketClosed = () => {};
+    await Promise.all(gaps);
+
+    // After: the page still shows each message once, in order.
+    for (let k = 1; k <= 3; k += 1) await say(`after ${k}`);
+    const history = async () =>
+      (
+        await graphql(
+          base,
+          "query($c: ID!) { chat(id: $c) { messages(last: 100) { edges { node { body } } } } }",
+          { c: chat },
+          (await bobFresh()).token,
+        )
+      ).chat.messages.edges.map((edge) => edge.node.body);
+    const expected = await history();
+    assert.equal(expected.length, sent.length, "the server has every message once");
+    assert.deepEqual([...expected].sort(), [...sent].sort());
+    await until(shown, expected, "the page's messages after five expiries");
+    // Nothing arrives twice later either (say, a replay after a reconnect).
+    await page.waitForTimeout(TTL_SECS * 1000);
+    assert.deepEqual(await shown(), expected);
+
+    const last = await storedSession(page);
+    const watched = await seen();
+    assert.notEqual(last.refreshToken, first.refreshToken, "the stored pair was renewed");
+    t.diagnostic(
+      `${refreshes.length} refreshes, ${sockets.length} sockets, ${gaps.length} messages sent on a close; ` +
+        `feed states: ${watched.states.join(" → ")}`,
+    );
+    assert.ok(refreshes.length >= 5, `refreshed ${refreshes.length} times`);
+    assert.ok(sockets.length >= 5, `the feed reconnected after each expiry (${sockets.length} sockets)`);
+    // Each new socket resumed after the last event the page had received.
+    sockets.forEach(({ after, latest }, k) => assert.equal(after, latest, `socket ${k + 1} resumes after the last event`));
+    assert.deepEqual(refused, [], "no request went out with a refused token");
+    assert.equal(watched.signIn, false, "the sign-in screen never came back");
+    assert.ok(!watched.states.includes("reconnecting"), `feed states: ${watched.states.join(" → ")}`);
+    assert.equal(await page.locator(".error-banner").count(), 0);
+    assert.equal(await errorCode(base, ME, {}, last.token), null, "the page's current token works");
+    await page.locator('[data-testid="feed-status"][data-state="live"]').waitFor();
+    await screenshot(page, "session-renewed-chat");
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("sessions: 'Sign out' ends that browser's session only; 'Sign out everywhere' ends them all", async () => {
+  const a = await newContext();
+  const b = await newContext();
+  const pageA = await a.context.newPage();
+  const pageB = await b.context.newPage();
+  try {
+    const ada = await signUp(server.base, "ada");
+    const chat = await chatOf(ada, [], uniqueName("two devices"));
+    await signInPage(pageA, ada);
+    await signInPage(pageB, ada);
+    await openChat(pageB, chat);
+    const sessionA = await storedSession(pageA);
+    const sessionB = await storedSession(pageB);
+    assert.notEqual(sessionA.refreshToken, sessionB.refreshToken, "two sign-ins, two sessions");
+
+    await pageA.click('[data-testid="sign-out"]');
+    await pageA.waitForSelector("form.sign-in");
+    assert.equal(await pageA.evaluate(() => localStorage.getItem("chat-playground.session")), null);
+    assert.equal(await errorCode(server.base, ME, {}, sessionA.token), "UNAUTHENTICATED", "A's token is refused");
+    assert.equal(
+      await errorCode(server.base, REFRESH, { r: sessionA.refreshToken }),
+      "UNAUTHENTICATED",
+      "A's refresh token is refused",
+    );
+    await screenshot(pageA, "session-signed-out");
+
+    // B's session lives on: its token works, and its feed still delivers.
+    assert.equal(await errorCode(server.base, ME, {}, sessionB.token), null, "B's token still works");
+    await sendMessage(server.base, ada, chat, "still here on B");
+    await message(pageB, "still here on B").waitFor();
+    assert.equal(await pageB.locator('[data-testid="feed-status"]').getAttribute("data-state"), "live");
+
+    // "Sign out everywhere" on B ends B's session and the one made over HTTP.
+    await pageB.click('[data-testid="sign-out-everywhere"]');
+    await pageB.waitForSelector("form.sign-in");
+    assert.equal(await errorCode(server.base, ME, {}, sessionB.token), "UNAUTHENTICATED", "B's token is refused");
+    assert.equal(await errorCode(server.base, ME, {}, ada.token), "UNAUTHENTICATED", "the HTTP session's too");
+    await screenshot(pageB, "session-signed-out-everywhere");
+    assert.deepEqual(a.problems, []);
+    assert.deepEqual(b.problems, []);
+  } finally {
+    await a.context.close();
+    await b.context.close();
+  }
+});
+
+test("sessions: a session ended elsewhere takes the page to the sign-in screen", async () => {
+  const { context, problems } = await newContext();
+  const page = await context.newPage();
+  try {
+    const ada = await signUp(server.base, "ada");
+    await signInPage(page, ada);
+    const stored = await storedSession(page);
+    // Elsewhere (another session of Ada's), every session is ended: the
+    // page's socket is closed with 4403, its refresh is refused, and it
+    // signs out cleanly.
+    await graphql(server.base, "mutation { signOutEverywhere }", {}, ada.token);
+    await page.waitForSelector("form.sign-in");
+    assert.equal(await page.evaluate(() => localStorage.getItem("chat-playground.session")), null);
+    assert.equal(await errorCode(server.base, REFRESH, { r: stored.refreshToken }), "UNAUTHENTICATED");
+    await screenshot(page, "session-ended-elsewhere");
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("sessions: GraphiQL's panel renews its token too", async () => {
+  const { context, problems } = await newContext(shortLived);
+  const page = await context.newPage();
+  try {
+    await page.goto(`${shortLived.base}/`);
+    await page.waitForSelector(".graphiql-query-editor .CodeMirror");
+    const username = uniqueName("graphiql");
+    await signUpInForm(page, username);
+    const first = await storedSession(page);
+    // Past two lifetimes, a query still runs as the panel's user.
+    await page.waitForTimeout(2 * TTL_SECS * 1000 + 500);
+    await runInGraphiQL(page, "{ me { username } }");
+    await page.waitForFunction(
+      (name) => document.querySelector(".graphiql-response")?.innerText.includes(name),
+      username,
+    );
+    assert.deepEqual(JSON.parse(await responseText(page)), { data: { me: { username } } });
+    assert.notEqual((await storedSession(page)).refreshToken, first.refreshToken);
+    await screenshot(page, "session-graphiql-renewed");
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("sessions: a page opened after the stored token expired renews it before anything else", async () => {
+  const { context, problems } = await newContext(shortLived);
+  const refused = [];
+  context.on("response", async (response) => {
+    if (!response.url().endsWith("/graphql")) return;
+    if ((await response.text().catch(() => "")).includes(`"code":"UNAUTHENTICATED"`)) refused.push(response.request().postData());
+  });
+  try {
+    const ada = await signUp(shortLived.base, "ada");
+    let page = await context.newPage();
+    await page.goto(`${shortLived.base}/chat`);
+    await page.fill('form.sign-in input[name="username"]', ada.username);
+    await page.fill('form.sign-in input[name="password"]', PASSWORD);
+    await page.click('form.sign-in button[name="sign-in"]');
+    await page.waitForSelector('[data-testid="feed-status"][data-state="live"]');
+    const stored = await storedSession(page);
+    await page.close();
+
+    // Nobody renews the pair while no page is open: its access token expires.
+    await new Promise((r) => setTimeout(r, 2 * TTL_SECS * 1000));
+    assert.equal(await errorCode(shortLived.base, ME, {}, stored.token), "UNAUTHENTICATED");
+
+    page = await context.newPage();
+    await page.goto(`${shortLived.base}/chat`);
+    await page.waitForSelector(`[data-testid="username"]:text-is("${ada.username}")`);
+    await page.waitForSelector('[data-testid="feed-status"][data-state="live"]');
+    assert.equal(await page.locator("form.sign-in").count(), 0);
+    assert.notEqual((await storedSession(page)).refreshToken, stored.refreshToken);
+    assert.deepEqual(refused, [], "the expired token was never sent");
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("sessions: two tabs sharing one stored pair renew it without ever presenting a used refresh token", async (t) => {
+  const { context, problems } = await newContext(shortLived);
+  const refused = [];
+  // The refresh tokens the tabs present, in order.
+  const presented = [];
+  context.on("response", async (response) => {
+    if (!response.url().endsWith("/graphql")) return;
+    const sent = response.request().postData() ?? "";
+    if (sent.includes("refreshSession")) presented.push(JSON.parse(sent).variables.refreshToken);
+    if ((await response.text().catch(() => "")).includes(`"code":"UNAUTHENTICATED"`)) refused.push(response.request().postData());
+  });
+  try {
+    const ada = await signUp(shortLived.base, "ada");
+    const chatPage = await context.newPage();
+    await chatPage.goto(`${shortLived.base}/chat`);
+    await chatPage.fill('form.sign-in input[name="username"]', ada.username);
+    await chatPage.fill('form.sign-in input[name="password"]', PASSWORD);
+    await chatPage.click('form.sign-in button[name="sign-in"]');
+    await chatPage.waitForSelector('[data-testid="feed-status"][data-state="live"]');
+    const graphiqlPage = await context.newPage();
+    await graphiqlPage.goto(`${shortLived.base}/`);
+    await graphiqlPage.waitForSelector(`[data-testid="username"]:text-is("${ada.username}")`);
+    const watchChat = await watchPage(chatPage);
+
+    // Both tabs schedule the same renewal; a second refresh with the same
+    // token would end the session and show the sign-in form.
+    await new Promise((r) => setTimeout(r, 4 * TTL_SECS * 1000));
+    // (Read one after the other, the two may straddle a refresh: ask again.)
+    await until(
+      async () => (await storedSession(chatPage)).refreshToken === (await storedSession(graphiqlPage)).refreshToken,
+      true,
+      "both tabs hold the same pair",
+    );
+    const one = await storedSession(chatPage);
+    assert.equal(await errorCode(shortLived.base, ME, {}, one.token), null, "the shared session is alive");
+    assert.equal((await watchChat()).signIn, false);
+    assert.equal(await graphiqlPage.locator("form.sign-in").count(), 0);
+    t.diagnostic(`${presented.length} refreshes by the two tabs in ${4 * TTL_SECS} s`);
+    assert.ok(presented.length >= 4, "the pair was renewed through four lifetimes");
+    assert.equal(new Set(presented).size, presented.length, "no refresh token was presented twice");
+    assert.deepEqual(refused, []);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});

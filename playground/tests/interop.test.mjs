@@ -8,7 +8,7 @@ import { SubscriptionClient } from "subscriptions-transport-ws";
 import { ApolloClient, HttpLink, InMemoryCache, gql, split } from "@apollo/client";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { getMainDefinition } from "@apollo/client/utilities";
-import { createChat, sendUntilReceived, signUp, startServer } from "./server.mjs";
+import { createChat, keepFresh, sendUntilReceived, signUp, startServer } from "./server.mjs";
 
 const MESSAGES = "subscription($chat: ID) { messageCreated(chatId: $chat) { body sender { username } } }";
 
@@ -124,5 +124,50 @@ test("Apollo Client with GraphQLWsLink: a query over HTTP and a subscription ove
   } finally {
     client.stop();
     await socket.dispose();
+  }
+});
+
+test("graphql-ws client: connectionParams as a function keeps a subscription going across token expiries", async () => {
+  // Access tokens of 3 s: the server closes the socket with 4403 as each
+  // expires, and the client reconnects with the token renewed meanwhile.
+  const shortLived = await startServer({ TOKEN_TTL_SECS: "3", RATE_REFRESH_SESSION: "off" });
+  const ada = await signUp(shortLived.base, "gws_refresh");
+  const fresh = keepFresh(shortLived.base, ada);
+  const chat = await createChat(shortLived.base, ada);
+  let connections = 0;
+  const client = createClient({
+    url: shortLived.wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: async () => ({ authorization: `Bearer ${(await fresh()).token}` }),
+    shouldRetry: () => true, // 4403 for the expired token: reconnect
+    retryWait: () => new Promise((r) => setTimeout(r, 50)),
+    on: { connected: () => (connections += 1) },
+  });
+  try {
+    const bodies = [];
+    let arrived = () => {};
+    client.subscribe(
+      { query: MESSAGES, variables: { chat } },
+      {
+        next: (result) => {
+          bodies.push(result.data.messageCreated.body);
+          arrived();
+        },
+        error: (error) => assert.fail(`subscription failed: ${error.code ?? error}`),
+        complete: () => {},
+      },
+    );
+    const received = (body) =>
+      new Promise((resolve) => {
+        arrived = () => bodies.includes(body) && resolve();
+        arrived();
+      });
+    await sendUntilReceived(shortLived.base, await fresh(), chat, "first", received("first"));
+    await new Promise((r) => setTimeout(r, 7_000));
+    await sendUntilReceived(shortLived.base, await fresh(), chat, "after two expiries", received("after two expiries"));
+    assert.ok(connections >= 3, `reconnected after each expiry (${connections} connections)`);
+  } finally {
+    await client.dispose();
+    await shortLived.stop();
   }
 });

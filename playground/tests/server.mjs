@@ -25,8 +25,11 @@ async function freePort() {
   });
 }
 
-/** A running server: its base URL and a `stop()`. */
-export async function startServer() {
+/**
+ * A running server: its base URL and a `stop()`. `settings` are extra
+ * environment variables for it (say `TOKEN_TTL_SECS`).
+ */
+export async function startServer(settings = {}) {
   const port = await freePort();
   const env = {
     ...process.env,
@@ -37,6 +40,7 @@ export async function startServer() {
     // The tests resend a message until a fresh subscription sees it (a
     // subscription gives no "listening" signal), faster than a person would.
     RATE_SEND_MESSAGE: "off",
+    ...settings,
   };
   delete env.REDIS_URL;
   delete env.ALLOWED_ORIGINS;
@@ -86,15 +90,53 @@ export function uniqueName(prefix) {
 
 export const PASSWORD = "correct horse battery";
 
-/** Signs up a fresh user: `{ token, id, username }`. */
+/**
+ * Signs up a fresh user: `{ token, expiresAt, refreshToken, id, username }`
+ * (`token` is the access token, as in `AuthPayload`).
+ */
 export async function signUp(base, prefix = "user") {
   const username = uniqueName(prefix);
   const data = await graphql(
     base,
-    "mutation($u: String!, $p: String!) { signUp(username: $u, password: $p) { token user { id } } }",
+    `mutation($u: String!, $p: String!) {
+      signUp(username: $u, password: $p) { token expiresAt refreshToken user { id } }
+    }`,
     { u: username, p: PASSWORD },
   );
-  return { token: data.signUp.token, id: data.signUp.user.id, username };
+  const { token, expiresAt, refreshToken, user } = data.signUp;
+  return { token, expiresAt, refreshToken, id: user.id, username };
+}
+
+/**
+ * Keeps `user`'s pair current, the way a client should: `fresh()` renews
+ * it (one refresh in flight at a time) once less than a third of its
+ * lifetime is left, and resolves to `user`, whose `token` is then current.
+ */
+export function keepFresh(base, user) {
+  let refreshing = null;
+  let issued = Date.now();
+  const due = () => {
+    const left = Date.parse(user.expiresAt) - Date.now();
+    return left < (Date.parse(user.expiresAt) - issued) / 3;
+  };
+  return async function fresh() {
+    if (due()) {
+      refreshing ??= graphql(
+        base,
+        "mutation($r: String!) { refreshSession(refreshToken: $r) { token expiresAt refreshToken } }",
+        { r: user.refreshToken },
+      )
+        .then(({ refreshSession }) => {
+          Object.assign(user, refreshSession);
+          issued = Date.now();
+        })
+        .finally(() => {
+          refreshing = null;
+        });
+      await refreshing;
+    }
+    return user;
+  };
 }
 
 /** Creates a chat owned by `owner`; returns its id. */

@@ -2,7 +2,7 @@
 // feed that keeps both current — new, edited and deleted messages,
 // reactions, unread counts and read receipts.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { GraphQLRequestError, request } from "../api";
+import { GraphQLRequestError } from "../api";
 import {
   AddMemberDocument,
   AddReactionDocument,
@@ -18,7 +18,7 @@ import {
   SendMessageDocument,
   UserByNameDocument,
 } from "../generated/graphql";
-import type { Session } from "../session";
+import { auth, SignedOutError } from "../session";
 import { ChatList, type ChatSummary } from "./ChatList";
 import { ChatView, type OpenChat } from "./ChatView";
 import { FeedStatusLine } from "./FeedStatusLine";
@@ -29,13 +29,16 @@ import { Avatar, Icon } from "./ui";
 /** Messages loaded per history page. */
 const PAGE = 20;
 
-export function ChatApp({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
-  const { token, userId } = session;
+/** Every request carries the session's current token, renewed as it nears expiry. */
+const request = auth.request.bind(auth);
+
+export function ChatApp({ userId, username }: { userId: string; username: string }) {
   const [chats, setChats] = useState<ChatSummary[]>([]);
   const [open, setOpen] = useState<OpenChat | null>(null);
   const [thread, setThread] = useState<Thread>(emptyThread(null));
   const [status, setStatus] = useState<FeedStatus>({ state: "connecting" });
   const [error, setError] = useState<string | null>(null);
+  const [signingOut, setSigningOut] = useState(false);
   const feed = useRef<Feed | null>(null);
   // The feed's handler outlives renders; it reads the open chat from here.
   const openId = useRef<string | null>(null);
@@ -52,6 +55,8 @@ export function ChatApp({ session, onSignOut }: { session: Session; onSignOut: (
       await work();
       return true;
     } catch (e) {
+      // Signed out meanwhile: the sign-in screen replaces this page.
+      if (e instanceof SignedOutError) return false;
       setError(e instanceof Error ? e.message : String(e));
       return false;
     }
@@ -59,9 +64,9 @@ export function ChatApp({ session, onSignOut }: { session: Session; onSignOut: (
 
   const loadChats = useCallback(async () => {
     const load = ++chatsLoad.current;
-    const data = await request(MyChatsDocument, {}, token);
+    const data = await request(MyChatsDocument, {});
     if (load === chatsLoad.current) setChats(data.chats.edges.map((edge) => edge.node));
-  }, [token]);
+  }, []);
 
   const closeChat = useCallback(() => {
     openId.current = null;
@@ -75,7 +80,7 @@ export function ChatApp({ session, onSignOut }: { session: Session; onSignOut: (
     async (id: string) => {
       openId.current = id;
       setThread((current) => (current.chatId === id ? current : emptyThread(id)));
-      const data = await request(ChatHistoryDocument, { chatId: id, last: PAGE }, token);
+      const data = await request(ChatHistoryDocument, { chatId: id, last: PAGE });
       if (openId.current !== id || !data.chat) return;
       const { messages, ...chat } = data.chat;
       marked.current = chat.readCursor;
@@ -96,16 +101,16 @@ export function ChatApp({ session, onSignOut }: { session: Session; onSignOut: (
       );
       history.replaceState(null, "", `#${encodeURIComponent(id)}`);
     },
-    [token],
+    [],
   );
 
   /** Members and read receipts again, after someone joined or left. */
   const refreshChat = useCallback(
     async (id: string) => {
-      const { chat } = await request(ChatDetailsDocument, { chatId: id }, token);
+      const { chat } = await request(ChatDetailsDocument, { chatId: id });
       if (chat && openId.current === id) setOpen(chat);
     },
-    [token],
+    [],
   );
 
   const setUnread = (chatId: string, change: (count: number) => number) =>
@@ -191,7 +196,7 @@ export function ChatApp({ session, onSignOut }: { session: Session; onSignOut: (
         else throw e;
       }
     });
-    const running = startFeed(token, {
+    const running = startFeed(auth, {
       onEvent: (event) => eventHandler.current(event),
       onStatus: setStatus,
       onExpired: () => {
@@ -201,7 +206,7 @@ export function ChatApp({ session, onSignOut }: { session: Session; onSignOut: (
     });
     feed.current = running;
     return () => running.stop();
-  }, [token, guard, loadChats, openChat, closeChat]);
+  }, [guard, loadChats, openChat, closeChat]);
 
   // While a chat is open, what arrives in it is read: move the read position
   // to the newest message (a no-op for the server when it is already there).
@@ -213,15 +218,15 @@ export function ChatApp({ session, onSignOut }: { session: Session; onSignOut: (
     if (newest.sender.id === userId) return;
     const { chatId, cursor } = newest;
     void guard(async () => {
-      await request(MarkReadDocument, { chatId, cursor }, token);
+      await request(MarkReadDocument, { chatId, cursor });
       setUnread(chatId, () => 0);
       await loadChats();
     });
-  }, [newest, userId, token, guard, loadChats]);
+  }, [newest, userId, guard, loadChats]);
 
   const createChat = async (title: string) => {
     await guard(async () => {
-      const { createChat } = await request(CreateChatDocument, { title }, token);
+      const { createChat } = await request(CreateChatDocument, { title });
       await loadChats();
       await openChat(createChat.id);
     });
@@ -230,9 +235,9 @@ export function ChatApp({ session, onSignOut }: { session: Session; onSignOut: (
   const addMember = async (username: string) => {
     await guard(async () => {
       if (!open) return;
-      const { user } = await request(UserByNameDocument, { username }, token);
+      const { user } = await request(UserByNameDocument, { username });
       if (!user) throw new Error(`no user named ${username}`);
-      const { addMember } = await request(AddMemberDocument, { chatId: open.id, userId: user.id }, token);
+      const { addMember } = await request(AddMemberDocument, { chatId: open.id, userId: user.id });
       setOpen((chat) => (chat && chat.id === addMember.id ? { ...chat, members: addMember.members } : chat));
     });
   };
@@ -240,7 +245,7 @@ export function ChatApp({ session, onSignOut }: { session: Session; onSignOut: (
   const leave = () =>
     void guard(async () => {
       if (!open) return;
-      await request(LeaveChatDocument, { chatId: open.id }, token);
+      await request(LeaveChatDocument, { chatId: open.id });
       closeChat();
       await loadChats();
     });
@@ -250,7 +255,7 @@ export function ChatApp({ session, onSignOut }: { session: Session; onSignOut: (
       if (!open) return;
       const chatId = open.id;
       const clientMessageId = crypto.randomUUID();
-      const { sendMessage } = await request(SendMessageDocument, { chatId, body, clientMessageId, replyToId }, token);
+      const { sendMessage } = await request(SendMessageDocument, { chatId, body, clientMessageId, replyToId });
       setThread((current) => (current.chatId === chatId ? merge(current, [sendMessage]) : current));
     });
 
@@ -260,15 +265,15 @@ export function ChatApp({ session, onSignOut }: { session: Session; onSignOut: (
 
   const actions = {
     edit: (messageId: string, body: string) =>
-      guard(async () => changed((await request(EditMessageDocument, { messageId, body }, token)).editMessage)),
+      guard(async () => changed((await request(EditMessageDocument, { messageId, body })).editMessage)),
     remove: (messageId: string) =>
-      guard(async () => changed((await request(DeleteMessageDocument, { messageId }, token)).deleteMessage)),
+      guard(async () => changed((await request(DeleteMessageDocument, { messageId })).deleteMessage)),
     react: (messageId: string, emoji: string, add: boolean) =>
       guard(async () =>
         changed(
           add
-            ? (await request(AddReactionDocument, { messageId, emoji }, token)).addReaction
-            : (await request(RemoveReactionDocument, { messageId, emoji }, token)).removeReaction,
+            ? (await request(AddReactionDocument, { messageId, emoji })).addReaction
+            : (await request(RemoveReactionDocument, { messageId, emoji })).removeReaction,
         ),
       ),
   };
@@ -277,7 +282,7 @@ export function ChatApp({ session, onSignOut }: { session: Session; onSignOut: (
     await guard(async () => {
       if (!open || !thread.olderCursor) return;
       const chatId = open.id;
-      const data = await request(ChatHistoryDocument, { chatId, last: PAGE, before: thread.olderCursor }, token);
+      const data = await request(ChatHistoryDocument, { chatId, last: PAGE, before: thread.olderCursor });
       const page = data.chat?.messages;
       if (!page) return;
       setThread((current) =>
@@ -289,6 +294,16 @@ export function ChatApp({ session, onSignOut }: { session: Session; onSignOut: (
           : current,
       );
     });
+  };
+
+  // Ends the session on the server; `auth` then takes the page to the sign-in screen.
+  const signOut = () => {
+    setSigningOut(true);
+    void auth.signOut();
+  };
+  const signOutEverywhere = () => {
+    setSigningOut(true);
+    void auth.signOutEverywhere();
   };
 
   const unreadTotal = chats.reduce((sum, c) => sum + (c.id === open?.id ? 0 : c.unreadCount), 0);
@@ -304,11 +319,21 @@ export function ChatApp({ session, onSignOut }: { session: Session; onSignOut: (
         </span>
         <FeedStatusLine status={status} onDrop={() => feed.current?.drop()} />
         <span className="me">
-          <Avatar name={session.username} size="small" />
-          <b data-testid="username">{session.username}</b>
+          <Avatar name={username} size="small" />
+          <b data-testid="username">{username}</b>
         </span>
-        <button type="button" className="quiet" onClick={onSignOut}>
+        <button type="button" className="quiet" data-testid="sign-out" disabled={signingOut} onClick={signOut}>
           Sign out
+        </button>
+        <button
+          type="button"
+          className="quiet"
+          data-testid="sign-out-everywhere"
+          disabled={signingOut}
+          onClick={signOutEverywhere}
+          title="End every session of this user, on every device"
+        >
+          Sign out everywhere
         </button>
         <a href="/">GraphiQL →</a>
       </header>

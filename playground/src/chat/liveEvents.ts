@@ -5,9 +5,16 @@
 // graphql-ws can retry on its own, but it would resubscribe with the
 // variables of the first attempt; the cursor must move with the feed, so
 // the retry loop is here and the client's own retries are off.
+//
+// Access tokens are short-lived, and the server closes a socket with 4403
+// when the token it was opened with expires (or its session ends). Each
+// connection asks for the current token as it opens (`connectionParams` is
+// a function), so after such a close the feed reconnects at once with the
+// token renewed meanwhile, and resumes from its cursor like after any drop.
 import { print } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import { bearer, wsUrl } from "../api";
+import { SignedOutError } from "../session";
 import { LiveEventsDocument, type LiveEventsSubscription } from "../generated/graphql";
 
 export type LiveEvent = LiveEventsSubscription["chatEvents"];
@@ -27,10 +34,18 @@ type Handlers = {
 
 const RETRY_MS = 1000;
 
+/** Where the feed gets its token (the page's session keeper). */
+export type TokenSource = {
+  /** The token to open a connection with. */
+  token: () => Promise<string>;
+  /** The server refused `used`: renew it (throws SignedOutError when it cannot be). */
+  renewAfterRefusal: (used: string) => Promise<void>;
+};
+
 /** A running feed; `stop` ends it, `drop` cuts the socket (it resumes). */
 export type Feed = { stop: () => void; drop: () => void };
 
-export function startFeed(token: string, handlers: Handlers): Feed {
+export function startFeed(tokens: TokenSource, handlers: Handlers): Feed {
   let stopped = false;
   let current: Client | null = null;
   let cursor: string | null = null;
@@ -41,9 +56,14 @@ export function startFeed(token: string, handlers: Handlers): Feed {
       handlers.onStatus({ state: "connecting" });
       const resumedFrom = cursor;
       let caughtUp = 0;
+      let used: string | null = null;
+      let retryIn = RETRY_MS;
       const client = createClient({
         url: wsUrl(),
-        connectionParams: { authorization: bearer(token) },
+        connectionParams: async () => {
+          used = await tokens.token();
+          return { authorization: bearer(used) };
+        },
         retryAttempts: 0,
         on: { connected: () => handlers.onStatus({ state: "live", resumedFrom, caughtUp }) },
       });
@@ -76,11 +96,25 @@ export function startFeed(token: string, handlers: Handlers): Feed {
           cursor = null;
           handlers.onExpired();
         }
-        handlers.onStatus({ state: "reconnecting", reason: describe(error) });
+        if (isRefused(error) && used !== null) {
+          // The token expired (or the session ended): renew it unless that
+          // happened already, and reconnect without waiting. When the
+          // session cannot be renewed, the page signs out and stops this.
+          try {
+            await tokens.renewAfterRefusal(used);
+            retryIn = 0;
+          } catch (renewal) {
+            if (renewal instanceof SignedOutError) break;
+          }
+        }
+        if (stopped) break;
+        handlers.onStatus(
+          retryIn === 0 ? { state: "connecting" } : { state: "reconnecting", reason: describe(error) },
+        );
       } finally {
         await client.dispose();
       }
-      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      if (retryIn > 0) await new Promise((resolve) => setTimeout(resolve, retryIn));
       reconnectedAt = Date.now();
     }
   }
@@ -103,6 +137,11 @@ function isExpired(errors: unknown): boolean {
     Array.isArray(errors) &&
     errors.some((e) => (e as { extensions?: { code?: unknown } })?.extensions?.code === "CURSOR_EXPIRED")
   );
+}
+
+/** Whether the socket was closed because its token was refused. */
+function isRefused(error: unknown): boolean {
+  return typeof CloseEvent !== "undefined" && error instanceof CloseEvent && error.code === 4403;
 }
 
 /** A short reason for a failed socket, whatever graphql-ws threw. */

@@ -4,6 +4,7 @@
 import type { ComponentProps } from "react";
 import type { GraphiQL } from "graphiql";
 import signIn from "./examples/signIn.graphql?raw";
+import refreshSession from "./examples/refreshSession.graphql?raw";
 import createChat from "./examples/createChat.graphql?raw";
 import sendMessage from "./examples/sendMessage.graphql?raw";
 import editMessage from "./examples/editMessage.graphql?raw";
@@ -18,6 +19,7 @@ const vars = (value: object) => JSON.stringify(value, null, 2);
 export const exampleTabs: TabDefinition[] = [
   { query: "# Sign in with the panel above, then run this.\n{\n  me { id username }\n}\n" },
   { query: signIn, variables: vars({ username: "ada", password: "correct horse" }) },
+  { query: refreshSession, variables: vars({ refreshToken: "<refreshToken from signIn>" }) },
   { query: createChat, variables: vars({ title: "general" }) },
   { query: sendMessage, variables: vars({ chatId: "<id from createChat>", body: "hello", replyToId: null }) },
   { query: editMessage, variables: vars({ messageId: "<id from sendMessage>", body: "hello, edited" }) },

@@ -1,5 +1,5 @@
 // GET /: GraphiQL with the sign-in panel above it.
-import { StrictMode, useEffect, useMemo, useState } from "react";
+import { StrictMode, useEffect, useMemo, useSyncExternalStore } from "react";
 import { createRoot } from "react-dom/client";
 import { GraphiQL } from "graphiql";
 import "graphiql/style.css";
@@ -7,22 +7,19 @@ import "../page.css";
 import { AuthPanel } from "./AuthPanel";
 import { connect } from "./fetcher";
 import { exampleTabs } from "./examples";
-import { loadSession, saveSession, type Session } from "../session";
+import { auth } from "../session";
 
 function Playground() {
-  const [session, setSession] = useState<Session | null>(loadSession);
-  const connection = useMemo(() => connect(session?.token ?? null), [session]);
-  // A new token means a new socket: close the old one's subscriptions.
+  const session = useSyncExternalStore(auth.subscribe, auth.current);
+  // A refreshed token keeps the socket (each connection asks for the
+  // current token); another user, or none, gets a new one.
+  const userId = session?.userId ?? null;
+  const connection = useMemo(connect, [userId]);
   useEffect(() => () => void connection.socket.dispose(), [connection]);
-
-  function changeSession(next: Session | null) {
-    saveSession(next);
-    setSession(next);
-  }
 
   return (
     <div className="playground">
-      <AuthPanel session={session} onChange={changeSession} />
+      <AuthPanel session={session} />
       <div className="graphiql-host">
         <GraphiQL fetcher={connection.fetcher} defaultTabs={exampleTabs} />
       </div>
