@@ -115,11 +115,13 @@ impl Tokens {
 
     /// A token for `user` in `session`, valid for the configured lifetime.
     pub fn issue(&self, user: &UserId, session: &SessionId) -> Result<Issued, TokenError> {
-        let now = now_ms() / 1000;
-        let exp = now + self.ttl.as_secs();
+        let now = now_ms();
+        // `exp` is in whole seconds: rounded up, so a token lives at least
+        // its configured lifetime (rounded down, a 3 s token lived 2–3 s).
+        let exp = (now + self.ttl.as_millis() as u64).div_ceil(1000);
         let claims = Claims {
             sub: user.to_string(),
-            iat: now,
+            iat: now / 1000,
             exp,
             sid: Some(session.to_string()),
         };
@@ -183,6 +185,11 @@ mod tests {
         assert_eq!(grant.user, user);
         assert_eq!(grant.session, Some(session));
         assert_eq!(grant.expires_at, issued.expires_at);
+        let lifetime = issued.expires_at - now_ms();
+        assert!(
+            (59_990..61_000).contains(&lifetime),
+            "{lifetime} ms: at least the lifetime, under a second more"
+        );
     }
 
     #[test]
