@@ -128,9 +128,10 @@ test("Apollo Client with GraphQLWsLink: a query over HTTP and a subscription ove
 });
 
 test("graphql-ws client: connectionParams as a function keeps a subscription going across token expiries", async () => {
-  // Access tokens of 3 s: the server closes the socket with 4403 as each
-  // expires, and the client reconnects with the token renewed meanwhile.
-  const shortLived = await startServer({ TOKEN_TTL_SECS: "3", RATE_REFRESH_SESSION: "off" });
+  // Access tokens of 2 s (each lives 2–3 s: `exp` is rounded up to the
+  // second): the server closes the socket with 4403 as each expires, and
+  // the client reconnects with the token renewed meanwhile.
+  const shortLived = await startServer({ TOKEN_TTL_SECS: "2", RATE_REFRESH_SESSION: "off" });
   const ada = await signUp(shortLived.base, "gws_refresh");
   const fresh = keepFresh(shortLived.base, ada);
   const chat = await createChat(shortLived.base, ada);
@@ -163,7 +164,7 @@ test("graphql-ws client: connectionParams as a function keeps a subscription goi
         arrived();
       });
     await sendUntilReceived(shortLived.base, await fresh(), chat, "first", received("first"));
-    await new Promise((r) => setTimeout(r, 7_000));
+    await new Promise((r) => setTimeout(r, 8_000));
     await sendUntilReceived(shortLived.base, await fresh(), chat, "after two expiries", received("after two expiries"));
     assert.ok(connections >= 3, `reconnected after each expiry (${connections} connections)`);
   } finally {
