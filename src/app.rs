@@ -21,12 +21,15 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Tokens;
 use crate::config::Config;
 use crate::graphql::live::Operations;
-use crate::graphql::{QueryLimits, build_schema};
+use crate::graphql::{QueryLimits, Services, build_schema};
 use crate::http::{self, AllowedOrigins, AppState, HttpLimits, UserSockets, WsLimits};
 use crate::metrics::{Metrics, Readings};
 use crate::realtime::consumer::{Consumer, ConsumerStatus};
 use crate::realtime::hub::Hub;
 use crate::sessions::Revocations;
+use crate::signals::attendance::{Attendance, Heartbeat};
+use crate::signals::listeners::Listeners;
+use crate::signals::rooms::Rooms;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
@@ -63,6 +66,8 @@ impl AppState {
                 mark_read: config.rate_mark_read,
                 refresh_session: config.rate_refresh_session,
                 change_password: config.rate_change_password,
+                set_typing: config.rate_set_typing,
+                presence: config.rate_presence,
                 credentials_per_address: config.rate_credentials_address,
                 sign_in_per_account: config.rate_sign_in_account,
                 sign_in_per_address: config.rate_sign_in_address,
@@ -91,6 +96,12 @@ impl AppState {
         .context("JWT_SECRET cannot be used")?
         .with_refresh_lifetime(Duration::from_secs(config.refresh_token_ttl_secs));
         let revocations = Revocations::new(store.clone());
+        let listeners = Listeners::new();
+        let rooms = Rooms::new(store.clone(), listeners.clone());
+        let attendance = Attendance::new(Heartbeat {
+            every: Duration::from_millis(config.presence_heartbeat_ms.max(1)),
+            expiry: Duration::from_millis(config.presence_expiry_ms.max(1)),
+        });
         let limits = QueryLimits {
             max_depth: config.max_query_depth,
             max_complexity: config.max_query_complexity,
@@ -109,21 +120,25 @@ impl AppState {
             sockets: sockets.clone(),
             consumer: consumer.clone(),
             backfills: hub.backfills(),
+            listeners: listeners.clone(),
         });
-        let schema = build_schema(
-            store.clone(),
-            tokens.clone(),
-            hub.clone(),
+        let services = Services {
+            store: store.clone(),
+            tokens: tokens.clone(),
+            hub: hub.clone(),
             policy,
-            limits,
-            metrics.clone(),
-            revocations.clone(),
-        );
+            metrics: metrics.clone(),
+            revocations: revocations.clone(),
+            rooms,
+        };
+        let schema = build_schema(services, limits);
         Ok(Self {
             operations: Operations::new(schema.clone(), metrics.clone()),
             schema,
             tokens,
             revocations,
+            listeners,
+            attendance,
             store,
             limits: HttpLimits {
                 max_body_bytes: config.max_body_bytes,
@@ -177,6 +192,18 @@ pub async fn serve(
     );
     let consumer = tokio::spawn(consumer.run(state.shutdown.clone()));
     let revocations = tokio::spawn(state.revocations.clone().run(state.shutdown.clone()));
+    let listeners = tokio::spawn(
+        state
+            .listeners
+            .clone()
+            .run(state.store.clone(), state.shutdown.clone()),
+    );
+    let attendance = tokio::spawn(
+        state
+            .attendance
+            .clone()
+            .run(state.store.clone(), state.shutdown.clone()),
+    );
     let token = state.shutdown.clone();
     let drain = state.shutdown_drain;
     let stopping = async move {
@@ -217,6 +244,8 @@ pub async fn serve(
     state.shutdown.cancel();
     consumer.await?;
     revocations.await?;
+    listeners.await?;
+    attendance.await?;
     Ok(())
 }
 
@@ -227,6 +256,7 @@ struct Sources {
     sockets: Arc<UserSockets>,
     consumer: Arc<ConsumerStatus>,
     backfills: Arc<AtomicU64>,
+    listeners: Listeners,
 }
 
 impl Readings for Sources {
@@ -256,5 +286,9 @@ impl Readings for Sources {
 
     fn backfills(&self) -> u64 {
         self.backfills.load(Ordering::Relaxed)
+    }
+
+    fn signal_channels(&self) -> usize {
+        self.listeners.held()
     }
 }

@@ -150,6 +150,28 @@ pub struct Config {
     #[arg(long, env = "RATE_CHANGE_PASSWORD", default_value = "5/1m")]
     pub rate_change_password: Rate,
 
+    /// Most `setTyping` calls per user (COUNT/PERIOD or `off`). A client
+    /// renews every few seconds while its user types, in each chat.
+    #[arg(long, env = "RATE_SET_TYPING", default_value = "30/10s")]
+    pub rate_set_typing: Rate,
+
+    /// Most `presence` subscriptions started per user (COUNT/PERIOD or
+    /// `off`): a client opens one per screen of people it shows.
+    #[arg(long, env = "RATE_PRESENCE", default_value = "30/1m")]
+    pub rate_presence: Rate,
+
+    /// How often (ms) this process renews its hold on the presence of the
+    /// users connected to it.
+    #[arg(long, env = "PRESENCE_HEARTBEAT_MS", default_value_t = 10_000)]
+    pub presence_heartbeat_ms: u64,
+
+    /// How long (ms) a hold on presence lasts unless renewed: the users of
+    /// a process that dies without closing its connections go offline this
+    /// long after its last heartbeat at most. Keep it a few heartbeats
+    /// long, so one slow renewal does not flap users offline.
+    #[arg(long, env = "PRESENCE_EXPIRY_MS", default_value_t = 30_000)]
+    pub presence_expiry_ms: u64,
+
     /// Most `refreshSession` calls, and apart from them most
     /// `changePassword` calls, per client address (COUNT/PERIOD or `off`).
     #[arg(long, env = "RATE_CREDENTIALS_ADDRESS", default_value = "60/1m")]

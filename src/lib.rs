@@ -49,6 +49,7 @@ mod metrics;
 mod playground;
 pub mod realtime;
 pub mod sessions;
+pub mod signals;
 pub mod store;
 pub mod throttle;
 

@@ -6,6 +6,9 @@ use async_graphql::{Context, ID, Object};
 use crate::domain::{UserId, Username};
 use crate::store::User;
 
+use crate::signals::rooms::Seen;
+use crate::signals::visibility::presence_seen_by;
+
 use super::context::{store, viewer};
 use super::error::{ApiError, ApiResult};
 use super::scalars::DateTime;
@@ -25,6 +28,22 @@ impl UserNode {
 
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
+    }
+
+    /// True while the user holds a live connection, and the viewer shares a chat with them (or is them).
+    async fn online(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        Ok(self.presence(ctx).await?.online)
+    }
+
+    /// When the user's last connection closed; null while online, or when the viewer shares no chat with them.
+    async fn last_seen_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime>> {
+        Ok(self.presence(ctx).await?.last_seen.map(DateTime))
+    }
+}
+
+impl UserNode {
+    async fn presence(&self, ctx: &Context<'_>) -> ApiResult<Seen> {
+        Ok(presence_seen_by(store(ctx)?.as_ref(), &viewer(ctx)?, &self.0.id).await?)
     }
 }
 

@@ -23,14 +23,16 @@ mod message;
 mod message_id;
 mod messaging;
 mod observe;
+mod presence;
 mod reaction;
 mod read_receipt;
 mod scalars;
 mod schema;
 mod session;
+mod typing;
 
 pub use code::Code;
 pub use context::{CallerSession, ClientAddress};
 pub use error::{ApiError, ApiResult};
 pub use limits::QueryLimits;
-pub use schema::{ChatSchema, build_schema, sdl};
+pub use schema::{ChatSchema, Services, build_schema, sdl};

@@ -9,6 +9,7 @@ use crate::auth::Tokens;
 use crate::metrics::Metrics;
 use crate::realtime::hub::Hub;
 use crate::sessions::Revocations;
+use crate::signals::rooms::Rooms;
 use crate::store::Store;
 use crate::throttle::Policy;
 
@@ -19,30 +20,49 @@ use super::events::EventSubscription;
 use super::limits::QueryLimits;
 use super::messaging::MessageMutation;
 use super::observe::Observe;
+use super::presence::PresenceSubscription;
 use super::session::SessionMutation;
+use super::typing::{TypingMutation, TypingSubscription};
 
 #[derive(MergedObject, Default)]
 pub struct Query(AccountQuery, ChatQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(SessionMutation, ChatMutation, MessageMutation);
+pub struct Mutation(
+    SessionMutation,
+    ChatMutation,
+    MessageMutation,
+    TypingMutation,
+);
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(EventSubscription);
+pub struct Subscription(EventSubscription, TypingSubscription, PresenceSubscription);
 
 /// The schema type served by this crate.
 pub type ChatSchema = Schema<Query, Mutation, Subscription>;
 
+/// What the resolvers reach through their context.
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub tokens: Tokens,
+    pub hub: Hub,
+    pub policy: Policy,
+    pub metrics: Metrics,
+    pub revocations: Revocations,
+    pub rooms: Rooms,
+}
+
 /// Builds the schema with its services injected.
-pub fn build_schema(
-    store: Arc<dyn Store>,
-    tokens: Tokens,
-    hub: Hub,
-    policy: Policy,
-    limits: QueryLimits,
-    metrics: Metrics,
-    revocations: Revocations,
-) -> ChatSchema {
+pub fn build_schema(services: Services, limits: QueryLimits) -> ChatSchema {
+    let Services {
+        store,
+        tokens,
+        hub,
+        policy,
+        metrics,
+        revocations,
+        rooms,
+    } = services;
     let builder = Schema::build(
         Query::default(),
         Mutation::default(),
@@ -54,6 +74,7 @@ pub fn build_schema(
     .data(policy)
     .data(metrics.clone())
     .data(revocations)
+    .data(rooms)
     .extension(limits)
     // Outside ErrorCodes, so it counts errors with their final codes.
     .extension(Observe(metrics))

@@ -14,6 +14,8 @@ use crate::metrics::Metrics;
 use crate::realtime::consumer::ConsumerStatus;
 use crate::realtime::hub::Hub;
 use crate::sessions::Revocations;
+use crate::signals::attendance::Attendance;
+use crate::signals::listeners::Listeners;
 use crate::store::Store;
 
 use super::origins::AllowedOrigins;
@@ -30,6 +32,10 @@ pub struct AppState {
     pub tokens: Tokens,
     /// The sessions that ended, for refusing their tokens.
     pub revocations: Revocations,
+    /// The process's listening connection for typing and presence.
+    pub listeners: Listeners,
+    /// The users connected here, held present at the backend.
+    pub attendance: Attendance,
     pub store: Arc<dyn Store>,
     pub limits: HttpLimits,
     /// Timeouts and bounds of every WebSocket connection.

@@ -26,6 +26,8 @@ pub trait Readings: Debug + Send + Sync + 'static {
     fn consumer_up(&self) -> bool;
     /// Subscriptions that fell a whole queue behind and backfilled.
     fn backfills(&self) -> u64;
+    /// Typing and presence channels this process listens to.
+    fn signal_channels(&self) -> usize;
 }
 
 /// The scrape-time collector over some [`Readings`].
@@ -77,6 +79,12 @@ impl Collector for Live {
             "chat_subscription_backfills",
             "Times a subscription fell a whole queue (HUB_BUFFER) behind and caught up from the log",
             readings.backfills(),
+        )?;
+        gauge(
+            &mut encoder,
+            "chat_signal_channels",
+            "Typing and presence channels this process listens to at the backend (one per chat or user some subscription here watches)",
+            readings.signal_channels() as i64,
         )?;
         gauge(
             &mut encoder,

@@ -59,6 +59,8 @@ struct Routes {
     by_user: HashMap<UserId, HashSet<u64>>,
     /// Subscriptions that get every event until their chats are known.
     pending: HashSet<u64>,
+    /// Watchers of one user's membership events ([`Hub::memberships`]).
+    memberships: HashMap<UserId, HashMap<u64, mpsc::UnboundedSender<Arc<Event>>>>,
 }
 
 /// The hub's side of one subscription.
@@ -158,6 +160,28 @@ impl Hub {
         }
     }
 
+    /// Receives `user`'s membership events (joins, leaves) published from
+    /// now on: for subscriptions that follow membership but deliver no
+    /// event of the log (typing). The queue is unbounded because a user's
+    /// membership changes are few and each watcher reads them at once.
+    pub fn memberships(&self, user: UserId) -> Memberships {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let mut routes = lock(&self.routes);
+        let id = routes.next_id;
+        routes.next_id += 1;
+        routes
+            .memberships
+            .entry(user.clone())
+            .or_default()
+            .insert(id, sender);
+        Memberships {
+            id,
+            user,
+            routes: self.routes.clone(),
+            queue: receiver,
+        }
+    }
+
     /// Receives every event published from now on, whoever it concerns
     /// (for tests and observers; subscriptions use [`Hub::route`]).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
@@ -177,6 +201,13 @@ impl Hub {
         // Joins take effect before the event is handed out, so the viewer
         // sees its own join; a leave after, so it sees its own leave.
         let (joined, left) = event.kind.membership();
+        for user in joined.iter().chain(left) {
+            if let Some(watchers) = routes.memberships.get(user) {
+                for watcher in watchers.values() {
+                    let _ = watcher.send(event.clone());
+                }
+            }
+        }
         for user in joined {
             routes.change(user, &event, |routes, id| routes.join(id, chat));
         }
@@ -303,6 +334,33 @@ impl Route {
 impl Drop for Route {
     fn drop(&mut self) {
         lock(&self.routes).remove(self.id);
+    }
+}
+
+/// One user's membership events; dropping it unregisters it.
+pub struct Memberships {
+    id: u64,
+    user: UserId,
+    routes: Arc<Mutex<Routes>>,
+    queue: mpsc::UnboundedReceiver<Arc<Event>>,
+}
+
+impl Memberships {
+    /// The next membership event of the user; `None` when the hub is gone.
+    pub async fn recv(&mut self) -> Option<Arc<Event>> {
+        self.queue.recv().await
+    }
+}
+
+impl Drop for Memberships {
+    fn drop(&mut self) {
+        let mut routes = lock(&self.routes);
+        if let Some(watchers) = routes.memberships.get_mut(&self.user) {
+            watchers.remove(&self.id);
+            if watchers.is_empty() {
+                routes.memberships.remove(&self.user);
+            }
+        }
     }
 }
 

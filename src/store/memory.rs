@@ -16,6 +16,8 @@ use crate::domain::{ChatId, ChatTitle, Emoji, MessageBody, SessionId, UserId, Us
 
 use crate::store::LogTail;
 use crate::store::session_book::SessionBook;
+use crate::store::signal_board::SignalBoard;
+use crate::store::signals::{Presence, SignalControl, SignalNotices, Signals, Typing};
 
 use super::{
     Changed, Chat, Event, EventKind, IDEMPOTENCY_TTL_MS, LogId, MAX_DISTINCT_EMOJI,
@@ -111,6 +113,8 @@ struct State {
     log: VecDeque<Event>,
     last_id: LogId,
     sessions: SessionBook,
+    /// Typing sets and presence holds.
+    signals: SignalBoard,
     /// The newest position trimmed from the log, if any.
     max_trimmed: Option<LogId>,
     retention: usize,
@@ -379,6 +383,7 @@ impl Store for MemoryStore {
             if let Some(chats) = state.user_chats.get_mut(user) {
                 chats.remove(chat);
             }
+            state.signals.set_typing(chat, user, false, now_ms());
             Ok(())
         })
     }
@@ -480,6 +485,7 @@ impl Store for MemoryStore {
                 state.idempotency.insert(key.clone(), (id, expiry));
                 state.idempotency_expiry.push_back((expiry, key));
             }
+            state.signals.set_typing(chat, sender, false, now);
             Ok(Sent {
                 message,
                 created: true,
@@ -851,6 +857,51 @@ impl Store for MemoryStore {
 
     async fn session_notices(&self) -> StoreResult<Box<dyn SessionNotices>> {
         Ok(Box::new(MemoryNotices(self.lock().sessions.notices())))
+    }
+}
+
+#[async_trait]
+impl Signals for MemoryStore {
+    async fn set_typing(&self, chat: &ChatId, user: &UserId, typing: bool) -> StoreResult<()> {
+        let mut state = self.lock();
+        state.member_chat(chat, user).ok_or(StoreError::NotFound)?;
+        state.signals.set_typing(chat, user, typing, now_ms());
+        Ok(())
+    }
+
+    async fn typing(&self, chat: &ChatId) -> StoreResult<Typing> {
+        Ok(self.lock().signals.typing(chat, now_ms()))
+    }
+
+    async fn hold_presence(
+        &self,
+        holder: &str,
+        users: &[UserId],
+        ttl: Duration,
+    ) -> StoreResult<()> {
+        self.lock().signals.hold(holder, users, ttl, now_ms());
+        Ok(())
+    }
+
+    async fn release_presence(&self, holder: &str, users: &[UserId]) -> StoreResult<()> {
+        self.lock().signals.release(holder, users, now_ms());
+        Ok(())
+    }
+
+    async fn presence(&self, user: &UserId) -> StoreResult<Presence> {
+        Ok(self.lock().signals.presence(user, now_ms()))
+    }
+
+    async fn share_a_chat(&self, a: &UserId, b: &UserId) -> StoreResult<bool> {
+        let state = self.lock();
+        Ok(match (state.user_chats.get(a), state.user_chats.get(b)) {
+            (Some(a), Some(b)) => !a.is_disjoint(b),
+            _ => false,
+        })
+    }
+
+    async fn listen(&self) -> StoreResult<(Box<dyn SignalControl>, Box<dyn SignalNotices>)> {
+        Ok(self.lock().signals.listen())
     }
 }
 

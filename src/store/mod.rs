@@ -14,6 +14,8 @@ mod model;
 pub mod redis;
 mod session;
 mod session_book;
+mod signal_board;
+pub mod signals;
 
 use async_trait::async_trait;
 
@@ -29,6 +31,7 @@ pub use model::{
     ReactionGroup, ReadPosition, ReadState, Sent, User,
 };
 pub use session::{Ended, RefreshHash, Rotation, SessionNotices};
+pub use signals::Signals;
 
 /// How long an idempotency key keeps pointing at its first message.
 pub const IDEMPOTENCY_TTL_MS: u64 = 24 * 60 * 60 * 1000;
@@ -45,11 +48,12 @@ pub struct NewMessage<'a> {
     pub reply_to: Option<LogId>,
 }
 
-/// The storage operations the API needs. Membership checks that decide
+/// The storage operations the API needs, with the ephemeral signals
+/// ([`Signals`]) kept by the same backend. Membership checks that decide
 /// visibility happen inside the atomic write, so a concurrent `leaveChat`
 /// cannot slip between a check and the write it guards.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Signals {
     /// The current log's epoch: a random value the log got when it was
     /// created. Cursors carry it, so a cursor from a lost log is recognised.
     async fn epoch(&self) -> StoreResult<String>;

@@ -33,6 +33,9 @@ pub enum Action {
     /// once the token is looked up).
     RefreshSession,
     ChangePassword,
+    SetTyping,
+    /// `presence` subscriptions started.
+    Presence,
 }
 
 impl Action {
@@ -46,6 +49,8 @@ impl Action {
             Action::MarkRead => "mark_read",
             Action::RefreshSession => "refresh_session",
             Action::ChangePassword => "change_password",
+            Action::SetTyping => "set_typing",
+            Action::Presence => "presence",
         }
     }
 }
@@ -61,6 +66,8 @@ pub struct Rates {
     pub mark_read: Rate,
     pub refresh_session: Rate,
     pub change_password: Rate,
+    pub set_typing: Rate,
+    pub presence: Rate,
     /// Credential checks (sign-in, refresh, password change) per client
     /// address, each kind counted apart.
     pub credentials_per_address: Rate,
@@ -79,6 +86,8 @@ impl Rates {
             Action::MarkRead => self.mark_read,
             Action::RefreshSession => self.refresh_session,
             Action::ChangePassword => self.change_password,
+            Action::SetTyping => self.set_typing,
+            Action::Presence => self.presence,
         }
     }
 }
@@ -196,6 +205,8 @@ mod tests {
             mark_read: one_per_minute,
             refresh_session: one_per_minute,
             change_password: one_per_minute,
+            set_typing: one_per_minute,
+            presence: one_per_minute,
             credentials_per_address: one_per_minute,
             sign_in_per_account: one_per_minute,
             sign_in_per_address: Rate::per(2, Duration::from_secs(60)),

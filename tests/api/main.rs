@@ -27,6 +27,7 @@ mod scale_out;
 mod schema;
 mod sessions;
 mod shape;
+mod signals;
 mod store_model;
 mod subscriptions;
 mod token_clock;

@@ -183,6 +183,14 @@ impl WsClient {
         within(sent, "a send").await.expect("send failed");
     }
 
+    /// Closes the socket cleanly (1000), as a page that goes away does,
+    /// and waits for the server's answering close.
+    pub async fn close(mut self) {
+        let sent = self.socket.close(None);
+        within(sent, "a close").await.expect("close failed");
+        while let Some(Ok(_)) = within(self.socket.next(), "the close handshake").await {}
+    }
+
     /// Sends a raw frame: what a well-behaved client library refuses to
     /// send (text that is not UTF-8, for one).
     pub async fn send_frame(&mut self, frame: Frame) {

@@ -39,6 +39,7 @@ use crate::store::now_ms;
 use super::init_payload::authenticate;
 use super::protocol::{ClientMessage, Close, Protocol, ServerMessage};
 use super::sockets::Admitted;
+use crate::signals::attendance::Present;
 
 /// A client that takes no data for this long is dropped: a peer that
 /// stopped reading must not pin its connection and subscriptions forever.
@@ -100,8 +101,9 @@ pub struct Connection {
     keepalive: Option<Interval>,
     /// When the client last sent anything (a message, a ping, a pong).
     last_heard: Instant,
-    /// This socket's place in its user's socket count, from the ack.
-    seat: Option<Admitted>,
+    /// This socket's place in its user's socket count, and its part in
+    /// the user's presence, from the ack.
+    seat: Option<(Admitted, Present)>,
     /// The token's grant, from the ack: the socket closes when its session
     /// ends, as when it expires.
     grant: Option<Grant>,
@@ -296,8 +298,8 @@ impl Connection {
         };
         tracing::Span::current().record("viewer", tracing::field::display(&user));
         debug!(expires_in = ?left, "connection acknowledged");
+        self.seat = Some((admitted, self.state.attendance.arrive(&user)));
         self.phase = Phase::Acknowledged(user);
-        self.seat = Some(admitted);
         if grant.session.is_some() {
             self.endings = Some(self.state.revocations.subscribe());
         }

@@ -5,6 +5,7 @@
 
 use crate::domain::{ChatId, ClientMessageId, SessionId, UserId};
 use crate::store::LogId;
+use crate::store::signals::Signal;
 
 /// Builds the store's key names under one prefix (e.g. `chat:` gives
 /// `chat:user:{id}`).
@@ -85,6 +86,40 @@ impl Keys {
     /// so the two always share this key's hash tag).
     pub fn reactions(&self, id: &ChatId, message: LogId) -> String {
         format!("{}chat:{id}:reactions:{message}", self.prefix)
+    }
+
+    /// Hash of the chat's typists: member id to `<started>|<until>` (ms,
+    /// Redis's clock). It expires with its last typist's lapse.
+    pub fn typing(&self, id: &ChatId) -> String {
+        format!("{}chat:{id}:typing", self.prefix)
+    }
+
+    /// Hash of a user's presence: `h:<process>` to the time until which
+    /// that process holds the user present (renewed by its heartbeats),
+    /// and `seen`: when the user last went offline.
+    pub fn presence(&self, id: &UserId) -> String {
+        format!("{}user:{id}:presence", self.prefix)
+    }
+
+    /// The pub/sub channel announcing that a signal's state changed. It is
+    /// named like the key holding that state, so on a cluster both hash to
+    /// the same slot.
+    pub fn channel(&self, signal: &Signal) -> String {
+        match signal {
+            Signal::Typing(chat) => self.typing(chat),
+            Signal::Presence(user) => self.presence(user),
+        }
+    }
+
+    /// The signal a channel announces (the inverse of [`Keys::channel`]).
+    pub fn signal(&self, channel: &str) -> Option<Signal> {
+        let name = channel.strip_prefix(&self.prefix)?;
+        if let Some(chat) = name.strip_prefix("chat:") {
+            let chat = chat.strip_suffix(":typing")?;
+            return ChatId::parse(chat).map(Signal::Typing);
+        }
+        let user = name.strip_prefix("user:")?.strip_suffix(":presence")?;
+        UserId::parse(user).map(Signal::Presence)
     }
 
     /// Hash of a session (`user`, `refresh`: its current refresh token's

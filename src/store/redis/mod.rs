@@ -24,6 +24,13 @@
 //! | `log:epoch` | string | the log's epoch |
 //! | `log:trimmed` | string | the id of the newest event trimmed from the log |
 //! | `idem:{chat}:{sender}:{clientMessageId}` | string | the first message's id, expiring after [`IDEMPOTENCY_TTL_MS`] |
+//! | `chat:{id}:typing` | hash | per typist: `<started>\|<until>` (ms, Redis's clock); expires with the last typist |
+//! | `user:{id}:presence` | hash | `h:<process>`: until when that process holds the user present; `seen`: when the user last went offline |
+//!
+//! Typing and presence are not history: their entries carry deadlines,
+//! checked on Redis's clock by every script that reads them, and their
+//! changes are announced on pub/sub channels named like their keys (see
+//! the `signals` module).
 //!
 //! Why these shapes:
 //!
@@ -78,6 +85,7 @@ mod keys;
 mod log;
 mod scripts;
 mod sessions;
+mod signals;
 mod tail;
 
 use std::sync::Arc;
@@ -90,6 +98,7 @@ use redis::{Client, FromRedisValue, Script, ScriptInvocation};
 
 use crate::domain::{ChatId, ChatTitle, Emoji, MessageBody, SessionId, UserId, Username};
 use crate::store::LogTail;
+use crate::store::signals::Signal;
 
 use super::{
     Changed, Chat, Event, IDEMPOTENCY_TTL_MS, LogId, MAX_DISTINCT_EMOJI, MAX_REACTION_USERS,
@@ -451,8 +460,10 @@ impl Store for RedisStore {
             .key(self.keys.members(chat))
             .key(self.keys.user_chats(user))
             .key(self.keys.reads(chat))
+            .key(self.keys.typing(chat))
             .arg(chat.as_str())
-            .arg(user.as_str());
+            .arg(user.as_str())
+            .arg(self.keys.channel(&Signal::Typing(chat.clone())));
         let (status, _, _): Reply = self.run(&invocation).await?;
         match status.as_str() {
             "ok" => Ok(()),
@@ -528,7 +539,8 @@ impl Store for RedisStore {
             .key(self.keys.members(chat))
             .key(self.keys.messages(chat))
             .key(self.keys.reads(chat))
-            .key(self.keys.changes(chat));
+            .key(self.keys.changes(chat))
+            .key(self.keys.typing(chat));
         if let Some(client) = new.client_message_id {
             invocation.key(self.keys.idempotency(chat, sender, client));
         }
@@ -537,7 +549,8 @@ impl Store for RedisStore {
             .arg(sender.as_str())
             .arg(new.body.as_str())
             .arg(IDEMPOTENCY_TTL_MS)
-            .arg(new.reply_to.map(|id| id.to_string()).unwrap_or_default());
+            .arg(new.reply_to.map(|id| id.to_string()).unwrap_or_default())
+            .arg(self.keys.channel(&Signal::Typing(chat.clone())));
         if let Some(client) = new.client_message_id {
             invocation.arg(client.as_str());
         }

@@ -7,6 +7,8 @@
 //! holds the shared append-trim-epoch logic and the key/argument conventions;
 //! scripts that read or change sent messages also with `message_state.lua`,
 //! which knows how a message's changes are stored over its stream entry.
+//! Typing and presence scripts are prefixed with `clock.lua` (Redis's time,
+//! the one clock their deadlines are kept on) and their state's prelude.
 //! A few reads are scripts too, where one round trip must follow a
 //! reference (a page's changes, a message's reaction groups).
 
@@ -38,6 +40,28 @@ macro_rules! session_script {
     ($file:literal) => {
         Script::new(concat!(
             include_str!("scripts/session_state.lua"),
+            include_str!(concat!("scripts/", $file))
+        ))
+    };
+}
+
+/// Prepends the clock and the typing-set prelude to a script's source.
+macro_rules! typing_script {
+    ($file:literal) => {
+        Script::new(concat!(
+            include_str!("scripts/clock.lua"),
+            include_str!("scripts/typing_state.lua"),
+            include_str!(concat!("scripts/", $file))
+        ))
+    };
+}
+
+/// Prepends the clock and the presence prelude to a script's source.
+macro_rules! presence_script {
+    ($file:literal) => {
+        Script::new(concat!(
+            include_str!("scripts/clock.lua"),
+            include_str!("scripts/presence_state.lua"),
             include_str!(concat!("scripts/", $file))
         ))
     };
@@ -83,6 +107,17 @@ pub struct Scripts {
     pub end_sessions: Script,
     /// The new password hash and the ending of every session.
     pub change_password: Script,
+    /// Membership check and the typing set's change, with its notice.
+    pub set_typing: Script,
+    /// A chat's live typists (dropping lapsed ones).
+    pub typing: Script,
+    /// A process's hold on a user's presence, announced when it brings
+    /// the user online.
+    pub hold_presence: Script,
+    /// The end of a hold, announced when it takes the user offline.
+    pub release_presence: Script,
+    /// A user's presence (folding lapsed holds into `seen`).
+    pub presence: Script,
 }
 
 impl Scripts {
@@ -106,6 +141,11 @@ impl Scripts {
             rotate_session: session_script!("rotate_session.lua"),
             end_sessions: session_script!("end_sessions.lua"),
             change_password: session_script!("change_password.lua"),
+            set_typing: typing_script!("set_typing.lua"),
+            typing: typing_script!("typing.lua"),
+            hold_presence: presence_script!("hold_presence.lua"),
+            release_presence: presence_script!("release_presence.lua"),
+            presence: presence_script!("presence.lua"),
         }
     }
 }

@@ -84,6 +84,12 @@ impl Binary {
         assert!(status.success());
     }
 
+    /// Sends SIGKILL: the process dies without closing anything.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("cannot kill the binary");
+        self.child.wait().expect("cannot reap the binary");
+    }
+
     /// Waits for the process to exit, failing after `limit`.
     pub async fn exit_within(&mut self, limit: Duration) -> ExitStatus {
         let deadline = Instant::now() + limit;

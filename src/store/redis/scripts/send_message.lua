@@ -1,11 +1,13 @@
 -- Appends a message and its MessageCreated event, and moves the sender's
 -- read position to it. (Follows append_event.lua and message_state.lua.)
 -- KEYS[4] chat:{id}   KEYS[5] chat:{id}:members   KEYS[6] chat:{id}:messages
--- KEYS[7] chat:{id}:reads   KEYS[8] chat:{id}:changes
--- KEYS[9] idem:{chat}:{sender}:{cmid} (only with a client message id)
+-- KEYS[7] chat:{id}:reads   KEYS[8] chat:{id}:changes   KEYS[9] chat:{id}:typing
+-- KEYS[10] idem:{chat}:{sender}:{cmid} (only with a client message id)
 -- ARGV[3] chat id   ARGV[4] sender   ARGV[5] body   ARGV[6] idempotency TTL (ms)
 -- ARGV[7] id of the message it replies to ('' for none)
--- ARGV[8] client message id (optional)
+-- ARGV[8] the typing set's channel
+-- ARGV[9] client message id (optional)
+-- Sending ends the sender's typing in the chat (announced when it was typing).
 -- Replies 'created' with the new id, or 'duplicate' with the first message's
 -- id, fields and change (nothing written), or 'lost' when the key names a
 -- message that no longer exists; each with the log's epoch as a fifth
@@ -13,9 +15,9 @@
 if not redis.call('ZSCORE', KEYS[5], ARGV[4]) then
   return {'not_found', '', {}, false, ''}
 end
-local cmid = ARGV[8]
+local cmid = ARGV[9]
 if cmid then
-  local first = redis.call('GET', KEYS[9])
+  local first = redis.call('GET', KEYS[10])
   if first then
     local found = redis.call('XRANGE', KEYS[6], first, first)
     if #found == 0 then
@@ -47,6 +49,9 @@ redis.call('XADD', KEYS[6], id, unpack(message))
 redis.call('HSET', KEYS[4], 'last_activity', id_ms(id), 'msg_count', ordinal)
 redis.call('HSET', KEYS[7], ARGV[4], read_position(ordinal, id, id_ms(id)))
 if cmid then
-  redis.call('SET', KEYS[9], id, 'PX', ARGV[6])
+  redis.call('SET', KEYS[10], id, 'PX', ARGV[6])
+end
+if redis.call('HDEL', KEYS[9], ARGV[4]) == 1 then
+  redis.call('PUBLISH', ARGV[8], '')
 end
 return {'created', id, {}, false, redis.call('GET', KEYS[2])}
