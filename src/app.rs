@@ -5,7 +5,7 @@
 //! graph runs one way: `app` → `http` (router, state, the WebSocket
 //! transport) → `graphql` (the schema and its delivery wing, `live`) →
 //! `realtime` (consumer, hub, feeds) → `store`, with `sessions` (which
-//! sessions ended) beside `realtime`; `metrics`, `auth`,
+//! sessions ended) and `signals` (typing and presence) beside `realtime`; `metrics`, `auth`,
 //! `throttle`, `domain` and `cursor` are fed, never feeding back.
 
 use std::future::Future;
