@@ -22,7 +22,7 @@ use crate::auth::Tokens;
 use crate::config::Config;
 use crate::graphql::live::Operations;
 use crate::graphql::{QueryLimits, Services, build_schema};
-use crate::http::{self, AllowedOrigins, AppState, HttpLimits, UserSockets, WsLimits};
+use crate::http::{self, AllowedOrigins, AppState, HttpLimits, SseSettings, UserSockets, WsLimits};
 use crate::metrics::{Metrics, Readings};
 use crate::realtime::consumer::{Consumer, ConsumerStatus};
 use crate::realtime::hub::Hub;
@@ -113,11 +113,13 @@ impl AppState {
         let allowed_origins =
             AllowedOrigins::parse(&config.allowed_origins).context("ALLOWED_ORIGINS")?;
         let sockets = UserSockets::new(config.ws_max_sockets_per_user);
+        let streams = UserSockets::new(config.sse_max_streams_per_user);
         let consumer = ConsumerStatus::new();
         let connections = TaskTracker::new();
         let metrics = Metrics::new(Sources {
             connections: connections.clone(),
             sockets: sockets.clone(),
+            streams: streams.clone(),
             consumer: consumer.clone(),
             backfills: hub.backfills(),
             listeners: listeners.clone(),
@@ -130,6 +132,7 @@ impl AppState {
             metrics: metrics.clone(),
             revocations: revocations.clone(),
             rooms,
+            stream_token_lifetime: Duration::from_secs(config.stream_token_ttl_secs),
         };
         let schema = build_schema(services, limits);
         Ok(Self {
@@ -147,6 +150,11 @@ impl AppState {
             },
             ws: WsLimits::from_config(config),
             sockets,
+            streams,
+            sse: SseSettings {
+                keepalive: (config.sse_keepalive_ms > 0)
+                    .then(|| Duration::from_millis(config.sse_keepalive_ms)),
+            },
             hub,
             consumer,
             metrics,
@@ -254,6 +262,7 @@ pub async fn serve(
 struct Sources {
     connections: TaskTracker,
     sockets: Arc<UserSockets>,
+    streams: Arc<UserSockets>,
     consumer: Arc<ConsumerStatus>,
     backfills: Arc<AtomicU64>,
     listeners: Listeners,
@@ -286,6 +295,10 @@ impl Readings for Sources {
 
     fn backfills(&self) -> u64 {
         self.backfills.load(Ordering::Relaxed)
+    }
+
+    fn sse_streams(&self) -> usize {
+        self.streams.total()
     }
 
     fn signal_channels(&self) -> usize {

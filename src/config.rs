@@ -187,6 +187,22 @@ pub struct Config {
     #[arg(long, env = "RATE_SIGN_IN_ADDRESS", default_value = "30/1m")]
     pub rate_sign_in_address: Rate,
 
+    /// On an idle SSE stream, the server sends a comment line this often
+    /// (ms), so proxies do not drop it. 0 sends none.
+    #[arg(long, env = "SSE_KEEPALIVE_MS", default_value_t = 12_000)]
+    pub sse_keepalive_ms: u64,
+
+    /// Most subscription event streams one user may hold open on one
+    /// process; one more is refused with 429.
+    #[arg(long, env = "SSE_MAX_STREAMS_PER_USER", default_value_t = 32)]
+    pub sse_max_streams_per_user: usize,
+
+    /// Lifetime (seconds) of the stream tokens `createStreamToken` mints for
+    /// browsers' `EventSource` (at most TOKEN_TTL_SECS): an `EventSource`
+    /// reconnects by itself with the same URL while its token lives.
+    #[arg(long, env = "STREAM_TOKEN_TTL_SECS", default_value_t = 300)]
+    pub stream_token_ttl_secs: u64,
+
     /// Take the client address from the last `X-Forwarded-For` entry (the
     /// one the nearest proxy added) instead of the TCP peer. Only behind a
     /// proxy that sets it: otherwise clients could pick their own address.

@@ -26,7 +26,14 @@ struct Claims {
     iat: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sid: Option<String>,
+    /// [`STREAM_AUDIENCE`] on stream tokens; absent on access tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
 }
+
+/// The audience of stream tokens: they open GET event streams and do
+/// nothing else, and access tokens do not open streams from a URL.
+const STREAM_AUDIENCE: &str = "stream";
 
 /// Refresh tokens' lifetime unless set: thirty days.
 const DEFAULT_REFRESH_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -92,6 +99,8 @@ impl Tokens {
         validation.validate_exp = false;
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
+        // The audience is told apart by `verify` and `verify_stream`.
+        validation.validate_aud = false;
         let bad_key = |e: jsonwebtoken::errors::Error| TokenError::Invalid(e.to_string());
         Ok(Self {
             encoding: EncodingKey::from_secret(secret).map_err(bad_key)?,
@@ -115,15 +124,39 @@ impl Tokens {
 
     /// A token for `user` in `session`, valid for the configured lifetime.
     pub fn issue(&self, user: &UserId, session: &SessionId) -> Result<Issued, TokenError> {
+        self.sign(user, Some(session), self.ttl, None)
+    }
+
+    /// A stream token: it authenticates GET event streams only (passed in
+    /// the URL, where a browser's `EventSource` can put it), for `ttl` (at
+    /// most an access token's lifetime, so an ended session's stream
+    /// tokens are refused as long as its access tokens are).
+    pub fn issue_stream(
+        &self,
+        user: &UserId,
+        session: Option<&SessionId>,
+        ttl: Duration,
+    ) -> Result<Issued, TokenError> {
+        self.sign(user, session, ttl.min(self.ttl), Some(STREAM_AUDIENCE))
+    }
+
+    fn sign(
+        &self,
+        user: &UserId,
+        session: Option<&SessionId>,
+        ttl: Duration,
+        audience: Option<&str>,
+    ) -> Result<Issued, TokenError> {
         let now = now_ms();
         // `exp` is in whole seconds: rounded up, so a token lives at least
         // its configured lifetime (rounded down, a 3 s token lived 2–3 s).
-        let exp = (now + self.ttl.as_millis() as u64).div_ceil(1000);
+        let exp = (now + ttl.as_millis() as u64).div_ceil(1000);
         let claims = Claims {
             sub: user.to_string(),
             iat: now / 1000,
             exp,
-            sid: Some(session.to_string()),
+            sid: session.map(ToString::to_string),
+            aud: audience.map(str::to_owned),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
@@ -139,15 +172,29 @@ impl Tokens {
         self.ttl
     }
 
-    /// What a token grants now, when it is genuine and unexpired.
+    /// What an access token grants now, when it is genuine and unexpired.
     pub fn verify(&self, token: &str) -> Result<Grant, TokenError> {
-        self.verify_at(token, now_ms())
+        self.verify_at(token, now_ms(), None)
     }
 
-    /// [`Tokens::verify`] as of `now` (milliseconds since the Unix epoch).
-    fn verify_at(&self, token: &str, now: Millis) -> Result<Grant, TokenError> {
+    /// What a stream token grants now, when it is genuine and unexpired.
+    pub fn verify_stream(&self, token: &str) -> Result<Grant, TokenError> {
+        self.verify_at(token, now_ms(), Some(STREAM_AUDIENCE))
+    }
+
+    /// A token of `audience` (`None`: an access token) as of `now`
+    /// (milliseconds since the Unix epoch).
+    fn verify_at(
+        &self,
+        token: &str,
+        now: Millis,
+        audience: Option<&str>,
+    ) -> Result<Grant, TokenError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        if data.claims.aud.as_deref() != audience {
+            return Err(TokenError::Invalid("a token for another use".into()));
+        }
         let user = UserId::parse(&data.claims.sub)
             .ok_or_else(|| TokenError::Invalid("sub is not a user id".into()))?;
         let session = match data.claims.sid {
@@ -202,6 +249,27 @@ mod tests {
         assert!(matches!(other.verify(&token), Err(TokenError::Invalid(_))));
     }
 
+    #[test]
+    fn stream_tokens_and_access_tokens_do_not_stand_in_for_each_other() {
+        let (user, session) = (UserId::generate(), SessionId::generate());
+        let stream = tokens()
+            .issue_stream(&user, Some(&session), Duration::from_secs(30))
+            .unwrap();
+        let access = tokens().issue(&user, &session).unwrap();
+
+        let granted = tokens().verify_stream(&stream.token).unwrap();
+        assert_eq!(granted.user, user);
+        assert_eq!(granted.session, Some(session));
+        assert!(matches!(
+            tokens().verify(&stream.token),
+            Err(TokenError::Invalid(_))
+        ));
+        assert!(matches!(
+            tokens().verify_stream(&access.token),
+            Err(TokenError::Invalid(_))
+        ));
+    }
+
     /// A token expiring at `exp` (seconds).
     fn token_expiring(exp: u64) -> String {
         let claims = Claims {
@@ -209,6 +277,7 @@ mod tests {
             iat: 0,
             exp,
             sid: None,
+            aud: None,
         };
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -222,7 +291,7 @@ mod tests {
     fn a_token_is_valid_until_the_millisecond_of_its_exp_and_no_longer() {
         let exp = now_ms() / 1000 + 100;
         let token = token_expiring(exp);
-        let at = |ms: Millis| tokens().verify_at(&token, ms);
+        let at = |ms: Millis| tokens().verify_at(&token, ms, None);
 
         let before = at(exp * 1000 - 1).unwrap();
         assert_eq!(

@@ -19,6 +19,13 @@ use super::error::{ApiError, ApiResult};
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub IpAddr);
 
+/// The cursor a reconnecting SSE client last received (its
+/// `Last-Event-ID`), put into the request's data by the transport: a
+/// subscription that can resume resumes after it, whatever its `after`
+/// argument says.
+#[derive(Debug, Clone)]
+pub struct LastEventId(pub String);
+
 /// The session of the token a request came with, put into the request's
 /// data by the transport (absent for a token without one).
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@ use crate::store::{Event, EventKind, LogId};
 
 use super::account::{UserNode, load_user};
 use super::chat::ChatNode;
-use super::context::{log_position, store, viewer};
+use super::context::{LastEventId, log_position, store, viewer};
 use super::envelope::Envelope;
 use super::error::{ApiError, ApiResult};
 use super::live::handoff;
@@ -290,6 +290,11 @@ async fn open(
     let only = chat_id
         .map(|id| ChatId::parse(&id).ok_or(ApiError::NotFound))
         .transpose()?;
+    // A reconnecting SSE client's Last-Event-ID wins over the argument.
+    let after = ctx
+        .data_opt::<LastEventId>()
+        .map(|last| last.0.clone())
+        .or(after);
     let after = match after {
         Some(cursor) => Some(log_position(ctx, &cursor).await?),
         None => None,

@@ -29,10 +29,11 @@ mod read_receipt;
 mod scalars;
 mod schema;
 mod session;
+mod stream_token;
 mod typing;
 
 pub use code::Code;
-pub use context::{CallerSession, ClientAddress};
+pub use context::{CallerSession, ClientAddress, LastEventId};
 pub use error::{ApiError, ApiResult};
 pub use limits::QueryLimits;
 pub use schema::{ChatSchema, Services, build_schema, sdl};

@@ -2,6 +2,7 @@
 //! the extensions every operation runs through.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
@@ -22,6 +23,7 @@ use super::messaging::MessageMutation;
 use super::observe::Observe;
 use super::presence::PresenceSubscription;
 use super::session::SessionMutation;
+use super::stream_token::{StreamTokenLifetime, StreamTokenMutation};
 use super::typing::{TypingMutation, TypingSubscription};
 
 #[derive(MergedObject, Default)]
@@ -33,6 +35,7 @@ pub struct Mutation(
     ChatMutation,
     MessageMutation,
     TypingMutation,
+    StreamTokenMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -50,6 +53,8 @@ pub struct Services {
     pub metrics: Metrics,
     pub revocations: Revocations,
     pub rooms: Rooms,
+    /// How long `createStreamToken`'s tokens live.
+    pub stream_token_lifetime: Duration,
 }
 
 /// Builds the schema with its services injected.
@@ -62,6 +67,7 @@ pub fn build_schema(services: Services, limits: QueryLimits) -> ChatSchema {
         metrics,
         revocations,
         rooms,
+        stream_token_lifetime,
     } = services;
     let builder = Schema::build(
         Query::default(),
@@ -75,6 +81,7 @@ pub fn build_schema(services: Services, limits: QueryLimits) -> ChatSchema {
     .data(metrics.clone())
     .data(revocations)
     .data(rooms)
+    .data(StreamTokenLifetime(stream_token_lifetime))
     .extension(limits)
     // Outside ErrorCodes, so it counts errors with their final codes.
     .extension(Observe(metrics))

@@ -10,11 +10,18 @@ mod metrics;
 mod origins;
 mod result_body;
 mod server;
+mod sse;
 mod state;
+mod wait;
 pub mod ws;
 
+use std::net::SocketAddr;
+
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
@@ -22,7 +29,7 @@ use crate::playground;
 
 pub use self::origins::AllowedOrigins;
 pub use self::server::serve;
-pub use self::state::{AppState, HttpLimits};
+pub use self::state::{AppState, HttpLimits, SseSettings};
 pub use self::ws::limits::WsLimits;
 pub use self::ws::sockets::UserSockets;
 
@@ -36,10 +43,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             "/graphql",
-            get(graphql::graphql_get)
-                .post(graphql::graphql_post)
-                .layer(cors),
+            get(graphql_get).post(graphql_post).layer(cors.clone()),
         )
+        .route("/graphql/stream", get(sse::get).post(sse::post).layer(cors))
         .route("/", get(playground::graphiql))
         .route("/chat", get(playground::chat))
         .route("/chat/", get(playground::chat))
@@ -51,6 +57,35 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// `GET /graphql`: an event stream when the client accepts one (see
+/// [`sse`]), else GraphQL over HTTP.
+async fn graphql_get(
+    state: State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    query: RawQuery,
+) -> Response {
+    if sse::wants_event_stream(&headers) {
+        sse::get(state, peer, headers, query).await
+    } else {
+        graphql::graphql_get(state, peer, headers, query).await
+    }
+}
+
+/// `POST /graphql`: as [`graphql_get`].
+async fn graphql_post(
+    state: State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if sse::wants_event_stream(&headers) {
+        sse::post(state, peer, headers, body).await
+    } else {
+        graphql::graphql_post(state, peer, headers, body).await
+    }
 }
 
 /// The span of one request: method, path and version, never the query

@@ -22,6 +22,13 @@ use super::origins::AllowedOrigins;
 use super::ws::limits::WsLimits;
 use super::ws::sockets::UserSockets;
 
+/// Settings of event streams.
+#[derive(Debug, Clone, Copy)]
+pub struct SseSettings {
+    /// How long a stream may stay silent before a comment is sent.
+    pub keepalive: Option<Duration>,
+}
+
 /// Everything the router needs; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -44,6 +51,10 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Acknowledged sockets per user, capped.
     pub sockets: Arc<UserSockets>,
+    /// Open subscription event streams (SSE) per user, capped.
+    pub streams: Arc<UserSockets>,
+    /// How SSE streams are kept alive.
+    pub sse: SseSettings,
     /// Fan-out of consumed events to this process's subscriptions.
     pub hub: Hub,
     /// Health of this process's log consumer, for `/ready`.

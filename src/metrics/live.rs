@@ -26,6 +26,8 @@ pub trait Readings: Debug + Send + Sync + 'static {
     fn consumer_up(&self) -> bool;
     /// Subscriptions that fell a whole queue behind and backfilled.
     fn backfills(&self) -> u64;
+    /// Open subscription event streams (SSE).
+    fn sse_streams(&self) -> usize;
     /// Typing and presence channels this process listens to.
     fn signal_channels(&self) -> usize;
 }
@@ -54,6 +56,12 @@ impl Collector for Live {
             "chat_ws_authenticated_connections",
             "Open WebSocket connections past connection_ack",
             readings.ws_authenticated() as i64,
+        )?;
+        gauge(
+            &mut encoder,
+            "chat_sse_streams",
+            "Open subscription event streams (GraphQL over SSE)",
+            readings.sse_streams() as i64,
         )?;
         counter(
             &mut encoder,

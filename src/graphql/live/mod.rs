@@ -46,7 +46,7 @@ use self::replies::{Shared, replies};
 use self::template::Templates;
 
 pub use self::payload::Payload;
-pub use self::replies::Reply;
+pub use self::replies::{LogPosition, Reply};
 
 /// Runs the operations of one server's sockets; cheap to clone.
 #[derive(Clone)]

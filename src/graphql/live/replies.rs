@@ -19,16 +19,24 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::oneshot;
 
 use crate::auth::Viewer;
+use crate::cursor::Cursor;
+use crate::store::LogId;
 
 use super::handoff::Handoff;
 use super::payload::Payload;
 use super::rendition::Renderer;
 use super::template::Template;
 
-/// What the socket sends for an operation, in order.
+/// What the transport sends for an operation, in order.
 #[derive(Debug)]
 pub enum Reply {
-    Next(Payload),
+    /// A result; for an event of the log, with the position that resumes
+    /// right after it (SSE sends it as the event's `id`).
+    Next(Payload, Option<LogPosition>),
+    /// The subscription passed its checks and its feed is open; it has no
+    /// result yet. Sent once, before its first event; transports that need
+    /// not know (WebSocket) send nothing for it.
+    Opened,
     /// Terminal: the operation failed before producing anything.
     Error(Vec<ServerError>),
     /// Terminal: the operation has no more results.
@@ -38,7 +46,22 @@ pub enum Reply {
 impl Reply {
     /// Whether the operation ends with this reply (and its id is free again).
     pub fn is_terminal(&self) -> bool {
-        !matches!(self, Reply::Next(_))
+        matches!(self, Reply::Error(_) | Reply::Complete)
+    }
+}
+
+/// A place in the log a delivered event was at. Kept as parts, so only a
+/// transport that prints the cursor pays for it.
+#[derive(Debug, Clone)]
+pub struct LogPosition {
+    epoch: Arc<str>,
+    id: LogId,
+}
+
+impl LogPosition {
+    /// The cursor that resumes right after the event.
+    pub fn cursor(&self) -> String {
+        Cursor::log(&self.epoch, self.id)
     }
 }
 
@@ -96,43 +119,42 @@ struct Delivery {
 
 impl Operation {
     async fn next(&mut self) -> Option<Reply> {
-        loop {
-            let phase = std::mem::replace(&mut self.phase, Phase::Done);
-            match phase {
-                Phase::Done => return None,
-                Phase::Executing(mut responses) => {
-                    let response = responses.next().await;
-                    self.phase = Phase::Executing(responses);
-                    return Some(self.executed(response));
-                }
-                Phase::Opening(mut responses, mut shared) => {
-                    tokio::select! {
-                        biased;
-                        response = responses.next() => {
-                            self.phase = Phase::Executing(responses);
-                            return Some(self.executed(response));
-                        }
-                        Ok(handoff) = &mut shared.handoff => {
-                            // The execution only waits now: drop it.
-                            drop(responses);
-                            let key = shared.template.key(&handoff.epoch, &shared.viewer);
-                            self.phase = Phase::Delivering(Box::new(Delivery {
-                                handoff,
-                                template: shared.template,
-                                key,
-                                viewer: shared.viewer,
-                                renderer: shared.renderer,
-                            }));
-                        }
+        let phase = std::mem::replace(&mut self.phase, Phase::Done);
+        match phase {
+            Phase::Done => None,
+            Phase::Executing(mut responses) => {
+                let response = responses.next().await;
+                self.phase = Phase::Executing(responses);
+                Some(self.executed(response))
+            }
+            Phase::Opening(mut responses, mut shared) => {
+                tokio::select! {
+                    biased;
+                    response = responses.next() => {
+                        self.phase = Phase::Executing(responses);
+                        Some(self.executed(response))
+                    }
+                    Ok(handoff) = &mut shared.handoff => {
+                        // The execution only waits now: drop it.
+                        drop(responses);
+                        let key = shared.template.key(&handoff.epoch, &shared.viewer);
+                        self.phase = Phase::Delivering(Box::new(Delivery {
+                            handoff,
+                            template: shared.template,
+                            key,
+                            viewer: shared.viewer,
+                            renderer: shared.renderer,
+                        }));
+                        Some(Reply::Opened)
                     }
                 }
-                Phase::Delivering(mut delivery) => {
-                    let reply = self.deliver(&mut delivery).await;
-                    if !reply.is_terminal() {
-                        self.phase = Phase::Delivering(delivery);
-                    }
-                    return Some(reply);
+            }
+            Phase::Delivering(mut delivery) => {
+                let reply = self.deliver(&mut delivery).await;
+                if !reply.is_terminal() {
+                    self.phase = Phase::Delivering(delivery);
                 }
+                Some(reply)
             }
         }
     }
@@ -145,7 +167,7 @@ impl Operation {
             Some(response) if self.first && failed_before_any_result(&response) => {
                 Reply::Error(response.errors)
             }
-            Some(response) => Reply::Next(Payload::Response(Box::new(response))),
+            Some(response) => Reply::Next(Payload::Response(Box::new(response)), None),
         };
         self.sent(reply)
     }
@@ -161,17 +183,25 @@ impl Operation {
         } = delivery;
         // Renders are boxed: inline, their futures would make every idle
         // subscription's stream as large as an execution.
-        let rendition = match handoff.events.next().await {
+        let (rendition, position) = match handoff.events.next().await {
             None => return self.sent(Reply::Complete),
             Some(Ok(envelope)) => {
                 handoff.metrics.delivered();
-                Box::pin(renderer.render(template, *key, viewer, envelope)).await
+                let position = LogPosition {
+                    epoch: handoff.epoch.clone(),
+                    id: envelope.log_id(),
+                };
+                let rendition = Box::pin(renderer.render(template, *key, viewer, envelope)).await;
+                (rendition, Some(position))
             }
-            Some(Err(error)) => Box::pin(renderer.render_error(template, viewer, error)).await,
+            Some(Err(error)) => (
+                Box::pin(renderer.render_error(template, viewer, error)).await,
+                None,
+            ),
         };
         let reply = match rendition.failure {
             Some(errors) if self.first => Reply::Error(errors.to_vec()),
-            _ => Reply::Next(Payload::Rendered(rendition.payload)),
+            _ => Reply::Next(Payload::Rendered(rendition.payload), position),
         };
         self.sent(reply)
     }
@@ -212,7 +242,7 @@ mod tests {
         let replies = replies_to(vec![ok(), ok()]).await;
         assert!(matches!(
             replies.as_slice(),
-            [Reply::Next(_), Reply::Next(_), Reply::Complete]
+            [Reply::Next(..), Reply::Next(..), Reply::Complete]
         ));
     }
 
@@ -227,7 +257,7 @@ mod tests {
         let replies = replies_to(vec![ok(), failed()]).await;
         assert!(matches!(
             replies.as_slice(),
-            [Reply::Next(_), Reply::Next(_), Reply::Complete]
+            [Reply::Next(..), Reply::Next(..), Reply::Complete]
         ));
     }
 

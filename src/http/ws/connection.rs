@@ -34,6 +34,7 @@ use crate::domain::{SessionId, UserId};
 use crate::graphql::live::Reply;
 use crate::graphql::{ApiError, CallerSession, ClientAddress};
 use crate::http::state::AppState;
+use crate::http::wait::{ending, until};
 use crate::store::now_ms;
 
 use super::init_payload::authenticate;
@@ -368,7 +369,8 @@ impl Connection {
             self.operations.remove(&id);
         }
         let message = match reply {
-            Reply::Next(payload) => ServerMessage::Next(id, payload),
+            Reply::Opened => return Ok(()),
+            Reply::Next(payload, _) => ServerMessage::Next(id, payload),
             Reply::Error(errors) => ServerMessage::Error(id, errors),
             Reply::Complete => ServerMessage::Complete(id),
         };
@@ -461,23 +463,6 @@ fn too_many_operations(limit: usize) -> ServerError {
         "too many operations on this socket (at most {limit}): complete one first"
     ))
     .into_server_error()
-}
-
-async fn until(deadline: &mut Option<Pin<Box<Sleep>>>) {
-    match deadline {
-        Some(deadline) => deadline.await,
-        None => pending().await,
-    }
-}
-
-/// The next ending of a session, when the socket follows them.
-async fn ending(
-    endings: &mut Option<broadcast::Receiver<SessionId>>,
-) -> Result<SessionId, RecvError> {
-    match endings {
-        Some(endings) => endings.recv().await,
-        None => pending().await,
-    }
 }
 
 async fn tick(interval: &mut Option<Interval>) {
