@@ -309,6 +309,7 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+/** A user's presence, as the viewer may see it. */
 export type PresenceChange = {
   __typename?: 'PresenceChange';
   lastSeenAt?: Maybe<Scalars['DateTime']['output']>;
@@ -442,6 +443,7 @@ export type SubscriptionTypingArgs = {
   chatId: Scalars['ID']['input'];
 };
 
+/** Who is typing in a chat. */
 export type TypingState = {
   __typename?: 'TypingState';
   chatId: Scalars['ID']['output'];
