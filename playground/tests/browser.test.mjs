@@ -261,8 +261,9 @@ async function withTwoUsers(name, body) {
     const ada = await signUp(server.base, "ada");
     const bob = await signUp(server.base, "bob");
     await body({ pageA, pageB, ada, bob });
-    await screenshot(pageA, `${name}-ada`);
-    await screenshot(pageB, `${name}-bob`);
+    // (A test may have closed a page on purpose.)
+    if (!pageA.isClosed()) await screenshot(pageA, `${name}-ada`);
+    if (!pageB.isClosed()) await screenshot(pageB, `${name}-bob`);
     assert.deepEqual(a.problems, []);
     assert.deepEqual(b.problems, []);
   } finally {
@@ -316,9 +317,9 @@ async function act(page, body, action) {
   await item.locator(`[data-testid="${action}-action"]`).click();
 }
 
-/** Polls `read` until it gives `expected` (compared as JSON). */
-async function until(read, expected, what) {
-  const deadline = Date.now() + TIMEOUT;
+/** Polls `read` until it gives `expected` (compared as JSON), for `timeout` ms at most. */
+async function until(read, expected, what, timeout = TIMEOUT) {
+  const deadline = Date.now() + timeout;
   let seen;
   for (;;) {
     seen = await read();
@@ -594,6 +595,163 @@ test("chat page v2: leaving a chat takes it off the list; the others see the mem
   });
 });
 
+// ---------------------------------------------------------------------------
+// Typing and presence on the chat page: "… is typing" above the composer,
+// and an online dot next to each member's name.
+
+/** Every `setTyping` the page sends, as its `typing` argument, in order. */
+function recordSetTyping(page) {
+  const calls = [];
+  page.on("request", (request) => {
+    if (!request.url().endsWith("/graphql")) return;
+    const sent = request.postData() ?? "";
+    if (sent.includes("setTyping")) calls.push(JSON.parse(sent).variables.typing);
+  });
+  return calls;
+}
+
+/** A member's online dot in the open chat's header: `{ state, title, label }`. */
+async function dot(page, userId) {
+  const shown = page.locator(`[data-testid="member"][data-user-id="${userId}"] [data-testid="presence-dot"]`);
+  await shown.waitFor();
+  const [state, title, label] = await Promise.all(
+    ["data-state", "title", "aria-label"].map((name) => shown.getAttribute(name)),
+  );
+  return { state, title, label };
+}
+
+test("chat page: '… is typing' shows for the other user while they type, lapses when they stop, and goes at once when they send or clear", async (t) => {
+  await withTwoUsers("chat-typing", async ({ pageA, pageB, ada, bob }) => {
+    const chat = await chatOf(ada, [bob], uniqueName("typing"));
+    await signInPage(pageA, ada);
+    await signInPage(pageB, bob);
+    await openChat(pageA, chat);
+    await openChat(pageB, chat);
+    await exchange(pageA, pageB, "hello bob");
+    const calls = recordSetTyping(pageA);
+    const line = pageB.locator('[data-testid="typing-indicator"]');
+    const shown = () => line.innerText();
+    const typing = `${ada.username} is typing…`;
+    assert.equal(await line.getAttribute("role"), "status");
+    assert.equal(await line.getAttribute("aria-live"), "polite");
+    assert.equal(await shown(), "", "no one is typing yet");
+
+    // Ada types for eight seconds, longer than one `true` lasts (6 s): her
+    // page renews it, at most once every 2.5 s, and Bob sees her typing
+    // all along. Ada never sees herself.
+    const input = pageA.locator('[data-testid="message-input"]');
+    await input.click();
+    const started = Date.now();
+    let seenAt = null;
+    const typingDone = input.pressSequentially("x".repeat(80), { delay: 100 });
+    await until(shown, typing, "Bob's typing line once Ada types", 5_000);
+    seenAt = Date.now() - started;
+    await screenshot(pageB, "chat-typing-bob-sees-ada");
+    while (Date.now() - started < 7_500) {
+      assert.equal(await shown(), typing, `Bob's line ${Date.now() - started} ms into Ada's typing`);
+      await pageB.waitForTimeout(250);
+    }
+    await typingDone;
+    const stopped = Date.now();
+    assert.equal(await pageA.locator('[data-testid="typing-indicator"]').innerText(), "");
+    assert.ok(calls.length >= 3 && calls.length <= 5, `setTyping calls while typing 8 s: ${JSON.stringify(calls)}`);
+    assert.ok(calls.every((typing) => typing === true), JSON.stringify(calls));
+
+    // She stops, the text still in the box and the box still focused: no
+    // `false` is sent, and the server lets her `true` lapse (2.5-6 s after
+    // her last keystroke).
+    await pageB.waitForTimeout(2_000 - (Date.now() - stopped));
+    assert.equal(await shown(), typing, "Bob's line 2 s after Ada's last keystroke");
+    await until(shown, "", "Bob's line after Ada stopped typing", 10_000 - (Date.now() - stopped));
+    const lapsedAfter = Date.now() - stopped;
+    assert.equal(await line.getAttribute("data-count"), "0");
+    assert.ok(!calls.includes(false), `no false was sent: ${JSON.stringify(calls)}`);
+
+    // She types again and sends with Enter: sending ends it on the server,
+    // at once, and the page sends no `false` of its own.
+    await input.pressSequentially(" and now I send", { delay: 60 });
+    await until(shown, typing, "Bob's line as Ada types again", 5_000);
+    const sentAt = Date.now();
+    await input.press("Enter");
+    await until(shown, "", "Bob's line once Ada sent", 1_500);
+    const goneAfterSend = Date.now() - sentAt;
+    await message(pageB, `${"x".repeat(80)} and now I send`).waitFor();
+    assert.ok(!calls.includes(false), `sending sent no false: ${JSON.stringify(calls)}`);
+
+    // Clearing the box ends it at once too (with a `false`), and so does
+    // leaving the box.
+    await input.pressSequentially("hmm", { delay: 60 });
+    await until(shown, typing, "Bob's line as Ada types a third time", 5_000);
+    await input.fill("");
+    await until(shown, "", "Bob's line once Ada cleared the box", 1_500);
+    assert.equal(calls.at(-1), false, `clearing sent false: ${JSON.stringify(calls)}`);
+    await input.pressSequentially("one more", { delay: 60 });
+    await until(shown, typing, "Bob's line as Ada types a fourth time", 5_000);
+    await pageA.locator('[data-testid="messages"]').click();
+    await until(shown, "", "Bob's line once Ada left the box", 1_500);
+    assert.equal(calls.at(-1), false, `leaving the box sent false: ${JSON.stringify(calls)}`);
+    assert.equal(await pageA.locator(".error-banner").count(), 0);
+    t.diagnostic(
+      `typing seen after ${seenAt} ms; lapsed ${lapsedAfter} ms after the last keystroke; ` +
+        `gone ${goneAfterSend} ms after sending; setTyping calls: ${JSON.stringify(calls)}`,
+    );
+  });
+});
+
+test("chat page: two others typing read 'A and B are typing…', in the order they started", async () => {
+  await withTwoUsers("chat-typing-two", async ({ pageA, pageB, ada, bob }) => {
+    const cy = await signUp(server.base, "cy");
+    const chat = await chatOf(ada, [bob, cy], uniqueName("typing two"));
+    await signInPage(pageA, ada);
+    await signInPage(pageB, bob);
+    await openChat(pageA, chat);
+    await openChat(pageB, chat);
+    const shown = () => pageB.locator('[data-testid="typing-indicator"]').innerText();
+    // Cy types over HTTP first, then Ada in her page.
+    const typingAsCy = (typing) =>
+      graphql(server.base, "mutation($c: ID!, $t: Boolean!) { setTyping(chatId: $c, typing: $t) }", { c: chat, t: typing }, cy.token);
+    await typingAsCy(true);
+    await until(shown, `${cy.username} is typing…`, "Bob's line with Cy typing", 5_000);
+    await pageA.locator('[data-testid="message-input"]').pressSequentially("hi all", { delay: 60 });
+    await until(shown, `${cy.username} and ${ada.username} are typing…`, "Bob's line with both typing", 5_000);
+    await screenshot(pageB, "chat-typing-two-bob");
+    await typingAsCy(false);
+    await until(shown, `${ada.username} is typing…`, "Bob's line once Cy stopped", 1_500);
+  });
+});
+
+test("chat page: members' online dots follow their connections", async (t) => {
+  await withTwoUsers("chat-presence", async ({ pageA, pageB, ada, bob }) => {
+    // Cy is a member who never connects; Ada shares no chat with Bob yet.
+    const cy = await signUp(server.base, "cy");
+    const chat = await chatOf(bob, [cy], uniqueName("presence"));
+    await signInPage(pageA, ada);
+    await signInPage(pageB, bob);
+    await openChat(pageB, chat);
+    await until(() => dot(pageB, bob.id), { state: "online", title: "online", label: "online" }, "Bob's own dot");
+    await until(() => dot(pageB, cy.id), { state: "offline", title: "offline", label: "offline" }, "Cy's dot");
+
+    // Bob adds Ada: the member list changes, the page asks again for the
+    // new set, and Ada (connected) is online.
+    await pageB.fill('[data-testid="add-member-username"]', ada.username);
+    await pageB.click('.chat-view header button[type="submit"]');
+    await until(() => dot(pageB, ada.id), { state: "online", title: "online", label: "online" }, "Ada's dot once added");
+    await screenshot(pageB, "chat-presence-bob-ada-online");
+
+    // Ada closes her page, and with it her only socket: offline, with
+    // when she was last seen.
+    await pageA.close();
+    const closedAt = Date.now();
+    await until(async () => (await dot(pageB, ada.id)).state, "offline", "Ada's dot after she left", 6_000);
+    const offlineAfter = Date.now() - closedAt;
+    const { title, label } = await dot(pageB, ada.id);
+    assert.match(label, /^last seen \S/);
+    assert.match(title, /^last seen \S/);
+    assert.equal((await dot(pageB, cy.id)).state, "offline");
+    assert.equal((await dot(pageB, bob.id)).state, "online");
+    t.diagnostic(`Ada offline on Bob's page ${offlineAfter} ms after her page closed (${title})`);
+  });
+});
 
 // ---------------------------------------------------------------------------
 // Sessions: short-lived access tokens renewed by the page, and sign-out.
@@ -659,13 +817,17 @@ test("sessions: the chat page renews its token across expiries; the feed misses 
   page.on("websocket", (socket) => {
     const seen = { after: undefined, latest: undefined };
     sockets.push(seen);
+    // (The socket carries the open chat's typing and presence subscriptions
+    // too; only the feed's frames count here.)
     socket.on("framesent", ({ payload }) => {
       const frame = JSON.parse(String(payload));
-      if (frame.type === "subscribe") Object.assign(seen, { after: frame.payload.variables.after, latest });
+      if (frame.type === "subscribe" && frame.payload.query.includes("chatEvents")) {
+        Object.assign(seen, { after: frame.payload.variables.after, latest });
+      }
     });
     socket.on("framereceived", ({ payload }) => {
       const frame = JSON.parse(String(payload));
-      if (frame.type === "next") latest = frame.payload.data.chatEvents.cursor;
+      if (frame.type === "next" && frame.payload.data?.chatEvents) latest = frame.payload.data.chatEvents.cursor;
     });
     socket.on("close", () => onSocketClosed());
   });

@@ -22,7 +22,7 @@ import { auth, SignedOutError } from "../session";
 import { ChatList, type ChatSummary } from "./ChatList";
 import { ChatView, type OpenChat } from "./ChatView";
 import { FeedStatusLine } from "./FeedStatusLine";
-import { startFeed, type Feed, type FeedStatus, type LiveEvent } from "./liveEvents";
+import { LiveChannel, startFeed, type Feed, type FeedStatus, type LiveEvent } from "./liveEvents";
 import { emptyThread, merge, moveReceipt, update, type Message, type Thread } from "./messages";
 import { Avatar, Icon } from "./ui";
 
@@ -40,6 +40,8 @@ export function ChatApp({ userId, username }: { userId: string; username: string
   const [error, setError] = useState<string | null>(null);
   const [signingOut, setSigningOut] = useState(false);
   const feed = useRef<Feed | null>(null);
+  // Typing and presence subscriptions, on the feed's socket.
+  const [channel] = useState(() => new LiveChannel());
   // The feed's handler outlives renders; it reads the open chat from here.
   const openId = useRef<string | null>(null);
   // Only the newest chat-list load may replace the list (an older answer
@@ -196,17 +198,21 @@ export function ChatApp({ userId, username }: { userId: string; username: string
         else throw e;
       }
     });
-    const running = startFeed(auth, {
-      onEvent: (event) => eventHandler.current(event),
-      onStatus: setStatus,
-      onExpired: () => {
-        void loadChats();
-        if (openId.current) void openChat(openId.current);
+    const running = startFeed(
+      auth,
+      {
+        onEvent: (event) => eventHandler.current(event),
+        onStatus: setStatus,
+        onExpired: () => {
+          void loadChats();
+          if (openId.current) void openChat(openId.current);
+        },
       },
-    });
+      channel,
+    );
     feed.current = running;
     return () => running.stop();
-  }, [guard, loadChats, openChat, closeChat]);
+  }, [guard, loadChats, openChat, closeChat, channel]);
 
   // While a chat is open, what arrives in it is read: move the read position
   // to the newest message (a no-op for the server when it is already there).
@@ -359,6 +365,7 @@ export function ChatApp({ userId, username }: { userId: string; username: string
             me={userId}
             chat={open}
             thread={thread}
+            live={channel.subscribe}
             onOlder={older}
             onSend={send}
             onAddMember={addMember}

@@ -1,12 +1,15 @@
-// The open chat: its header (title, members, adding one by username,
-// leaving), the conversation (older pages with a button, a line between
-// days), and the composer.
-import { useCallback, useLayoutEffect, useRef, useState } from "react";
+// The open chat: its header (title, members with online dots, adding one
+// by username, leaving), the conversation (older pages with a button, a
+// line between days), who is typing, and the composer.
+import { Fragment, useCallback, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { OpenChatFragment } from "../generated/graphql";
 import { Composer } from "./Composer";
+import type { LiveSubscribe } from "./liveEvents";
 import { MessageItem, type MessageActions } from "./MessageItem";
 import { seenBy, type Message, type Receipt, type Thread } from "./messages";
+import { PresenceDot, usePresence } from "./presence";
 import { SingleFieldForm } from "./SingleFieldForm";
+import { TypingLine, useTyping, useTypingSignal } from "./typing";
 import { Avatar, dayLabel } from "./ui";
 
 export type OpenChat = Omit<OpenChatFragment, "readReceipts"> & { readReceipts: Receipt[] };
@@ -18,6 +21,8 @@ type Props = {
   me: string;
   chat: OpenChat;
   thread: Thread;
+  /** Subscribes on the page's live socket (typing, presence). */
+  live: LiveSubscribe;
   onOlder: () => Promise<void>;
   onSend: (body: string, replyToId: string | null) => Promise<boolean>;
   onAddMember: (username: string) => Promise<void>;
@@ -25,12 +30,16 @@ type Props = {
   actions: Omit<MessageActions, "reply" | "show">;
 };
 
-export function ChatView({ me, chat, thread, onOlder, onSend, onAddMember, onLeave, actions }: Props) {
+export function ChatView({ me, chat, thread, live, onOlder, onSend, onAddMember, onLeave, actions }: Props) {
   const [replyingTo, setReplyingTo] = useState<Message | null>(null);
   const [editingId, setEditingId] = useState<string | null>(null);
   const list = useRef<HTMLOListElement>(null);
   const messages = thread.messages;
   const seen = seenBy(messages, chat.readReceipts, me);
+  const typingSignal = useTypingSignal(chat.id);
+  const typing = useTyping(live, chat.id);
+  const memberIds = useMemo(() => chat.members.map((m) => m.id), [chat.members]);
+  const presence = usePresence(live, memberIds);
 
   // Keep the view where the reader expects it: at the bottom when the chat
   // opens and when a message arrives while reading the newest ones (or is
@@ -76,7 +85,15 @@ export function ChatView({ me, chat, thread, onOlder, onSend, onAddMember, onLea
         <div className="chat-heading">
           <h2 data-testid="chat-title">{chat.title}</h2>
           <span className="members" data-testid="members" title={`${chat.members.length} members`}>
-            {chat.members.map((m) => (m.id === me ? `${m.username} (you)` : m.username)).join(", ")}
+            {chat.members.map((m, i) => (
+              <Fragment key={m.id}>
+                {i > 0 && ", "}
+                <span className="member" data-testid="member" data-user-id={m.id}>
+                  <PresenceDot presence={presence.get(m.id)} />
+                  {m.id === me ? `${m.username} (you)` : m.username}
+                </span>
+              </Fragment>
+            ))}
           </span>
         </div>
         <SingleFieldForm
@@ -130,7 +147,13 @@ export function ChatView({ me, chat, thread, onOlder, onSend, onAddMember, onLea
           ];
         })}
       </ol>
-      <Composer replyingTo={replyingTo} onCancelReply={() => setReplyingTo(null)} onSend={onSend} />
+      <TypingLine users={typing} />
+      <Composer
+        replyingTo={replyingTo}
+        onCancelReply={() => setReplyingTo(null)}
+        onSend={onSend}
+        typing={typingSignal}
+      />
     </section>
   );
 }

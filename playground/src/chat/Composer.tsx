@@ -1,8 +1,10 @@
 // The box at the bottom of the open chat: a "replying to …" bar when a
 // reply is being written (it can be cancelled), a text area that grows with
-// its text (Enter sends, Shift+Enter breaks the line), and Send.
-import { useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+// its text (Enter sends, Shift+Enter breaks the line), and Send. What the
+// user types here tells the others in the chat "… is typing".
+import { useEffect, useLayoutEffect, useRef, useState, type FocusEvent, type FormEvent, type KeyboardEvent } from "react";
 import { snippet, type Message } from "./messages";
+import type { TypingSignal } from "./typing";
 import { Icon } from "./ui";
 
 type Props = {
@@ -10,9 +12,11 @@ type Props = {
   onCancelReply: () => void;
   /** Sends; resolves to whether it was sent (the text is kept otherwise). */
   onSend: (body: string, replyToId: string | null) => Promise<boolean>;
+  /** Told of every change of the text, and of leaving the box. */
+  typing: TypingSignal;
 };
 
-export function Composer({ replyingTo, onCancelReply, onSend }: Props) {
+export function Composer({ replyingTo, onCancelReply, onSend, typing }: Props) {
   const [value, setValue] = useState("");
   const [busy, setBusy] = useState(false);
   const input = useRef<HTMLTextAreaElement>(null);
@@ -35,7 +39,7 @@ export function Composer({ replyingTo, onCancelReply, onSend }: Props) {
     if (!value.trim() || busy) return;
     setBusy(true);
     try {
-      if (await onSend(value, replyingTo?.id ?? null)) {
+      if (await typing.sending(() => onSend(value, replyingTo?.id ?? null))) {
         setValue("");
         onCancelReply();
       }
@@ -51,6 +55,13 @@ export function Composer({ replyingTo, onCancelReply, onSend }: Props) {
     } else if (event.key === "Escape" && replyingTo) {
       onCancelReply();
     }
+  }
+
+  function left(event: FocusEvent<HTMLTextAreaElement>) {
+    // Focus going to Send (or the reply bar's buttons) is not leaving:
+    // a click on Send sends, and that ends the typing state by itself.
+    if (event.relatedTarget instanceof Node && event.currentTarget.form?.contains(event.relatedTarget)) return;
+    typing.blurred();
   }
 
   return (
@@ -77,7 +88,11 @@ export function Composer({ replyingTo, onCancelReply, onSend }: Props) {
           placeholder={replyingTo ? `Reply to ${replyingTo.sender.username}…` : "Write a message…"}
           rows={1}
           value={value}
-          onChange={(e) => setValue(e.target.value)}
+          onChange={(e) => {
+            setValue(e.target.value);
+            typing.changed(e.target.value);
+          }}
+          onBlur={left}
           onKeyDown={keys}
         />
         <button type="submit" className="send" disabled={busy} title="Send (Enter)">

@@ -11,8 +11,14 @@
 // connection asks for the current token as it opens (`connectionParams` is
 // a function), so after such a close the feed reconnects at once with the
 // token renewed meanwhile, and resumes from its cursor like after any drop.
-import { print } from "graphql";
+//
+// The page's other live data (who is typing, who is online) rides on the
+// same socket: `LiveChannel` keeps those subscriptions and starts each one
+// again on every connection the feed makes. They have no cursor; each
+// starts with the current state, so starting over is all a restart needs.
+import { print, type GraphQLFormattedError } from "graphql";
 import { createClient, type Client } from "graphql-ws";
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { bearer, wsUrl } from "../api";
 import { SignedOutError } from "../session";
 import { LiveEventsDocument, type LiveEventsSubscription } from "../generated/graphql";
@@ -45,7 +51,84 @@ export type TokenSource = {
 /** A running feed; `stop` ends it, `drop` cuts the socket (it resumes). */
 export type Feed = { stop: () => void; drop: () => void };
 
-export function startFeed(tokens: TokenSource, handlers: Handlers): Feed {
+/** What a subscription on the live channel is told. */
+export type LiveHandlers<TData> = {
+  next: (data: TData) => void;
+  /** The server ended it with errors (say RATE_LIMITED); it starts again on the next connection. */
+  error?: (errors: readonly GraphQLFormattedError[]) => void;
+  /** The connection went; it starts again (from the current state) on the next one. */
+  paused?: () => void;
+};
+
+/** Subscribes on the page's live socket; returns the unsubscribe. */
+export type LiveSubscribe = <TData, TVariables extends Record<string, unknown>>(
+  document: TypedDocumentNode<TData, TVariables>,
+  variables: TVariables,
+  handlers: LiveHandlers<TData>,
+) => () => void;
+
+type Entry = {
+  payload: { query: string; variables: Record<string, unknown> };
+  handlers: LiveHandlers<never>;
+  cancel: (() => void) | null;
+};
+
+/**
+ * Subscriptions that share the feed's socket. Components may subscribe at
+ * any time; each runs on the feed's current connection, and is started
+ * again on the next one after a drop.
+ */
+export class LiveChannel {
+  private client: Client | null = null;
+  private entries = new Set<Entry>();
+
+  subscribe: LiveSubscribe = (document, variables, handlers) => {
+    const entry: Entry = {
+      payload: { query: print(document), variables },
+      handlers: handlers as LiveHandlers<never>,
+      cancel: null,
+    };
+    this.entries.add(entry);
+    if (this.client) this.start(entry, this.client);
+    return () => {
+      this.entries.delete(entry);
+      entry.cancel?.();
+      entry.cancel = null;
+    };
+  };
+
+  /** The feed's new connection (`null` while it has none). */
+  attach(client: Client | null): void {
+    const had = this.client !== null;
+    this.client = client;
+    for (const entry of this.entries) {
+      entry.cancel?.();
+      entry.cancel = null;
+      if (had) entry.handlers.paused?.();
+      if (client) this.start(entry, client);
+    }
+  }
+
+  private start(entry: Entry, client: Client): void {
+    // Whatever a replaced connection still says is stale.
+    const current = () => this.client === client && this.entries.has(entry);
+    entry.cancel = client.subscribe(entry.payload, {
+      next: (result) => {
+        if (!current()) return;
+        if (result.errors?.length) entry.handlers.error?.(result.errors);
+        else if (result.data) entry.handlers.next(result.data as never);
+      },
+      error: (error) => {
+        // A closed socket is the feed's to handle: it reconnects, and
+        // `attach` starts this again. Only the server's own refusal counts.
+        if (current() && Array.isArray(error)) entry.handlers.error?.(error as GraphQLFormattedError[]);
+      },
+      complete: () => {},
+    });
+  }
+}
+
+export function startFeed(tokens: TokenSource, handlers: Handlers, channel?: LiveChannel): Feed {
   let stopped = false;
   let current: Client | null = null;
   let cursor: string | null = null;
@@ -73,6 +156,7 @@ export function startFeed(tokens: TokenSource, handlers: Handlers): Feed {
           query: print(LiveEventsDocument),
           variables: { after: cursor },
         });
+        channel?.attach(client);
         for await (const result of results) {
           if (isExpired(result.errors)) throw result.errors;
           const event = (result.data as LiveEventsSubscription | undefined)?.chatEvents;
@@ -112,6 +196,7 @@ export function startFeed(tokens: TokenSource, handlers: Handlers): Feed {
           retryIn === 0 ? { state: "connecting" } : { state: "reconnecting", reason: describe(error) },
         );
       } finally {
+        channel?.attach(null);
         await client.dispose();
       }
       if (retryIn > 0) await new Promise((resolve) => setTimeout(resolve, retryIn));
@@ -123,6 +208,7 @@ export function startFeed(tokens: TokenSource, handlers: Handlers): Feed {
   return {
     stop() {
       stopped = true;
+      channel?.attach(null);
       void current?.dispose();
     },
     drop() {
