@@ -28,6 +28,7 @@ mod schema;
 mod sessions;
 mod shape;
 mod signals;
+mod sse;
 mod store_model;
 mod subscriptions;
 mod token_clock;

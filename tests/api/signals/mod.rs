@@ -35,7 +35,7 @@ async fn watch_typing(app: &Endpoint, viewer: &Account, chat: &str) -> WsClient 
 }
 
 /// A socket of `viewer` running `presence(users)`.
-async fn watch_presence(app: &Endpoint, viewer: &Account, users: &[&str]) -> WsClient {
+pub(crate) async fn watch_presence(app: &Endpoint, viewer: &Account, users: &[&str]) -> WsClient {
     let mut client = WsClient::connect_as(app, WsProtocol::TransportWs, viewer).await;
     client.subscribe(SIG, PRESENCE, json!({ "u": users })).await;
     client
@@ -55,7 +55,7 @@ async fn next_typists(client: &mut WsClient) -> Vec<String> {
 
 /// The next presence change `client` receives, within [`PATIENCE`]:
 /// (user id, online, lastSeenAt).
-async fn next_presence(client: &mut WsClient) -> (String, bool, Value) {
+pub(crate) async fn next_presence(client: &mut WsClient) -> (String, bool, Value) {
     let message = client
         .recv_within(PATIENCE)
         .await
