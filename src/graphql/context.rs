@@ -8,7 +8,9 @@ use async_graphql::Context;
 use crate::auth::{Tokens, Viewer};
 use crate::cursor::Cursor;
 use crate::domain::{SessionId, UserId};
+use crate::metrics::Metrics;
 use crate::sessions::Revocations;
+use crate::signals::rooms::Rooms;
 use crate::store::{LogId, Store};
 use crate::throttle::Policy;
 
@@ -45,6 +47,18 @@ pub fn revocations<'a>(ctx: &Context<'a>) -> ApiResult<&'a Revocations> {
 /// The store injected into the schema.
 pub fn store<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<dyn Store>> {
     ctx.data::<Arc<dyn Store>>()
+        .map_err(|e| ApiError::internal(e.message))
+}
+
+/// This process's typing and presence rooms, injected into the schema.
+pub fn rooms<'a>(ctx: &Context<'a>) -> ApiResult<&'a Rooms> {
+    ctx.data::<Rooms>()
+        .map_err(|e| ApiError::internal(e.message))
+}
+
+/// The metrics injected into the schema.
+pub fn metrics<'a>(ctx: &Context<'a>) -> ApiResult<&'a Metrics> {
+    ctx.data::<Metrics>()
         .map_err(|e| ApiError::internal(e.message))
 }
 

@@ -17,14 +17,13 @@ use tokio::sync::watch;
 use tokio_stream::wrappers::WatchStream;
 
 use crate::domain::UserId;
-use crate::metrics::Metrics;
-use crate::signals::rooms::{Room, Rooms, Seen};
+use crate::signals::rooms::{Room, Seen};
 use crate::signals::visibility::{may_see, presence_seen_by};
 use crate::store::User;
 use crate::throttle::Action;
 
 use super::account::UserNode;
-use super::context::{policy, store, viewer};
+use super::context::{metrics, policy, rooms, store, viewer};
 use super::error::{ApiError, ApiResult};
 use super::scalars::DateTime;
 
@@ -67,12 +66,7 @@ impl PresenceSubscription {
             )));
         }
         policy(ctx)?.write(Action::Presence, &viewer).await?;
-        let rooms = ctx
-            .data::<Rooms>()
-            .map_err(|e| ApiError::internal(e.message))?;
-        let metrics = ctx
-            .data::<Metrics>()
-            .map_err(|e| ApiError::internal(e.message))?;
+        let (rooms, metrics) = (rooms(ctx)?, metrics(ctx)?);
         let store = store(ctx)?.clone();
         // Ids naming no user are skipped, repeats watched once.
         let mut wanted = HashSet::new();

@@ -11,14 +11,14 @@ use futures_util::stream::{BoxStream, StreamExt};
 use tokio::sync::watch;
 
 use crate::domain::{ChatId, UserId};
-use crate::metrics::{Metrics, SubscriptionGuard};
+use crate::metrics::SubscriptionGuard;
 use crate::realtime::hub::{Hub, Memberships};
-use crate::signals::rooms::{Room, Rooms};
+use crate::signals::rooms::Room;
 use crate::store::{EventKind, LogId};
 use crate::throttle::Action;
 
 use super::account::UserNode;
-use super::context::{policy, store, viewer};
+use super::context::{metrics, policy, rooms, store, viewer};
 use super::error::{ApiError, ApiResult};
 
 /// Who is typing in a chat.
@@ -61,12 +61,7 @@ impl TypingSubscription {
         let hub = ctx
             .data::<Hub>()
             .map_err(|e| ApiError::internal(e.message))?;
-        let rooms = ctx
-            .data::<Rooms>()
-            .map_err(|e| ApiError::internal(e.message))?;
-        let metrics = ctx
-            .data::<Metrics>()
-            .map_err(|e| ApiError::internal(e.message))?;
+        let (rooms, metrics) = (rooms(ctx)?, metrics(ctx)?);
         let store = store(ctx)?.clone();
         // Listening for leaves first, then the snapshot with its log
         // position: a leave after the snapshot reaches the watcher, and

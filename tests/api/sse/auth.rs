@@ -57,10 +57,7 @@ async fn a_stream_ends_when_its_token_expires(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.token_ttl_secs = 2).await;
     let ada = app.sign_up().await;
     let chat = app.create_chat(&ada, &[]).await;
-    let open = Open {
-        token: Some(&ada.token),
-        ..Open::default()
-    };
+    let open = Open::bearer(&ada.token);
     let mut stream = open.send(&app, TYPING, json!({ "c": chat })).await.unwrap();
     stream.next().await;
 
@@ -76,10 +73,7 @@ async fn a_stream_ends_with_its_session(backend: Backend) {
     let ada = app.sign_up().await;
     let chat = app.create_chat(&ada, &[]).await;
     let token = stream_token(&app, &ada).await;
-    let open = Open {
-        token: Some(&ada.token),
-        ..Open::default()
-    };
+    let open = Open::bearer(&ada.token);
     let mut by_header = open.send(&app, TYPING, json!({ "c": chat })).await.unwrap();
     let mut by_url = open_with_stream_token(&app, &token, &chat).await.unwrap();
     by_header.next().await;
@@ -112,12 +106,9 @@ async fn stream_tokens_open_get_streams_only(backend: Backend) {
     let as_bearer = app
         .graphql(Some(&token), "query { me { id } }", json!({}))
         .await;
-    let posted = Open {
-        token: Some(&token),
-        ..Open::default()
-    }
-    .send(&app, TYPING, json!({ "c": chat }))
-    .await;
+    let posted = Open::bearer(&token)
+        .send(&app, TYPING, json!({ "c": chat }))
+        .await;
     let access_token_in_url = open_with_stream_token(&app, &ada.token, &chat).await;
 
     // Assert

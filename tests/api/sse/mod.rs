@@ -58,7 +58,15 @@ impl Default for Open<'_> {
     }
 }
 
-impl Open<'_> {
+impl<'a> Open<'a> {
+    /// A POST to `/graphql/stream` with `Authorization: Bearer <token>`.
+    pub fn bearer(token: &'a str) -> Self {
+        Open {
+            token: Some(token),
+            ..Open::default()
+        }
+    }
+
     /// Sends `query` with `variables`: the open stream, or the refusal's
     /// status and JSON body.
     pub async fn send(

@@ -26,10 +26,7 @@ async fn queries_and_mutations_answer_once_then_complete(backend: Backend) {
     let me = "query { me { id } }";
     let send =
         "mutation($c: ID!) { sendMessage(input: { chatId: $c, body: \"over sse\" }) { body } }";
-    let post = Open {
-        token: Some(&ada.token),
-        ..Open::default()
-    };
+    let post = Open::bearer(&ada.token);
     let get_on_graphql = Open {
         token: Some(&ada.token),
         path: "/graphql",
@@ -65,10 +62,7 @@ async fn subscription_events_carry_their_cursors(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let ada = app.sign_up().await;
     let chat = app.create_chat(&ada, &[]).await;
-    let open = Open {
-        token: Some(&ada.token),
-        ..Open::default()
-    };
+    let open = Open::bearer(&ada.token);
     let mut stream = open
         .send(&app, MESSAGES, json!({ "c": chat }))
         .await
@@ -100,10 +94,7 @@ async fn refusals_are_json_with_a_4xx_status(backend: Backend) {
         token: Some("not.a.token"),
         ..Open::default()
     };
-    let ada_opens = Open {
-        token: Some(&ada.token),
-        ..Open::default()
-    };
+    let ada_opens = Open::bearer(&ada.token);
 
     // Act
     let no_token = anonymous.send(&app, TYPING, json!({ "c": nobody })).await;
@@ -133,10 +124,7 @@ async fn idle_streams_get_keepalive_comments(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.sse_keepalive_ms = 200).await;
     let ada = app.sign_up().await;
     let chat = app.create_chat(&ada, &[]).await;
-    let open = Open {
-        token: Some(&ada.token),
-        ..Open::default()
-    };
+    let open = Open::bearer(&ada.token);
     let mut stream = open.send(&app, TYPING, json!({ "c": chat })).await.unwrap();
     stream.next().await;
 
@@ -158,10 +146,7 @@ async fn streams_per_user_are_bounded(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.sse_max_streams_per_user = 1).await;
     let ada = app.sign_up().await;
     let chat = app.create_chat(&ada, &[]).await;
-    let open = Open {
-        token: Some(&ada.token),
-        ..Open::default()
-    };
+    let open = Open::bearer(&ada.token);
     let first = open.send(&app, TYPING, json!({ "c": chat })).await.unwrap();
 
     // Act
@@ -185,10 +170,7 @@ async fn a_stream_counts_as_a_connection_for_presence(backend: Backend) {
     let chat = app.create_chat(&ada, &[&bob]).await;
     let mut watcher = watch_presence(&app, &bob, &[&ada.id]).await;
     assert!(!next_presence(&mut watcher).await.1);
-    let open = Open {
-        token: Some(&ada.token),
-        ..Open::default()
-    };
+    let open = Open::bearer(&ada.token);
 
     // Act
     let stream = open.send(&app, TYPING, json!({ "c": chat })).await.unwrap();
@@ -220,10 +202,7 @@ async fn sigterm_ends_streams_cleanly() {
     let app = binary.endpoint();
     let ada = app.sign_up().await;
     let chat = app.create_chat(&ada, &[]).await;
-    let open = Open {
-        token: Some(&ada.token),
-        ..Open::default()
-    };
+    let open = Open::bearer(&ada.token);
     let mut stream = open.send(&app, TYPING, json!({ "c": chat })).await.unwrap();
     stream.next().await;
 

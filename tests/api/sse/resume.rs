@@ -77,10 +77,7 @@ async fn a_reconnect_with_the_last_id_misses_nothing(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (ada, bob) = (app.sign_up().await, app.sign_up().await);
     let chat = app.create_chat(&ada, &[&bob]).await;
-    let open = Open {
-        token: Some(&bob.token),
-        ..Open::default()
-    };
+    let open = Open::bearer(&bob.token);
     let mut stream = open.send(&app, EVENTS, json!({ "c": chat })).await.unwrap();
     send_all(&app, &ada, &chat, &["1", "2"]).await;
     let (_, first_id) = stream.next().await;
