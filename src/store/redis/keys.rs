@@ -88,8 +88,9 @@ impl Keys {
         format!("{}chat:{id}:reactions:{message}", self.prefix)
     }
 
-    /// Hash of the chat's typists: member id to `<started>|<until>` (ms,
-    /// Redis's clock). It expires with its last typist's lapse.
+    /// Hash of the chat's typists: member id to `<order>|<until>` (the
+    /// order they started in, from the counter field `#`; a deadline in ms
+    /// on Redis's clock). It expires with its last typist's lapse.
     pub fn typing(&self, id: &ChatId) -> String {
         format!("{}chat:{id}:typing", self.prefix)
     }

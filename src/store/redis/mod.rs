@@ -24,7 +24,7 @@
 //! | `log:epoch` | string | the log's epoch |
 //! | `log:trimmed` | string | the id of the newest event trimmed from the log |
 //! | `idem:{chat}:{sender}:{clientMessageId}` | string | the first message's id, expiring after [`IDEMPOTENCY_TTL_MS`] |
-//! | `chat:{id}:typing` | hash | per typist: `<started>\|<until>` (ms, Redis's clock); expires with the last typist |
+//! | `chat:{id}:typing` | hash | per typist: `<order>\|<until>` (start order from the counter field `#`; a deadline in ms on Redis's clock); expires with the last typist |
 //! | `user:{id}:presence` | hash | `h:<process>`: until when that process holds the user present; `seen`: when the user last went offline |
 //!
 //! Typing and presence are not history: their entries carry deadlines,

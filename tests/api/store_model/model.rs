@@ -8,7 +8,7 @@
 //! clever. Times are event numbers: an edit's time is its `MessageEdited`,
 //! a read position's the `ChatRead` (or the message sent) that put it there.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chat_server::store::MAX_DISTINCT_EMOJI;
 
@@ -33,6 +33,8 @@ struct Chat {
     messages: Vec<usize>,
     /// Each current member's read position.
     reads: HashMap<usize, Read>,
+    /// Members typing, in the order they started.
+    typing: Vec<usize>,
 }
 
 /// Where a member has read to: `event` is their join's event (between
@@ -112,6 +114,11 @@ pub struct Model {
     first_sent: HashMap<(usize, usize, String), usize>,
     /// How many of the newest events the log keeps.
     retention: usize,
+    /// Presence by user (`None`: an index that named nobody when the hold
+    /// was made — every such index stands for the same unknown id): the
+    /// processes holding it, and whether it has gone offline since it was
+    /// first online.
+    presence: HashMap<Option<usize>, (BTreeSet<u8>, bool)>,
 }
 
 impl Model {
@@ -123,6 +130,7 @@ impl Model {
             messages: HashMap::new(),
             first_sent: HashMap::new(),
             retention,
+            presence: HashMap::new(),
         }
     }
 
@@ -365,6 +373,42 @@ impl Model {
                 Some(c) => self.read_receipts(c),
                 None => Vec::new(),
             })),
+            Op::SetTyping { chat, user, typing } => {
+                Outcome::Signalled(self.set_typing(chat, user, typing))
+            }
+            Op::Typing { chat } => Outcome::Typing(Ok(self
+                .chat(chat)
+                .map(|c| self.chats[c].typing.clone())
+                .unwrap_or_default())),
+            Op::TypeInTurn { chat, ref users } => {
+                for &user in users {
+                    let _ = self.set_typing(chat, user, true);
+                }
+                Outcome::Typing(Ok(self
+                    .chat(chat)
+                    .map(|c| self.chats[c].typing.clone())
+                    .unwrap_or_default()))
+            }
+            Op::HoldPresence { user, holder } => {
+                let (holders, _) = self.presence.entry(self.user(user)).or_default();
+                holders.insert(holder);
+                Outcome::Signalled(Ok(()))
+            }
+            Op::ReleasePresence { user, holder } => {
+                if let Some((holders, seen)) = self.presence.get_mut(&self.user(user))
+                    && holders.remove(&holder)
+                    && holders.is_empty()
+                {
+                    *seen = true;
+                }
+                Outcome::Signalled(Ok(()))
+            }
+            Op::Presence { user } => Outcome::Presence(Ok(self
+                .presence
+                .get(&self.user(user))
+                .map_or((false, false), |(holders, seen)| {
+                    (!holders.is_empty(), *seen && holders.is_empty())
+                }))),
         }
     }
 
@@ -431,6 +475,7 @@ impl Model {
             reads: members.iter().map(|&m| (m, join)).collect(),
             members,
             messages: Vec::new(),
+            typing: Vec::new(),
         });
         Ok(self.chat_view(chat))
     }
@@ -460,6 +505,20 @@ impl Model {
         self.append(chat, Kind::MemberLeft { user });
         self.chats[chat].members.retain(|m| *m != user);
         self.chats[chat].reads.remove(&user);
+        self.chats[chat].typing.retain(|t| *t != user);
+        Ok(())
+    }
+
+    /// Members only; starting puts the user last, renewing keeps its place.
+    fn set_typing(&mut self, chat: u8, user: u8, typing: bool) -> Result<(), Failure> {
+        let chat = self.member_chat(chat, user).ok_or(Failure::NotFound)?;
+        let user = usize::from(user);
+        let typists = &mut self.chats[chat].typing;
+        match (typists.contains(&user), typing) {
+            (false, true) => typists.push(user),
+            (true, false) => typists.retain(|t| *t != user),
+            _ => {}
+        }
         Ok(())
     }
 
@@ -507,6 +566,8 @@ impl Model {
         );
         let read = Read { event, at: event };
         self.chats[chat].reads.insert(sender, read);
+        // Sending ends the sender's typing.
+        self.chats[chat].typing.retain(|t| *t != sender);
         if let Some(key) = key {
             self.first_sent.insert(key, event);
         }

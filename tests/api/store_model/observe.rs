@@ -183,6 +183,13 @@ pub enum Outcome {
     ReadState(Result<ReadStateView, Failure>),
     /// Members in join order with their positions.
     Receipts(Result<Vec<(usize, PositionView)>, Failure>),
+    /// A change of typing or presence, which answers nothing.
+    Signalled(Result<(), Failure>),
+    /// The typists of a chat, in the order they started.
+    Typing(Result<Vec<usize>, Failure>),
+    /// Whether the user is online, and whether it was ever seen offline
+    /// after being online (the time itself is each backend's clock).
+    Presence(Result<(bool, bool), Failure>),
 }
 
 impl Outcome {
@@ -223,6 +230,9 @@ impl Outcome {
             Outcome::User(_)
             | Outcome::Found(_)
             | Outcome::Left(_)
+            | Outcome::Signalled(_)
+            | Outcome::Typing(_)
+            | Outcome::Presence(_)
             | Outcome::Snapshot(_)
             | Outcome::Members(_)
             | Outcome::Reactions(_) => {}
@@ -310,6 +320,17 @@ impl Outcome {
             Outcome::Receipts(r) => vec![label(r, |r| match r.len() {
                 0 => "none",
                 _ => "some",
+            })],
+            Outcome::Signalled(r) => vec![label(r, |_| "ok")],
+            Outcome::Typing(r) => vec![label(r, |typists| match typists.len() {
+                0 => "nobody",
+                1 => "one typist",
+                _ => "typists",
+            })],
+            Outcome::Presence(r) => vec![label(r, |presence| match presence {
+                (true, _) => "online",
+                (false, true) => "offline, seen",
+                (false, false) => "never seen",
             })],
             _ => vec!["-".to_owned()],
         }

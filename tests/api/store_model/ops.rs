@@ -292,6 +292,33 @@ pub enum Op {
     ReadReceipts {
         chat: u8,
     },
+    SetTyping {
+        chat: u8,
+        user: u8,
+        typing: bool,
+    },
+    Typing {
+        chat: u8,
+    },
+    /// Several users start (or renew) typing one after another, then the
+    /// set is read: what orders the set. A user who may not type is
+    /// refused on the way, as `SetTyping` shows.
+    TypeInTurn {
+        chat: u8,
+        users: Vec<u8>,
+    },
+    /// A server process (one of a few, by index) holds a user present.
+    HoldPresence {
+        user: u8,
+        holder: u8,
+    },
+    ReleasePresence {
+        user: u8,
+        holder: u8,
+    },
+    Presence {
+        user: u8,
+    },
 }
 
 impl Op {
@@ -322,6 +349,12 @@ impl Op {
             Op::MarkRead { .. } => "MarkRead",
             Op::ReadState { .. } => "ReadState",
             Op::ReadReceipts { .. } => "ReadReceipts",
+            Op::SetTyping { .. } => "SetTyping",
+            Op::Typing { .. } => "Typing",
+            Op::TypeInTurn { .. } => "TypeInTurn",
+            Op::HoldPresence { .. } => "HoldPresence",
+            Op::ReleasePresence { .. } => "ReleasePresence",
+            Op::Presence { .. } => "Presence",
         }
     }
 }
@@ -419,6 +452,7 @@ pub fn ops(max: usize) -> impl Strategy<Value = Vec<Op>> {
 pub fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         24 => message_op(),
+        16 => signal_op(),
         3 => select(USERNAMES).prop_map(|name| Op::CreateUser { name }),
         1 => select(USERNAMES).prop_map(|name| Op::FindUser { name }),
         2 => (user(), select(TITLES), prop::collection::vec(user(), 0..3))
@@ -476,6 +510,22 @@ fn message_op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// Typing and presence: the ephemeral state kept beside the log. A case
+/// runs well within the six-second lapse and the holds' expiry, so what
+/// is compared is who types in which order, and who is held online.
+fn signal_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (chat(), user(), any::<bool>())
+            .prop_map(|(chat, user, typing)| Op::SetTyping { chat, user, typing }),
+        3 => chat().prop_map(|chat| Op::Typing { chat }),
+        3 => (chat(), prop::collection::vec(user(), 2..5))
+            .prop_map(|(chat, users)| Op::TypeInTurn { chat, users }),
+        3 => (user(), 0..2u8).prop_map(|(user, holder)| Op::HoldPresence { user, holder }),
+        2 => (user(), 0..2u8).prop_map(|(user, holder)| Op::ReleasePresence { user, holder }),
+        3 => user().prop_map(|user| Op::Presence { user }),
+    ]
+}
+
 /// Reads of everything a finished case holds, run after its generated
 /// operations: the whole log, and the final state of every user and chat
 /// that was created (plus one index past each, which names nothing):
@@ -493,12 +543,14 @@ pub fn audit(users: usize, messages: &[Vec<bool>]) -> Vec<Op> {
     for user in (0..=users).map(index) {
         ops.push(Op::MembershipSnapshot { user });
         ops.push(Op::ListChats { user });
+        ops.push(Op::Presence { user });
     }
     for chat in (0..=chats).map(index) {
         ops.push(Op::Members { chat });
         ops.push(Op::ChatInfo { chat });
         ops.push(Op::History { chat });
         ops.push(Op::ReadReceipts { chat });
+        ops.push(Op::Typing { chat });
         for user in (0..=users).map(index) {
             ops.push(Op::ReadState { chat, user });
         }

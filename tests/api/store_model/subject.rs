@@ -7,9 +7,12 @@
 //! each operation. An id the subject never learned, or a log position that
 //! does not follow the previous one, cannot be named and fails the case.
 
+use std::time::Duration;
+
 use chat_server::domain::{
     ChatId, ChatTitle, ClientMessageId, Emoji, MessageBody, UserId, Username,
 };
+use chat_server::store::signals::Presence;
 use chat_server::store::{
     Changed, Chat, Event, EventKind, LogId, Message, MessagePage, NewMessage, ReactionGroup,
     ReadPosition, ReadState, Sent, Store, StoreResult, User,
@@ -74,6 +77,17 @@ enum Raw {
     Reactions(StoreResult<Vec<ReactionGroup>>),
     ReadState(StoreResult<ReadState>),
     Receipts(StoreResult<Vec<(UserId, ReadPosition)>>),
+    Signalled(StoreResult<()>),
+    Typing(StoreResult<Vec<UserId>>),
+    Presence(StoreResult<Presence>),
+}
+
+/// How long a presence hold lasts: far longer than a case runs.
+const HOLD: Duration = Duration::from_secs(600);
+
+/// The name of a server process holding presence.
+fn holder_name(holder: u8) -> String {
+    format!("process-{holder}")
 }
 
 impl Subject {
@@ -335,6 +349,42 @@ impl Subject {
             Op::ReadReceipts { chat } => {
                 Raw::Receipts(store.read_receipts(&self.chat_id(chat)).await)
             }
+            Op::SetTyping { chat, user, typing } => Raw::Signalled(
+                store
+                    .set_typing(&self.chat_id(chat), &self.user_id(user), typing)
+                    .await,
+            ),
+            Op::Typing { chat } => Raw::Typing(
+                store
+                    .typing(&self.chat_id(chat))
+                    .await
+                    .map(|typing| typing.users),
+            ),
+            Op::TypeInTurn { chat, ref users } => {
+                for &user in users {
+                    // Refusals are what `SetTyping` checks; the set is read.
+                    let _ = store
+                        .set_typing(&self.chat_id(chat), &self.user_id(user), true)
+                        .await;
+                }
+                Raw::Typing(
+                    store
+                        .typing(&self.chat_id(chat))
+                        .await
+                        .map(|typing| typing.users),
+                )
+            }
+            Op::HoldPresence { user, holder } => Raw::Signalled(
+                store
+                    .hold_presence(&holder_name(holder), &[self.user_id(user)], HOLD)
+                    .await,
+            ),
+            Op::ReleasePresence { user, holder } => Raw::Signalled(
+                store
+                    .release_presence(&holder_name(holder), &[self.user_id(user)])
+                    .await,
+            ),
+            Op::Presence { user } => Raw::Presence(store.presence(&self.user_id(user)).await),
         }
     }
 
@@ -476,6 +526,13 @@ impl Subject {
                     .iter()
                     .map(|(user, p)| Ok((self.user(user)?, self.position_view(p)?)))
                     .collect()
+            })?),
+            Raw::Signalled(r) => Outcome::Signalled(named(r, Ok)?),
+            Raw::Typing(r) => Outcome::Typing(named(r, |users| {
+                users.iter().map(|u| self.user(u)).collect()
+            })?),
+            Raw::Presence(r) => Outcome::Presence(named(r, |presence| {
+                Ok((presence.online, presence.last_seen.is_some()))
             })?),
         })
     }

@@ -9,21 +9,23 @@ if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   return 'not_found'
 end
 local now = now_ms()
-local started = nil
+local order = nil
 for _, typist in ipairs(live_typists(KEYS[2], now)) do
   if typist[1] == ARGV[1] then
-    started = typist[2]
+    order = typist[2]
   end
 end
+local was_typing = order ~= nil
 if ARGV[2] == '1' then
   local lapse = tonumber(ARGV[3])
-  redis.call('HSET', KEYS[2], ARGV[1], string.format('%d|%d', started or now, now + lapse))
+  order = order or redis.call('HINCRBY', KEYS[2], '#', 1)
+  redis.call('HSET', KEYS[2], ARGV[1], string.format('%d|%d', order, now + lapse))
   -- Every other typist lapses before this one, so the key can go with it.
   redis.call('PEXPIRE', KEYS[2], lapse)
-  if not started then
+  if not was_typing then
     redis.call('PUBLISH', ARGV[4], '')
   end
-elseif started then
+elseif was_typing then
   redis.call('HDEL', KEYS[2], ARGV[1])
   redis.call('PUBLISH', ARGV[4], '')
 end
