@@ -46,18 +46,38 @@ use super::state::AppState;
 /// How long the client should wait before reconnecting a dropped stream.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// Whether a request asks for an event stream (`Accept` names
-/// `text/event-stream`).
+/// Whether a request prefers an event stream: `Accept` names
+/// `text/event-stream` with a quality above zero, and no JSON type with a
+/// higher one (or as high and listed first), so a client that lists both
+/// but prefers JSON still gets JSON.
 pub fn wants_event_stream(headers: &HeaderMap) -> bool {
-    headers
+    let offered: Vec<(String, f32)> = headers
         .get_all(ACCEPT)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .any(|media| {
-            let essence = media.split(';').next().unwrap_or("").trim();
-            essence.eq_ignore_ascii_case("text/event-stream")
+        .map(|media| {
+            let mut parts = media.split(';');
+            let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let quality = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse().ok())
+                .unwrap_or(1.0);
+            (essence, quality)
         })
+        .collect();
+    let Some(stream) = offered
+        .iter()
+        .position(|(essence, q)| essence == "text/event-stream" && *q > 0.0)
+    else {
+        return false;
+    };
+    let is_json = |essence: &str| {
+        essence == "application/json" || essence == "application/graphql-response+json"
+    };
+    !offered.iter().enumerate().any(|(i, (essence, q))| {
+        is_json(essence) && (*q > offered[stream].1 || (*q == offered[stream].1 && i < stream))
+    })
 }
 
 /// `POST` with a JSON body: any operation.
@@ -343,10 +363,24 @@ mod tests {
         assert!(!wants_event_stream(&headers));
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         assert!(!wants_event_stream(&headers));
+        headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        assert!(wants_event_stream(&headers));
         headers.insert(
             ACCEPT,
-            HeaderValue::from_static("application/json, text/event-stream;q=0.9"),
+            HeaderValue::from_static("text/event-stream, application/json;q=0.9"),
         );
         assert!(wants_event_stream(&headers));
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        assert!(!wants_event_stream(&headers), "JSON listed first");
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/json;q=0.5, text/event-stream"),
+        );
+        assert!(wants_event_stream(&headers));
+        headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream;q=0"));
+        assert!(!wants_event_stream(&headers));
     }
 }
