@@ -1111,3 +1111,366 @@ test("sessions: two tabs sharing one stored pair renew it without ever presentin
     await context.close();
   }
 });
+
+// ---------------------------------------------------------------------------
+// GraphQL over SSE in the browser: a plain EventSource on GET
+// /graphql/stream with a stream token, through a TCP proxy that can cut
+// its connections. (Its import is here, with its tests.)
+import { createServer as createTcpServer, connect as tcpConnect } from "node:net";
+
+const STREAM_MESSAGES = "subscription($c: ID) { messageCreated(chatId: $c) { id body cursor } }";
+
+test("EventSource: cut mid-stream, the browser reconnects by itself with Last-Event-ID; every message arrives once, in order", async () => {
+  const run = await eventSourceAcrossACut();
+  try {
+    const { sent, received, requests } = run;
+    // Every message, each once, in order, each with its cursor as the event id.
+    assert.deepEqual(
+      received.map((event) => event.data.data.messageCreated.body),
+      sent.map((message) => message.body),
+    );
+    assert.deepEqual(
+      received.map((event) => event.lastEventId),
+      sent.map((message) => message.cursor),
+    );
+    assert.deepEqual(
+      received.map((event) => event.data.data.messageCreated.id),
+      sent.map((message) => message.id),
+    );
+    // The proxy saw the first request without Last-Event-ID, and the
+    // browser's own reconnect with the cursor of the last event before the cut.
+    assert.equal(requests.length, 2, `stream requests: ${JSON.stringify(requests)}`);
+    assert.equal(requests[0].headers["last-event-id"], undefined);
+    assert.equal(requests[1].headers["last-event-id"], sent[run.beforeCut - 1].cursor);
+    assert.equal(requests[1].target, requests[0].target, "the same URL, stream token and all");
+    assert.equal(requests[1].headers.accept, "text/event-stream");
+    assert.equal(run.opens, 2);
+    assert.deepEqual(run.problems, [], "nothing but the cut stream's own error");
+  } finally {
+    await run.close();
+  }
+});
+
+test("EventSource control: a reconnect whose Last-Event-ID the proxy strips misses what was sent during the cut", async () => {
+  // The same run, but the proxy drops the header from the reconnect: the
+  // server then starts live, so the messages sent while the stream was
+  // down are lost. This is what the test above would see if the server
+  // ignored Last-Event-ID.
+  const run = await eventSourceAcrossACut({ stripLastEventId: true });
+  try {
+    const { sent, received, requests } = run;
+    const live = [...sent.slice(0, run.beforeCut), ...sent.slice(run.beforeCut + run.duringCut)];
+    assert.deepEqual(
+      received.map((event) => event.data.data.messageCreated.body),
+      live.map((message) => message.body),
+    );
+    assert.equal(requests.length, 2);
+    assert.equal(requests[1].headers["last-event-id"], sent[run.beforeCut - 1].cursor, "the browser sent it");
+    assert.equal(requests[1].forwardedLastEventId, false, "the proxy stripped it");
+    assert.deepEqual(run.problems, []);
+  } finally {
+    await run.close();
+  }
+});
+
+test("EventSource: a query's stream completes and the page closes it, so the browser does not reconnect; the stream token opens GET streams only", async () => {
+  const ada = await signUp(server.base, "es_query");
+  const streamToken = await createStreamToken(server.base, ada);
+  const proxy = await startCuttingProxy(server.base);
+  const { context, problems } = await newContext(proxy);
+  const page = await context.newPage();
+  try {
+    await openBlankPage(page, proxy);
+    const url = streamUrl(proxy.base, "{ me { id username } }", {}, streamToken);
+    await openEventSource(page, url);
+    await page.waitForFunction(() => window.completed, null, { timeout: TIMEOUT });
+    const received = await page.evaluate(() => window.received);
+    assert.deepEqual(
+      received.map((event) => event.data),
+      [{ data: { me: { id: ada.id, username: ada.username } } }],
+    );
+    assert.equal(received[0].lastEventId, "", "a query's result has no id");
+    // Past the 1 s retry the stream asked for, no second request came.
+    await page.waitForTimeout(2_500);
+    assert.equal(await page.evaluate(() => window.source.readyState), 2 /* CLOSED */);
+    assert.equal(proxy.requests.filter((r) => r.target.startsWith("/graphql/stream")).length, 1);
+    assert.deepEqual(problems, []);
+
+    // The stream token is no access token: as a Bearer token it is refused
+    // on POST /graphql and on POST /graphql/stream.
+    assert.equal(await errorCode(server.base, ME, {}, streamToken), "UNAUTHENTICATED");
+    assert.equal(await errorCode(server.base, ME, {}, ada.token), null);
+    const posted = await fetch(`${server.base}/graphql/stream`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${streamToken}` },
+      body: JSON.stringify({ query: ME }),
+    });
+    assert.equal(posted.status, 401);
+    assert.equal((await posted.json()).errors[0].extensions.code, "UNAUTHENTICATED");
+    // ... and an access token does not open a stream as `token=`.
+    const wrongKind = await fetch(streamUrl(server.base, ME, {}, ada.token), { headers: { accept: "text/event-stream" } });
+    assert.equal(wrongKind.status, 401);
+    await wrongKind.body?.cancel();
+  } finally {
+    await context.close();
+    await proxy.close();
+  }
+});
+
+/**
+ * One user's EventSource on `messageCreated` of a chat, opened by a page
+ * through a proxy: `beforeCut` messages arrive, the proxy cuts every
+ * connection and holds the browser's reconnect while `duringCut` more are
+ * sent over HTTP, then lets it through; `afterCut` more are sent once the
+ * stream is open again. Resolves once all arrived (or a quiet second
+ * passed after the last one did) with what the page got and the stream
+ * requests the proxy saw; `close()` ends it all.
+ */
+async function eventSourceAcrossACut({ stripLastEventId = false } = {}) {
+  const beforeCut = 3;
+  const duringCut = 3;
+  const afterCut = 3;
+  const ada = await signUp(server.base, "es");
+  const chat = await createChat(server.base, ada, "eventsource");
+  const streamToken = await createStreamToken(server.base, ada);
+  const proxy = await startCuttingProxy(server.base);
+  const { context, problems: all } = await newContext(proxy);
+  // Chromium logs the stream the proxy cut as a failed load, once.
+  const cutError = "console error: Failed to load resource: net::ERR_INCOMPLETE_CHUNKED_ENCODING";
+  const close = async () => {
+    await context.close();
+    await proxy.close();
+  };
+  try {
+    const page = await context.newPage();
+    await openBlankPage(page, proxy);
+    await openEventSource(page, streamUrl(proxy.base, STREAM_MESSAGES, { c: chat }, streamToken));
+    const count = () => page.evaluate(() => window.received.length);
+
+    const sent = [];
+    const sendNext = async () => sent.push(await sendWithCursor(server.base, ada, chat, `es message ${sent.length + 1}`));
+    for (let i = 0; i < beforeCut; i += 1) await sendNext();
+    await until(count, beforeCut, "the messages before the cut");
+
+    proxy.cutAndHold();
+    for (let i = 0; i < duringCut; i += 1) await sendNext();
+    // The browser reconnects by itself (after the stream's `retry: 1000`);
+    // the proxy holds that request until it is let through.
+    await until(() => proxy.held().some((r) => r.target.startsWith("/graphql/stream")), true, "the browser's reconnect");
+    proxy.release({ stripLastEventId });
+
+    await until(() => page.evaluate(() => window.opens), 2, "the reopened stream");
+    for (let i = 0; i < afterCut; i += 1) await sendNext();
+    const expected = stripLastEventId ? beforeCut + afterCut : sent.length;
+    await until(count, expected, "the messages after the reconnect");
+    // Anything extra (a duplicate) would come within a moment.
+    await page.waitForTimeout(1_000);
+    const received = await page.evaluate(() => window.received);
+    const opens = await page.evaluate(() => window.opens);
+    await page.evaluate(() => window.source.close());
+    assert.equal(all.filter((problem) => problem === cutError).length, 1, `the cut was seen: ${JSON.stringify(all)}`);
+    const problems = all.filter((problem) => problem !== cutError);
+    return {
+      sent,
+      received,
+      opens,
+      beforeCut,
+      duringCut,
+      requests: proxy.requests.filter((r) => r.target.startsWith("/graphql/stream")),
+      problems,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/**
+ * Opens the server's signed-out chat page through the proxy: a page of the
+ * proxy's origin, so its EventSource is same-origin, and it opens no
+ * stream or socket of its own.
+ */
+async function openBlankPage(page, proxy) {
+  await page.goto(`${proxy.base}/chat`);
+  await page.waitForSelector("form.sign-in");
+}
+
+/** The URL of a GET stream for `query` with a stream token. */
+function streamUrl(base, query, variables, token) {
+  const params = new URLSearchParams({ query, variables: JSON.stringify(variables) });
+  // A stream token is a JWT: URL-safe as it is.
+  return `${base}/graphql/stream?${params}&token=${token}`;
+}
+
+/**
+ * Opens `new EventSource(url)` in the page, which records each `next`
+ * event's parsed `data` and `lastEventId` in `window.received`, counts
+ * `open`s, and closes the source on `complete` (after which the browser
+ * would otherwise reconnect). Resolves on the first `open`; rejects when
+ * the first connection fails for good.
+ */
+async function openEventSource(page, url) {
+  await page.evaluate(
+    (url) =>
+      new Promise((resolve, reject) => {
+        window.received = [];
+        window.opens = 0;
+        window.completed = false;
+        const source = new EventSource(url);
+        window.source = source;
+        source.addEventListener("open", () => {
+          window.opens += 1;
+          resolve();
+        });
+        source.addEventListener("next", (event) => {
+          window.received.push({ data: JSON.parse(event.data), lastEventId: event.lastEventId });
+        });
+        source.addEventListener("complete", () => {
+          window.completed = true;
+          source.close();
+        });
+        source.addEventListener("error", () => {
+          if (window.opens === 0 && source.readyState === EventSource.CLOSED) reject(new Error("the stream was refused"));
+        });
+      }),
+    url,
+  );
+}
+
+/** A stream token for `user`, minted with their access token. */
+async function createStreamToken(base, user) {
+  const data = await graphql(base, "mutation { createStreamToken { token expiresAt } }", {}, user.token);
+  assert.ok(Date.parse(data.createStreamToken.expiresAt) > Date.now());
+  return data.createStreamToken.token;
+}
+
+/** Sends a message over HTTP; returns its `id`, `body` and `cursor`. */
+async function sendWithCursor(base, sender, chatId, body) {
+  const data = await graphql(
+    base,
+    "mutation($i: SendMessageInput!) { sendMessage(input: $i) { id body cursor } }",
+    { i: { chatId, body } },
+    sender.token,
+  );
+  return data.sendMessage;
+}
+
+/**
+ * A TCP proxy to `target` (a base URL) on a free local port. It reads the
+ * head of every HTTP request passing through (`requests`: target and
+ * lower-cased headers). `cutAndHold()` destroys every open connection and
+ * holds new ones (their bytes kept, nothing forwarded) until `release()`,
+ * which lets them through, optionally without their Last-Event-ID header.
+ */
+async function startCuttingProxy(target) {
+  const upstream = new URL(target);
+  const open = new Set();
+  let holding = null;
+  const requests = [];
+
+  const forward = (client, pending) => {
+    const server = tcpConnect(Number(upstream.port), upstream.hostname);
+    const pair = { client, server };
+    open.add(pair);
+    const drop = () => {
+      open.delete(pair);
+      client.destroy();
+      server.destroy();
+    };
+    client.on("close", drop);
+    server.on("close", drop);
+    client.on("error", drop);
+    server.on("error", drop);
+    for (const chunk of pending) server.write(chunk);
+    client.pipe(server);
+    server.pipe(client);
+  };
+
+  const proxy = createTcpServer((client) => {
+    const heads = requestHeads((head) => requests.push(head));
+    client.on("data", heads);
+    if (holding) {
+      const held = { client, chunks: [] };
+      held.keep = (chunk) => held.chunks.push(chunk);
+      client.on("data", held.keep);
+      client.on("error", () => client.destroy());
+      holding.push(held);
+    } else {
+      forward(client, []);
+    }
+  });
+  await new Promise((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+
+  return {
+    base: `http://127.0.0.1:${proxy.address().port}`,
+    requests,
+    /** The requests of the held connections (read so far). */
+    held() {
+      return requests.filter((r) => r.held);
+    },
+    cutAndHold() {
+      holding = [];
+      for (const { client, server } of open) {
+        client.destroy();
+        server.destroy();
+      }
+      open.clear();
+    },
+    release({ stripLastEventId = false } = {}) {
+      const held = holding ?? [];
+      holding = null;
+      for (const { client, chunks, keep } of held) {
+        client.off("data", keep);
+        client.pause();
+        let bytes = Buffer.concat(chunks);
+        if (stripLastEventId) {
+          const text = bytes.toString("latin1");
+          const stripped = text.replace(/\r\nlast-event-id:[^\r\n]*/i, "");
+          for (const r of requests) if (r.held && text !== stripped) r.forwardedLastEventId = false;
+          bytes = Buffer.from(stripped, "latin1");
+        }
+        if (!client.destroyed) forward(client, [bytes]);
+        client.resume();
+      }
+      for (const r of requests) if (r.held) r.held = false;
+    },
+    async close() {
+      for (const { client } of holding ?? []) client.destroy();
+      for (const { client, server } of open) {
+        client.destroy();
+        server.destroy();
+      }
+      await new Promise((resolve) => proxy.close(resolve));
+    },
+  };
+
+  /** Calls `found` with each request head in a client's byte stream. */
+  function requestHeads(found) {
+    let buffer = Buffer.alloc(0);
+    let skip = 0; // body bytes of the last request still to pass
+    return (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (;;) {
+        if (skip > 0) {
+          const n = Math.min(skip, buffer.length);
+          buffer = buffer.subarray(n);
+          skip -= n;
+          if (skip > 0) return;
+        }
+        const end = buffer.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const [line, ...fields] = buffer.subarray(0, end).toString("latin1").split("\r\n");
+        buffer = buffer.subarray(end + 4);
+        const headers = {};
+        for (const field of fields) {
+          const colon = field.indexOf(":");
+          headers[field.slice(0, colon).trim().toLowerCase()] = field.slice(colon + 1).trim();
+        }
+        const [method, requestTarget] = line.split(" ");
+        found({ method, target: requestTarget, headers, held: holding !== null, forwardedLastEventId: "last-event-id" in headers });
+        skip = Number(headers["content-length"] ?? 0);
+      }
+    };
+  }
+}

@@ -198,6 +198,8 @@ export type Mutation = {
   /** Checks the current password, sets the new one, ends every other session, and returns a fresh pair. */
   changePassword: AuthPayload;
   createChat: Chat;
+  /** A short-lived token that opens GET event streams (for a browser's EventSource, which cannot send headers). */
+  createStreamToken: StreamToken;
   /** The sender deletes a message, leaving a tombstone in history. FORBIDDEN for anyone else; idempotent. */
   deleteMessage: Message;
   /** The sender changes a message's body. FORBIDDEN for anyone else; CONFLICT once deleted. */
@@ -400,6 +402,15 @@ export type SendMessageInput = {
   clientMessageId?: InputMaybe<Scalars['String']['input']>;
   /** A message of the same chat that this one answers. */
   replyToId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** A token for `GET /graphql/stream?token=…`. */
+export type StreamToken = {
+  __typename?: 'StreamToken';
+  /** When `token` stops opening streams; a stream opened with it ends then too. */
+  expiresAt: Scalars['DateTime']['output'];
+  /** Pass as the `token` query parameter of a GET event stream; it authenticates nothing else. */
+  token: Scalars['String']['output'];
 };
 
 export type Subscription = {
