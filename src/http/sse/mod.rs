@@ -27,7 +27,7 @@ use std::time::Duration;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{Request, Response, ServerError};
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{ConnectInfo, Query, RawQuery, State};
 use axum::http::header::{ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
@@ -258,20 +258,30 @@ async fn credentials(
     }
 }
 
-/// The query string without its `token` parameter, and that token.
+/// The query string without its `token` parameter, and that token
+/// (percent-decoded, as `URLSearchParams` may have encoded it).
 fn take_token(query: &str) -> (String, Option<String>) {
     let mut token = None;
     let rest: Vec<&str> = query
         .split('&')
-        .filter(|pair| match pair.strip_prefix("token=") {
-            Some(value) => {
-                token = Some(value.to_owned());
-                false
+        .filter(|pair| {
+            if !pair.starts_with("token=") {
+                return true;
             }
-            None => true,
+            let decoded = axum::http::Uri::try_from(format!("/?{pair}"))
+                .ok()
+                .and_then(|uri| Query::<TokenParameter>::try_from_uri(&uri).ok());
+            token = decoded.map(|query| query.0.token);
+            false
         })
         .collect();
     (rest.join("&"), token)
+}
+
+/// The `token` parameter of a GET stream.
+#[derive(serde::Deserialize)]
+struct TokenParameter {
+    token: String,
 }
 
 /// The kind of operation the request would run; `None` when the document
@@ -355,6 +365,8 @@ mod tests {
         assert_eq!(rest, "query=%7Bme%7D&variables=%7B%7D");
         assert_eq!(token.as_deref(), Some("abc.def"));
         assert_eq!(take_token("query=x"), ("query=x".to_owned(), None));
+        let (_, encoded) = take_token("token=a%2Eb%3D");
+        assert_eq!(encoded.as_deref(), Some("a.b="));
     }
 
     #[test]
