@@ -110,3 +110,50 @@ async fn refresh_tokens_never_appear_in_the_logs() {
         .unwrap();
     assert!(!output.contains(next.rsplit('.').next().unwrap()));
 }
+
+/// A stream token, which travels in a URL, never reaches the logs either,
+/// even at the most verbose level.
+#[tokio::test]
+async fn stream_tokens_in_urls_never_appear_in_the_logs() {
+    // Arrange
+    let env = [("RUST_LOG", "trace".to_owned())];
+    let mut server = Binary::start(&env, true).await;
+    let endpoint = server.endpoint();
+    let ada = endpoint.sign_up().await;
+    let minted = endpoint
+        .graphql(
+            Some(&ada.token),
+            "mutation { createStreamToken { token } }",
+            json!({}),
+        )
+        .await;
+    let token = minted["data"]["createStreamToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = reqwest::Url::parse_with_params(
+        &format!("{}/graphql/stream", endpoint.address),
+        [("query", "{ me { id } }"), ("token", token.as_str())],
+    )
+    .unwrap();
+
+    // Act: a stream opened with it, and one refused (a mutation over GET).
+    let opened = endpoint.http.get(url.clone()).send().await.unwrap();
+    assert_eq!(opened.status(), 200);
+    let body = opened.text().await.unwrap();
+    assert!(body.contains(&ada.id), "{body}");
+    let mut refused = url;
+    refused.set_query(Some(&format!("query=mutation%7BsignOut%7D&token={token}")));
+    assert_eq!(
+        endpoint.http.get(refused).send().await.unwrap().status(),
+        405
+    );
+    server.terminate();
+    server.exit_within(Duration::from_secs(10)).await;
+
+    // Assert
+    let output = server.output();
+    assert!(output.contains("graphql"), "the logs are empty:\n{output}");
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!output.contains(signature), "the stream token was logged");
+}
