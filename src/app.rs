@@ -22,7 +22,10 @@ use crate::auth::Tokens;
 use crate::config::Config;
 use crate::graphql::live::Operations;
 use crate::graphql::{QueryLimits, Services, build_schema};
-use crate::http::{self, AllowedOrigins, AppState, HttpLimits, SseSettings, UserSockets, WsLimits};
+use crate::http::{
+    self, AllowedOrigins, AppState, HttpLimits, PersistedQueries, SseSettings, UserSockets,
+    WsLimits,
+};
 use crate::metrics::{Metrics, Readings};
 use crate::realtime::consumer::{Consumer, ConsumerStatus};
 use crate::realtime::hub::Hub;
@@ -148,6 +151,7 @@ impl AppState {
                 max_batch: config.max_batch,
                 header_timeout: Duration::from_millis(config.http_header_timeout_ms),
             },
+            persisted_queries: Arc::new(PersistedQueries::new(config.apq_cache_entries)),
             ws: WsLimits::from_config(config),
             sockets,
             streams,

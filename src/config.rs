@@ -1,6 +1,7 @@
 //! Configuration, from flags or environment variables.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -89,6 +90,12 @@ pub struct Config {
     /// Most operations in one batched (JSON array) request.
     #[arg(long, env = "MAX_BATCH", default_value_t = 10)]
     pub max_batch: usize,
+
+    /// Most query texts this process keeps for automatic persisted queries
+    /// (the least recently used goes first). Each process has its own
+    /// cache; a client whose hash is missing sends the text again.
+    #[arg(long, env = "APQ_CACHE_ENTRIES", default_value = "1000")]
+    pub apq_cache_entries: NonZeroUsize,
 
     /// Time a WebSocket client has to send connection_init after the upgrade,
     /// in milliseconds; later, the socket is closed with 4408, so idle

@@ -21,6 +21,9 @@ pub enum Code {
     RateLimited,
     /// The cursor is older than the retained log, or from a lost log.
     CursorExpired,
+    /// A persisted query's hash is not in this process's cache: the client
+    /// sends the query text with it (Apollo's automatic persisted queries).
+    PersistedQueryNotFound,
     /// A failure on the server's side.
     Internal,
 }
@@ -36,6 +39,7 @@ impl Code {
             Code::Conflict => "CONFLICT",
             Code::RateLimited => "RATE_LIMITED",
             Code::CursorExpired => "CURSOR_EXPIRED",
+            Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Code::Internal => "INTERNAL",
         }
     }

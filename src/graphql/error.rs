@@ -52,6 +52,9 @@ pub enum ApiError {
     /// CURSOR_EXPIRED: the cursor is older than the retained log, or comes
     /// from a log that was lost.
     CursorExpired,
+    /// PERSISTED_QUERY_NOT_FOUND: the hash of a persisted query is not
+    /// cached here, so the client must send the text with it.
+    PersistedQueryNotFound,
     /// INTERNAL: a failure on our side; the cause (with its sources) is
     /// logged, not sent.
     Internal(Cause),
@@ -69,6 +72,7 @@ impl ApiError {
             ApiError::Conflict(_) => Code::Conflict,
             ApiError::RateLimited(_) | ApiError::OverBound(_) => Code::RateLimited,
             ApiError::CursorExpired => Code::CursorExpired,
+            ApiError::PersistedQueryNotFound => Code::PersistedQueryNotFound,
             ApiError::Internal(_) => Code::Internal,
         }
     }
@@ -107,6 +111,8 @@ impl ApiError {
             ApiError::CursorExpired => {
                 "cursor expired: it is older than the retained event log; reload and resume from a fresh cursor".to_owned()
             }
+            // The exact text Apollo's clients look for (besides the code).
+            ApiError::PersistedQueryNotFound => "PersistedQueryNotFound".to_owned(),
             ApiError::Internal(_) => "internal server error".to_owned(),
         }
     }

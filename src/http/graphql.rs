@@ -4,7 +4,9 @@
 //! extractor, because the GraphQL-over-HTTP spec asks for things the
 //! extractor does not do: 405 for a mutation over GET, 415/406 media type
 //! checks, and status codes that follow the outcome under
-//! `application/graphql-response+json`.
+//! `application/graphql-response+json`. Persisted queries
+//! ([`super::persisted_queries`]) are resolved here too, before those
+//! checks, which need the query text.
 
 use std::net::SocketAddr;
 
@@ -15,13 +17,16 @@ use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::future::join_all;
 
 use super::state::AppState;
+use crate::auth::Viewer;
 use crate::graphql::{ApiError, CallerSession, ClientAddress};
 
 use super::auth_header::authorize;
 use super::client_address::client_address;
 use super::media::{ResponseType, is_json_request};
+use super::persisted_queries::{Prepared, PreparedBatch, names_persisted_query};
 use super::result_body::{BatchBody, ResultBody, is_request_error};
 
 /// `POST /graphql` with a JSON body: one operation or a batch (array).
@@ -73,7 +78,14 @@ pub async fn graphql_post(
     if lacks_query(&batch, &body) {
         return missing_query(response_type);
     }
-    execute(&state, &headers, peer, batch, response_type).await
+    let batch = match state.persisted_queries.prepare_batch(batch) {
+        Ok(batch) => batch,
+        Err(invalid) => {
+            return request_error(response_type, StatusCode::BAD_REQUEST, &invalid.to_string());
+        }
+    };
+    let caller = Caller::of(&state, &headers, peer).await;
+    respond(&caller.run_batch(&state, batch).await, response_type)
 }
 
 /// `GET /graphql?query=...`: queries only, so that GET stays safe to cache
@@ -97,10 +109,21 @@ pub async fn graphql_get(
             );
         }
     };
-    if request.query.is_empty() && !has_query_parameter(query.as_deref().unwrap_or("")) {
+    if request.query.is_empty()
+        && !has_query_parameter(query.as_deref().unwrap_or(""))
+        && !names_persisted_query(&request)
+    {
         return missing_query(response_type);
     }
-    if let Some(kind) = non_query_operation(&request) {
+    let operation = match state.persisted_queries.prepare(request) {
+        Ok(operation) => operation,
+        Err(invalid) => {
+            return request_error(response_type, StatusCode::BAD_REQUEST, &invalid.to_string());
+        }
+    };
+    if let Prepared::Ready(ready) = &operation
+        && let Some(kind) = non_query_operation(&ready.request)
+    {
         let mut response = request_error(
             response_type,
             StatusCode::METHOD_NOT_ALLOWED,
@@ -111,31 +134,31 @@ pub async fn graphql_get(
             .insert(ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(
-        &state,
-        &headers,
-        peer,
-        BatchRequest::Single(request),
-        response_type,
-    )
-    .await
+    let caller = Caller::of(&state, &headers, peer).await;
+    let answer = caller.run(&state, operation).await;
+    respond(&BatchResponse::Single(answer), response_type)
 }
 
 /// Whether a request of the batch has no `query` parameter at all (a
-/// misspelt key, say): invalid parameters, which the GraphQL-over-HTTP spec
-/// answers with 400 whatever the media type. async-graphql reads a missing
-/// `query` as an empty one, so only then is the body looked at again.
+/// misspelt key, say) and names no persisted query: invalid parameters,
+/// which the GraphQL-over-HTTP spec answers with 400 whatever the media
+/// type. async-graphql reads a missing `query` as an empty one, so only
+/// then is the body looked at again.
 fn lacks_query(batch: &BatchRequest, body: &[u8]) -> bool {
     let requests = match batch {
         BatchRequest::Single(request) => std::slice::from_ref(request),
         BatchRequest::Batch(requests) => requests.as_slice(),
     };
-    if requests.iter().all(|request| !request.query.is_empty()) {
+    let textless = |request: &Request| request.query.is_empty() && !names_persisted_query(request);
+    if !requests.iter().any(textless) {
         return false;
     }
     let has_query = |request: &serde_json::Value| request.get("query").is_some();
     match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(serde_json::Value::Array(requests)) => !requests.iter().all(has_query),
+        Ok(serde_json::Value::Array(sent)) => requests
+            .iter()
+            .zip(&sent)
+            .any(|(request, sent)| textless(request) && !has_query(sent)),
         Ok(request) => !has_query(&request),
         Err(_) => true,
     }
@@ -180,22 +203,60 @@ fn non_query_operation(request: &Request) -> Option<&'static str> {
     }
 }
 
-async fn execute(
-    state: &AppState,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-    batch: BatchRequest,
-    response_type: ResponseType,
-) -> Response {
-    let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let (viewer, grant) = authorize(&state.tokens, &state.revocations, authorization).await;
-    let address = client_address(headers, peer, state.trust_forwarded_for);
-    let mut batch = batch.data(viewer).data(ClientAddress(address));
-    if let Some(session) = grant.and_then(|grant| grant.session) {
-        batch = batch.data(CallerSession(session));
+/// Who sent a request: the data each of its operations runs with.
+struct Caller {
+    viewer: Viewer,
+    address: ClientAddress,
+    session: Option<CallerSession>,
+}
+
+impl Caller {
+    async fn of(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> Self {
+        let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let (viewer, grant) = authorize(&state.tokens, &state.revocations, authorization).await;
+        Caller {
+            viewer,
+            address: ClientAddress(client_address(headers, peer, state.trust_forwarded_for)),
+            session: grant.and_then(|grant| grant.session).map(CallerSession),
+        }
     }
-    let response = state.schema.execute_batch(batch).await;
-    let status = match (&response, response_type) {
+
+    /// Runs one operation as this caller; a persisted query this process
+    /// does not know answers PersistedQueryNotFound, so the client sends
+    /// its text.
+    async fn run(&self, state: &AppState, operation: Prepared) -> async_graphql::Response {
+        let Prepared::Ready(ready) = operation else {
+            let error = ApiError::PersistedQueryNotFound.into_server_error();
+            return async_graphql::Response::from_errors(vec![error]);
+        };
+        let (request, registration) = ready.into_parts();
+        let mut request = request.data(self.viewer.clone()).data(self.address);
+        if let Some(session) = &self.session {
+            request = request.data(session.clone());
+        }
+        let response = state.schema.execute(request).await;
+        state.persisted_queries.settle(registration, &response);
+        response
+    }
+
+    /// Runs the operations of a batch at once, answering in their order.
+    async fn run_batch(&self, state: &AppState, batch: PreparedBatch) -> BatchResponse {
+        match batch {
+            PreparedBatch::Single(operation) => {
+                BatchResponse::Single(self.run(state, operation).await)
+            }
+            PreparedBatch::Batch(operations) => BatchResponse::Batch(
+                join_all(operations.into_iter().map(|op| self.run(state, op))).await,
+            ),
+        }
+    }
+}
+
+/// The HTTP answer carrying `response`: under
+/// `application/graphql-response+json`, 400 for a single request that
+/// could not run.
+fn respond(response: &BatchResponse, response_type: ResponseType) -> Response {
+    let status = match (response, response_type) {
         (BatchResponse::Single(single), ResponseType::GraphqlResponse)
             if is_request_error(single) =>
         {
@@ -203,7 +264,7 @@ async fn execute(
         }
         _ => StatusCode::OK,
     };
-    json_response(status, response_type, &BatchBody(&response))
+    json_response(status, response_type, &BatchBody(response))
 }
 
 fn json_response(

@@ -8,6 +8,7 @@ mod health;
 mod media;
 mod metrics;
 mod origins;
+mod persisted_queries;
 mod result_body;
 mod server;
 mod sse;
@@ -28,6 +29,7 @@ use tower_http::trace::TraceLayer;
 use crate::playground;
 
 pub use self::origins::AllowedOrigins;
+pub use self::persisted_queries::PersistedQueries;
 pub use self::server::serve;
 pub use self::state::{AppState, HttpLimits, SseSettings};
 pub use self::ws::limits::WsLimits;

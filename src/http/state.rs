@@ -19,6 +19,7 @@ use crate::signals::listeners::Listeners;
 use crate::store::Store;
 
 use super::origins::AllowedOrigins;
+use super::persisted_queries::PersistedQueries;
 use super::ws::limits::WsLimits;
 use super::ws::sockets::UserSockets;
 
@@ -45,6 +46,8 @@ pub struct AppState {
     pub attendance: Attendance,
     pub store: Arc<dyn Store>,
     pub limits: HttpLimits,
+    /// The query texts of automatic persisted queries, by hash.
+    pub persisted_queries: Arc<PersistedQueries>,
     /// Timeouts and bounds of every WebSocket connection.
     pub ws: WsLimits,
     /// Counters and histograms for `/metrics`.

@@ -207,6 +207,18 @@ async fn the_server_survives_the_battery_and_loses_nothing(backend: Backend) {
             br#"{"query": "{ __typename }", "variables": [1]}"#.to_vec(),
         ),
         ("empty batch", b"[]".to_vec()),
+        (
+            "persistedQuery not an object",
+            br#"{"extensions": {"persistedQuery": "x"}}"#.to_vec(),
+        ),
+        (
+            "persistedQuery with a 200 kB hash",
+            format!(
+                r#"{{"extensions": {{"persistedQuery": {{"version": 1, "sha256Hash": "{}"}}}}}}"#,
+                "f".repeat(200_000)
+            )
+            .into_bytes(),
+        ),
         ("nested garbage", "[".repeat(10_000).into_bytes()),
         (
             "oversize variables",

@@ -17,6 +17,7 @@ mod messages;
 mod metrics;
 mod module_graph;
 mod null_propagation;
+mod persisted_queries;
 mod playground;
 mod query_limits;
 mod rate_limits;
