@@ -16,7 +16,12 @@ use super::scalars::DateTime;
 /// A user as any other user sees them.
 pub struct UserNode(pub User);
 
-#[Object(name = "User")]
+// Its id, name and creation time never change, so an answer made of them
+// may be kept for a minute (over GET; see `http::cache_policy`).
+// async-graphql reads a missing hint as no opinion, not as "do not cache":
+// a field that changes must say `no_cache`, which wins over this hint, and
+// so must the roots of live data (`chat`, `chats`).
+#[Object(name = "User", cache_control(max_age = 60))]
 impl UserNode {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
@@ -31,11 +36,13 @@ impl UserNode {
     }
 
     /// True while the user holds a live connection, and the viewer shares a chat with them (or is them).
+    #[graphql(cache_control(no_cache))]
     async fn online(&self, ctx: &Context<'_>) -> ApiResult<bool> {
         Ok(self.presence(ctx).await?.online)
     }
 
     /// When the user's last connection closed; null while online, or when the viewer shares no chat with them.
+    #[graphql(cache_control(no_cache))]
     async fn last_seen_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime>> {
         Ok(self.presence(ctx).await?.last_seen.map(DateTime))
     }

@@ -155,6 +155,9 @@ pub struct ChatQuery;
 #[Object]
 impl ChatQuery {
     /// A chat the viewer is a member of; null (with NOT_FOUND) otherwise.
+    // A chat changes with every message: never cached, whatever else the
+    // operation selects (the `User` type's hint included).
+    #[graphql(cache_control(no_cache))]
     async fn chat(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<ChatNode>> {
         let viewer = viewer(ctx)?;
         match member_chat(ctx, &viewer, &id).await {
@@ -164,7 +167,10 @@ impl ChatQuery {
     }
 
     /// The chats the viewer is a member of, most recently active first.
-    #[graphql(complexity = "page_cost(first, DEFAULT_CHATS_PAGE, child_complexity)")]
+    #[graphql(
+        complexity = "page_cost(first, DEFAULT_CHATS_PAGE, child_complexity)",
+        cache_control(no_cache)
+    )]
     async fn chats(
         &self,
         ctx: &Context<'_>,

@@ -14,7 +14,7 @@ use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, RawQuery, State};
-use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::{ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::join_all;
@@ -24,6 +24,7 @@ use crate::auth::Viewer;
 use crate::graphql::{ApiError, CallerSession, ClientAddress};
 
 use super::auth_header::authorize;
+use super::cache_policy::{NO_STORE, cache_headers};
 use super::client_address::client_address;
 use super::media::{ResponseType, is_json_request};
 use super::persisted_queries::{Prepared, PreparedBatch, names_persisted_query};
@@ -89,8 +90,24 @@ pub async fn graphql_post(
 }
 
 /// `GET /graphql?query=...`: queries only, so that GET stays safe to cache
-/// and to prefetch.
+/// and to prefetch. Every answer says whether it may be cached
+/// ([`super::cache_policy`]): refusals and errors may not.
 pub async fn graphql_get(
+    state: State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    query: RawQuery,
+) -> Response {
+    let mut response = answer_get(state, peer, headers, query).await;
+    response
+        .headers_mut()
+        .entry(CACHE_CONTROL)
+        .or_insert(NO_STORE);
+    response
+}
+
+/// GET's answer; one that ran carries its own cache headers.
+async fn answer_get(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -136,7 +153,10 @@ pub async fn graphql_get(
     }
     let caller = Caller::of(&state, &headers, peer).await;
     let answer = caller.run(&state, operation).await;
-    respond(&BatchResponse::Single(answer), response_type)
+    let cache = cache_headers(&answer, headers.contains_key(AUTHORIZATION));
+    let mut response = respond(&BatchResponse::Single(answer), response_type);
+    response.headers_mut().extend(cache);
+    response
 }
 
 /// Whether a request of the batch has no `query` parameter at all (a

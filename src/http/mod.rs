@@ -2,6 +2,7 @@
 //! and GraphQL over WebSocket ([`ws`]).
 
 mod auth_header;
+mod cache_policy;
 mod client_address;
 mod graphql;
 mod health;

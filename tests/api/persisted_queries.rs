@@ -2,13 +2,13 @@
 //! hash the server does not know is PersistedQueryNotFound, a text sent
 //! with its hash is checked and kept, and then the hash alone runs it;
 //! malformed extensions are 400; the cache keeps the most recently used
-//! texts. The cache lives in the process, the same on every backend, so
-//! these run in memory.
+//! texts; GET answers say how long they may be cached. The cache lives in
+//! the process, the same on every backend, so these run in memory.
 
 use std::num::NonZeroUsize;
 
 use reqwest::StatusCode;
-use reqwest::header::{ALLOW, HeaderMap};
+use reqwest::header::{ALLOW, CACHE_CONTROL, HeaderMap, VARY};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -35,6 +35,12 @@ struct Answer {
     status: StatusCode,
     headers: HeaderMap,
     body: Value,
+}
+
+impl Answer {
+    fn cache_control(&self) -> Option<&str> {
+        self.headers.get(CACHE_CONTROL).map(|v| v.to_str().unwrap())
+    }
 }
 
 impl Method {
@@ -105,7 +111,7 @@ fn registration(query: &str, variables: &Value) -> Value {
 }
 
 /// The answer is PersistedQueryNotFound as Apollo's clients recognise it
-/// (the message and the code), a request error with no `data`.
+/// (the message and the code), a request error with no `data`, never cached.
 fn assert_not_found(answer: &Answer, status: StatusCode) {
     let body = &answer.body;
     assert_eq!(answer.status, status, "{body}");
@@ -399,8 +405,60 @@ async fn the_cache_keeps_the_most_recently_used_texts() {
     assert_ran(&back, b, &none);
 }
 
-/// A persisted mutation sent with GET is 405 like any mutation there, and
-/// is not run.
+/// A GET answer may be cached as its operation allows: fields that never
+/// change (a user's id, name, creation time) for a minute, privately for a
+/// caller with `Authorization`, varying with the headers it depends on;
+/// anything live, unhinted or failed not at all. POST answers never.
+#[tokio::test]
+async fn get_answers_say_how_long_they_may_be_cached() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Memory).await;
+    let ada = app.sign_up().await;
+    let stable = "{ me { id username createdAt } }";
+    let none = json!({});
+    let cases = [
+        (Some(&ada), stable, Some("private, max-age=60")),
+        (Some(&ada), "{ me { id online } }", None),
+        (
+            Some(&ada),
+            "{ me { id } chats(first: 1) { edges { cursor } } }",
+            None,
+        ),
+        (None, "{ __typename }", None),
+        (None, "{ me { id } }", None),
+    ];
+
+    for (viewer, query, cache_control) in cases {
+        // Act
+        let registered = Method::Post
+            .send(&app, viewer, GRAPHQL_RESPONSE, &registration(query, &none))
+            .await;
+        let over_get = Method::Get
+            .send(&app, viewer, GRAPHQL_RESPONSE, &hash_only(query, &none))
+            .await;
+        let as_text = Method::Get
+            .send(&app, viewer, GRAPHQL_RESPONSE, &json!({ "query": query }))
+            .await;
+
+        // Assert
+        assert_eq!(registered.cache_control(), None, "POST {query}");
+        for answer in [&over_get, &as_text] {
+            let expected = cache_control.unwrap_or("no-store");
+            assert_eq!(answer.cache_control(), Some(expected), "GET {query}");
+            let vary = answer.headers.get_all(VARY).iter();
+            let vary: Vec<&str> = vary.map(|v| v.to_str().unwrap()).collect();
+            let varies = vary.join(", ").contains("Accept, Authorization");
+            assert_eq!(
+                varies,
+                cache_control.is_some(),
+                "GET {query}: Vary {vary:?}"
+            );
+        }
+    }
+}
+
+/// A persisted mutation sent with GET is 405 like any mutation there, is
+/// not run, and its answer is not cached.
 #[tokio::test]
 async fn a_persisted_mutation_over_get_is_405() {
     // Arrange: the mutation registered (and run once) over POST.
@@ -421,6 +479,7 @@ async fn a_persisted_mutation_over_get_is_405() {
     // Assert
     assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(answer.headers[ALLOW], "POST");
+    assert_eq!(answer.cache_control(), Some("no-store"));
     let chats = app
         .graphql(Some(&ada.token), "{ chats { edges { cursor } } }", none)
         .await;
