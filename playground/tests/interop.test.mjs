@@ -1,11 +1,15 @@
 // The GraphQL clients people use, against the real server binary: each one
-// subscribes over /ws and must receive a message sent over HTTP.
+// subscribes over /ws and must receive a message sent over HTTP; Apollo
+// Client's persisted-query link registers a query and then sends its hash
+// alone over GET.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import WebSocket from "ws";
 import { createClient } from "graphql-ws";
 import { SubscriptionClient } from "subscriptions-transport-ws";
-import { ApolloClient, HttpLink, InMemoryCache, gql, split } from "@apollo/client";
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql, split } from "@apollo/client";
+import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { getMainDefinition } from "@apollo/client/utilities";
 import { createChat, keepFresh, sendUntilReceived, signUp, startServer } from "./server.mjs";
@@ -170,6 +174,78 @@ test("graphql-ws client: connectionParams as a function keeps a subscription goi
   } finally {
     await client.dispose();
     await shortLived.stop();
+  }
+});
+
+test("Apollo Client's PersistedQueryLink: a miss registers the text, then the hash alone runs over GET", async () => {
+  const ada = await signUp(server.base, "apq");
+  const exchanges = [];
+  /** fetch, recording what each request sent and what its answer said. */
+  const recording = async (url, init) => {
+    const response = await fetch(url, init);
+    const params = new URL(url).searchParams;
+    exchanges.push({
+      method: init.method,
+      queryParam: params.get("query"),
+      extensionsParam: params.get("extensions"),
+      body: init.body === undefined ? undefined : JSON.parse(init.body),
+      status: response.status,
+      cacheControl: response.headers.get("cache-control"),
+    });
+    return response;
+  };
+  const sha256 = (text) => createHash("sha256").update(text).digest("hex");
+  const newClient = () =>
+    new ApolloClient({
+      cache: new InMemoryCache(),
+      link: ApolloLink.from([
+        new PersistedQueryLink({ sha256, useGETForHashedQueries: true }),
+        new HttpLink({
+          uri: `${server.base}/graphql`,
+          headers: { authorization: `Bearer ${ada.token}` },
+          fetch: recording,
+        }),
+      ]),
+    });
+  const query = gql`
+    query Whoami($name: String!) {
+      me { id username }
+      user(username: $name) { id }
+    }
+  `;
+  const variables = { name: ada.username };
+  const ask = async (client) => {
+    exchanges.length = 0;
+    const { data } = await client.query({ query, variables, fetchPolicy: "network-only" });
+    assert.equal(data.me.username, ada.username);
+    assert.equal(data.me.id, ada.id);
+    assert.equal(data.user.id, ada.id);
+    return exchanges.map(({ method, status }) => `${method} ${status}`);
+  };
+  const first = newClient();
+  const second = newClient();
+  try {
+    // The hash alone over GET misses; the link sends the text with it by POST.
+    assert.deepEqual(await ask(first), ["GET 400", "POST 200"]);
+    const [miss, registration] = exchanges;
+    assert.equal(miss.queryParam, null);
+    const { sha256Hash } = JSON.parse(miss.extensionsParam).persistedQuery;
+    assert.equal(registration.body.extensions.persistedQuery.sha256Hash, sha256Hash);
+    assert.equal(sha256(registration.body.query), sha256Hash);
+    assert.equal(miss.cacheControl, "no-store");
+    assert.equal(registration.cacheControl, null);
+
+    // Then one GET, without the text, answered from the registered query.
+    for (const client of [first, second]) {
+      assert.deepEqual(await ask(client), ["GET 200"]);
+      const [hit] = exchanges;
+      assert.equal(hit.queryParam, null);
+      assert.equal(JSON.parse(hit.extensionsParam).persistedQuery.sha256Hash, sha256Hash);
+      assert.equal(hit.cacheControl, "private, max-age=60");
+    }
+  } finally {
+    first.stop();
+    second.stop();
   }
 });
 
