@@ -103,8 +103,8 @@ impl Keys {
     }
 
     /// The pub/sub channel announcing that a signal's state changed. It is
-    /// named like the key holding that state, so on a cluster both hash to
-    /// the same slot.
+    /// named like the key holding that state (the scripts publish on their
+    /// key's name), so on a cluster both hash to the same slot.
     pub fn channel(&self, signal: &Signal) -> String {
         match signal {
             Signal::Typing(chat) => self.typing(chat),

@@ -98,7 +98,6 @@ use redis::{Client, FromRedisValue, Script, ScriptInvocation};
 
 use crate::domain::{ChatId, ChatTitle, Emoji, MessageBody, SessionId, UserId, Username};
 use crate::store::LogTail;
-use crate::store::signals::Signal;
 
 use super::{
     Changed, Chat, Event, IDEMPOTENCY_TTL_MS, LogId, MAX_DISTINCT_EMOJI, MAX_REACTION_USERS,
@@ -462,8 +461,7 @@ impl Store for RedisStore {
             .key(self.keys.reads(chat))
             .key(self.keys.typing(chat))
             .arg(chat.as_str())
-            .arg(user.as_str())
-            .arg(self.keys.channel(&Signal::Typing(chat.clone())));
+            .arg(user.as_str());
         let (status, _, _): Reply = self.run(&invocation).await?;
         match status.as_str() {
             "ok" => Ok(()),
@@ -549,8 +547,7 @@ impl Store for RedisStore {
             .arg(sender.as_str())
             .arg(new.body.as_str())
             .arg(IDEMPOTENCY_TTL_MS)
-            .arg(new.reply_to.map(|id| id.to_string()).unwrap_or_default())
-            .arg(self.keys.channel(&Signal::Typing(chat.clone())));
+            .arg(new.reply_to.map(|id| id.to_string()).unwrap_or_default());
         if let Some(client) = new.client_message_id {
             invocation.arg(client.as_str());
         }

@@ -34,8 +34,7 @@ impl Signals for RedisStore {
             .key(self.keys.typing(chat))
             .arg(user.as_str())
             .arg(if typing { "1" } else { "0" })
-            .arg(TYPING_LAPSE.as_millis() as u64)
-            .arg(self.keys.channel(&Signal::Typing(chat.clone())));
+            .arg(TYPING_LAPSE.as_millis() as u64);
         let status: String = self.run(&invocation).await?;
         match status.as_str() {
             "ok" => Ok(()),
@@ -73,8 +72,7 @@ impl Signals for RedisStore {
             invocation
                 .key(self.keys.presence(user))
                 .arg(holder)
-                .arg(ttl.as_millis() as u64)
-                .arg(self.keys.channel(&Signal::Presence(user.clone())));
+                .arg(ttl.as_millis() as u64);
             async move { self.run::<String>(&invocation).await }
         }))
         .await?;
@@ -84,10 +82,7 @@ impl Signals for RedisStore {
     async fn release_presence(&self, holder: &str, users: &[UserId]) -> StoreResult<()> {
         try_join_all(users.iter().map(|user| {
             let mut invocation = self.scripts.release_presence.prepare_invoke();
-            invocation
-                .key(self.keys.presence(user))
-                .arg(holder)
-                .arg(self.keys.channel(&Signal::Presence(user.clone())));
+            invocation.key(self.keys.presence(user)).arg(holder);
             async move { self.run::<String>(&invocation).await }
         }))
         .await?;

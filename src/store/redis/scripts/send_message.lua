@@ -5,9 +5,9 @@
 -- KEYS[10] idem:{chat}:{sender}:{cmid} (only with a client message id)
 -- ARGV[3] chat id   ARGV[4] sender   ARGV[5] body   ARGV[6] idempotency TTL (ms)
 -- ARGV[7] id of the message it replies to ('' for none)
--- ARGV[8] the typing set's channel
--- ARGV[9] client message id (optional)
--- Sending ends the sender's typing in the chat (announced when it was typing).
+-- ARGV[8] client message id (optional)
+-- Sending ends the sender's typing in the chat, announced (when it was
+-- typing) on the channel named like the typing key.
 -- Replies 'created' with the new id, or 'duplicate' with the first message's
 -- id, fields and change (nothing written), or 'lost' when the key names a
 -- message that no longer exists; each with the log's epoch as a fifth
@@ -15,7 +15,7 @@
 if not redis.call('ZSCORE', KEYS[5], ARGV[4]) then
   return {'not_found', '', {}, false, ''}
 end
-local cmid = ARGV[9]
+local cmid = ARGV[8]
 if cmid then
   local first = redis.call('GET', KEYS[10])
   if first then
@@ -52,6 +52,6 @@ if cmid then
   redis.call('SET', KEYS[10], id, 'PX', ARGV[6])
 end
 if redis.call('HDEL', KEYS[9], ARGV[4]) == 1 then
-  redis.call('PUBLISH', ARGV[8], '')
+  redis.call('PUBLISH', KEYS[9], '')
 end
 return {'created', id, {}, false, redis.call('GET', KEYS[2])}
