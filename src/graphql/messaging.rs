@@ -82,7 +82,7 @@ impl MessageMutation {
         let changed = store
             .edit_message(&target.chat, &editor, target.id, &body)
             .await?;
-        Ok(MessageNode::current(changed.message, store.epoch().await?))
+        Ok(MessageNode::current(changed.message, changed.epoch))
     }
 
     /// The sender deletes a message, leaving a tombstone in history. FORBIDDEN for anyone else; idempotent.
@@ -92,7 +92,7 @@ impl MessageMutation {
         let target = MessageId::parse(&message_id)?;
         let store = store(ctx)?;
         let changed = store.delete_message(&target.chat, &by, target.id).await?;
-        Ok(MessageNode::current(changed.message, store.epoch().await?))
+        Ok(MessageNode::current(changed.message, changed.epoch))
     }
 
     /// Idempotent per (viewer, message, emoji).
@@ -147,5 +147,5 @@ async fn react(
                 .await?
         }
     };
-    Ok(MessageNode::current(changed.message, store.epoch().await?))
+    Ok(MessageNode::current(changed.message, changed.epoch))
 }

@@ -155,18 +155,20 @@ impl MemoryStore {
 }
 
 /// A call that changed nothing, with the message as it is.
-fn unchanged(message: &Message) -> Changed {
+fn unchanged(message: &Message, epoch: &str) -> Changed {
     Changed {
         message: message.clone(),
         written: false,
+        epoch: epoch.to_owned(),
     }
 }
 
 /// A call that changed the message (and appended an event).
-fn written(message: &Message) -> Changed {
+fn written(message: &Message, epoch: &str) -> Changed {
     Changed {
         message: message.clone(),
         written: true,
+        epoch: epoch.to_owned(),
     }
 }
 
@@ -519,13 +521,13 @@ impl Store for MemoryStore {
                 return Err(StoreError::Deleted);
             }
             if message.body == body.as_str() {
-                return Ok(unchanged(message));
+                return Ok(unchanged(message, &self.epoch));
             }
             let event = state.append(chat, |_| EventKind::MessageEdited { message: id });
             let message = state.message_mut(chat, index)?;
             message.body = body.as_str().to_owned();
             message.edited_at = Some(event.ms);
-            Ok(written(message))
+            Ok(written(message, &self.epoch))
         })
     }
 
@@ -535,7 +537,7 @@ impl Store for MemoryStore {
             let index = state.own_message(chat, by, id)?;
             let message = &state.chats[chat].messages[index];
             if message.deleted_at.is_some() {
-                return Ok(unchanged(message));
+                return Ok(unchanged(message, &self.epoch));
             }
             let event = state.append(chat, |_| EventKind::MessageDeleted { message: id });
             let record = state.chats.get_mut(chat).ok_or(StoreError::NotFound)?;
@@ -546,7 +548,7 @@ impl Store for MemoryStore {
             let message = state.message_mut(chat, index)?;
             message.body.clear();
             message.deleted_at = Some(event.ms);
-            Ok(written(message))
+            Ok(written(message, &self.epoch))
         })
     }
 
@@ -569,7 +571,7 @@ impl Store for MemoryStore {
             if let Some(group) = group
                 && groups[group].users.iter().any(|(_, u)| u == user)
             {
-                return Ok(unchanged(&record.messages[index]));
+                return Ok(unchanged(&record.messages[index], &self.epoch));
             }
             if group.is_none() && groups.len() >= MAX_DISTINCT_EMOJI {
                 return Err(StoreError::TooManyEmoji(MAX_DISTINCT_EMOJI));
@@ -588,7 +590,7 @@ impl Store for MemoryStore {
                 emoji: emoji.as_str().to_owned(),
                 user: user.clone(),
             });
-            Ok(written(state.message_mut(chat, index)?))
+            Ok(written(state.message_mut(chat, index)?, &self.epoch))
         })
     }
 
@@ -604,7 +606,7 @@ impl Store for MemoryStore {
             let index = state.visible_message(chat, user, id)?;
             let record = state.chats.get_mut(chat).ok_or(StoreError::NotFound)?;
             let Some(groups) = record.reactions.get_mut(&id) else {
-                return Ok(unchanged(&record.messages[index]));
+                return Ok(unchanged(&record.messages[index], &self.epoch));
             };
             let found = groups.iter().enumerate().find_map(|(g, group)| {
                 let at = group.users.iter().position(|(_, u)| u == user);
@@ -612,7 +614,7 @@ impl Store for MemoryStore {
                     .map(|at| (g, at))
             });
             let Some((group, at)) = found else {
-                return Ok(unchanged(&record.messages[index]));
+                return Ok(unchanged(&record.messages[index], &self.epoch));
             };
             groups[group].users.remove(at);
             if groups[group].users.is_empty() {
@@ -623,7 +625,7 @@ impl Store for MemoryStore {
                 emoji: emoji.as_str().to_owned(),
                 user: user.clone(),
             });
-            Ok(written(state.message_mut(chat, index)?))
+            Ok(written(state.message_mut(chat, index)?, &self.epoch))
         })
     }
 

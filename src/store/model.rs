@@ -76,11 +76,14 @@ pub struct Sent {
 
 /// The result of a change that may be a no-op (an edit to the same body, a
 /// reaction already made, deleting a tombstone): the message as it is
-/// after the call, and whether anything (and so an event) was written.
+/// after the call, whether anything (and so an event) was written, and the
+/// log's epoch, read in the same step so the caller can print the
+/// message's cursor without a second round trip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Changed {
     pub message: Message,
     pub written: bool,
+    pub epoch: String,
 }
 
 /// The users who reacted to a message with one emoji.

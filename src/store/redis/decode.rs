@@ -27,7 +27,7 @@ pub type SentReply = (String, String, Fields, Option<String>, String);
 
 /// What the message-changing scripts reply: a status, the message's id,
 /// its stream fields and its change (see `message_state.lua`).
-pub type MessageReply = (String, String, Fields, Option<String>);
+pub type MessageReply = (String, String, Fields, Option<String>, Option<String>);
 
 /// A stream entry with its change, as `read_messages.lua` gives it.
 pub type ChangedEntry = (String, Fields, Option<String>);

@@ -253,7 +253,7 @@ impl RedisStore {
         chat: &ChatId,
         invocation: &ScriptInvocation<'_>,
     ) -> StoreResult<Changed> {
-        let (status, id, fields, change): MessageReply = self.run(invocation).await?;
+        let (status, id, fields, change, epoch): MessageReply = self.run(invocation).await?;
         let written = match status.as_str() {
             "ok" => true,
             "unchanged" => false,
@@ -262,9 +262,15 @@ impl RedisStore {
             "too_many" => return Err(StoreError::TooManyEmoji(MAX_DISTINCT_EMOJI)),
             other => return Err(unexpected(other)),
         };
+        let epoch = match epoch {
+            Some(epoch) => epoch,
+            // A log whose epoch went missing: `epoch()` makes one.
+            None => self.epoch().await?,
+        };
         Ok(Changed {
             message: decode::current_message(chat, &id, &fields, change.as_deref())?,
             written,
+            epoch,
         })
     }
 

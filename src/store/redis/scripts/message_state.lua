@@ -69,7 +69,7 @@ end
 
 -- The reply of a message-changing script that refuses (writing nothing).
 local function refuse(status)
-  return {status, '', {}, false}
+  return {status, '', {}, false, false}
 end
 
 -- The scripts that change one message (edit_message, delete_message,
@@ -79,7 +79,7 @@ end
 --   KEYS[7] chat:{id}:changes   KEYS[8] chat:{id}:deleted
 --   KEYS[9] chat:{id}:reactions:{message}
 --   ARGV[3] chat id   ARGV[4] the user acting   ARGV[5] message id
--- and reply {status, id, fields, change} (message_reply or refuse).
+-- and reply {status, id, fields, change, epoch} (changed or refuse).
 
 -- The fields of the message a change names, when the user acting is a
 -- member and the chat has that message; nil otherwise (NOT_FOUND: a
@@ -104,7 +104,10 @@ local function own_message()
   return fields, nil
 end
 
--- The reply for the message the change names, as it is now.
+-- The reply for the message the change names, as it is now, with the
+-- log's epoch (KEYS[2]), so the caller prints cursors without asking again.
 local function changed(status)
-  return message_reply(status, KEYS[6], KEYS[7], ARGV[5])
+  local reply = message_reply(status, KEYS[6], KEYS[7], ARGV[5])
+  reply[5] = redis.call('GET', KEYS[2])
+  return reply
 end
