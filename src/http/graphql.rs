@@ -201,26 +201,29 @@ fn missing_query(response_type: ResponseType) -> Response {
 }
 
 /// The kind of the operation a GET request would run, when it is not a
-/// query. Documents that do not parse are left to the executor, which
-/// reports them as errors.
+/// query.
 fn non_query_operation(request: &Request) -> Option<&'static str> {
-    let document = async_graphql::parser::parse_query(&request.query).ok()?;
-    let kind = match &document.operations {
-        DocumentOperations::Single(op) => op.node.ty,
-        DocumentOperations::Multiple(ops) => {
-            let op = match &request.operation_name {
-                Some(name) => ops.get(name.as_str())?,
-                None if ops.len() == 1 => ops.values().next()?,
-                None => return None,
-            };
-            op.node.ty
-        }
-    };
-    match kind {
+    match operation_type(request)? {
         OperationType::Query => None,
         OperationType::Mutation => Some("mutation"),
         OperationType::Subscription => Some("subscription"),
     }
+}
+
+/// The kind of operation a request would run; `None` when the document
+/// does not parse or names no one operation (left to the executor, which
+/// reports it).
+pub(super) fn operation_type(request: &Request) -> Option<OperationType> {
+    let document = async_graphql::parser::parse_query(&request.query).ok()?;
+    let operation = match &document.operations {
+        DocumentOperations::Single(operation) => operation,
+        DocumentOperations::Multiple(operations) => match &request.operation_name {
+            Some(name) => operations.get(name.as_str())?,
+            None if operations.len() == 1 => operations.values().next()?,
+            None => return None,
+        },
+    };
+    Some(operation.node.ty)
 }
 
 /// Who sent a request: the data each of its operations runs with.
@@ -287,7 +290,7 @@ fn respond(response: &BatchResponse, response_type: ResponseType) -> Response {
     json_response(status, response_type, &BatchBody(response))
 }
 
-fn json_response(
+pub(super) fn json_response(
     status: StatusCode,
     response_type: ResponseType,
     body: &impl serde::Serialize,

@@ -24,7 +24,7 @@ mod frame;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, ServerError};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Query, RawQuery, State};
@@ -39,7 +39,8 @@ use crate::graphql::{ApiError, CallerSession, ClientAddress, Code, LastEventId};
 
 use super::auth_header::authorize;
 use super::client_address::client_address;
-use super::media::is_json_request;
+use super::graphql::{json_response, operation_type};
+use super::media::{ResponseType, is_json_request};
 use super::result_body::ResultBody;
 use super::state::AppState;
 
@@ -102,7 +103,8 @@ pub async fn post(
             );
         }
     };
-    open(&state, &headers, peer, request, None).await
+    let kind = operation_type(&request);
+    open(&state, &headers, peer, request, kind, None).await
 }
 
 /// `GET` with the operation in the query string, and optionally a stream
@@ -123,7 +125,8 @@ pub async fn get(
             );
         }
     };
-    if operation_type(&request) == Some(OperationType::Mutation) {
+    let kind = operation_type(&request);
+    if kind == Some(OperationType::Mutation) {
         let mut response = refusal(
             StatusCode::METHOD_NOT_ALLOWED,
             "a mutation must be sent with POST",
@@ -133,16 +136,18 @@ pub async fn get(
             .insert(ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    open(&state, &headers, peer, request, token).await
+    open(&state, &headers, peer, request, kind, token).await
 }
 
-/// Runs `request` and answers with its stream, or with a JSON refusal when
-/// it fails before its first result.
+/// Runs `request` (an operation of `kind`, when it parses) and answers
+/// with its stream, or with a JSON refusal when it fails before its first
+/// result.
 async fn open(
     state: &AppState,
     headers: &HeaderMap,
     peer: SocketAddr,
     request: Request,
+    kind: Option<OperationType>,
     stream_token: Option<String>,
 ) -> HttpResponse {
     if request.query.trim().is_empty() {
@@ -154,7 +159,7 @@ async fn open(
     };
     // A subscription's stream is a connection: it counts against the
     // user's streams and holds the user present, as a socket does.
-    let lasting = operation_type(&request) == Some(OperationType::Subscription);
+    let lasting = kind == Some(OperationType::Subscription);
     let seat = match &viewer {
         Viewer::User(user) if lasting => match state.streams.admit(user) {
             Some(admitted) => Some((admitted, state.attendance.arrive(user))),
@@ -284,21 +289,6 @@ struct TokenParameter {
     token: String,
 }
 
-/// The kind of operation the request would run; `None` when the document
-/// does not parse or names no one operation (the executor reports that).
-fn operation_type(request: &Request) -> Option<OperationType> {
-    let document = async_graphql::parser::parse_query(&request.query).ok()?;
-    let operation = match &document.operations {
-        DocumentOperations::Single(operation) => operation,
-        DocumentOperations::Multiple(operations) => match &request.operation_name {
-            Some(name) => operations.get(name.as_str())?,
-            None if operations.len() == 1 => operations.values().next()?,
-            None => return None,
-        },
-    };
-    Some(operation.node.ty)
-}
-
 /// The JSON answer to an operation that failed before its first result,
 /// with the status its first error's code calls for.
 fn errors_response(errors: Vec<ServerError>) -> HttpResponse {
@@ -345,14 +335,10 @@ fn refusal_with(status: StatusCode, error: ApiError) -> HttpResponse {
     )
 }
 
+/// A refusal as `/graphql` writes JSON (`application/json`: the client
+/// asked for a stream, not for the spec's response type).
 fn json(status: StatusCode, response: &Response) -> HttpResponse {
-    let body = serde_json::to_vec(&ResultBody(response)).unwrap_or_default();
-    (
-        status,
-        [(CONTENT_TYPE, "application/json; charset=utf-8")],
-        body,
-    )
-        .into_response()
+    json_response(status, ResponseType::Json, &ResultBody(response))
 }
 
 #[cfg(test)]
