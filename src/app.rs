@@ -26,16 +26,16 @@ use crate::http::{
     self, AllowedOrigins, AppState, HttpLimits, PersistedQueries, SseSettings, UserSockets,
     WsLimits,
 };
-use crate::metrics::{Metrics, Readings};
-use crate::realtime::consumer::{Consumer, ConsumerStatus};
+use crate::metrics::{ConsumerReading, Metrics, Readings};
+use crate::realtime::consumer::{Consumer, Consumers};
 use crate::realtime::hub::Hub;
 use crate::sessions::Revocations;
 use crate::signals::attendance::{Attendance, Heartbeat};
 use crate::signals::listeners::Listeners;
 use crate::signals::rooms::Rooms;
-use crate::store::Store;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
+use crate::store::{Partitions, Store};
 use crate::throttle::memory::MemoryThrottle;
 use crate::throttle::policy::Rates;
 use crate::throttle::{Policy, Throttle};
@@ -44,17 +44,22 @@ impl AppState {
     /// Connects the configured backend, builds the schema and wires every
     /// part to the others.
     pub async fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let partitions = Partitions::new(config.log_partitions);
         let (store, throttle): (Arc<dyn Store>, Arc<dyn Throttle>) = match &config.redis_url {
             Some(url) => {
-                let redis =
-                    RedisStore::connect(url, &config.redis_key_prefix, config.event_retention)
-                        .await
-                        .with_context(|| "connecting to Redis")?;
+                let redis = RedisStore::connect(
+                    url,
+                    &config.redis_key_prefix,
+                    config.event_retention,
+                    partitions,
+                )
+                .await
+                .with_context(|| "connecting to Redis")?;
                 let throttle = Arc::new(redis.throttle());
                 (Arc::new(redis), throttle)
             }
             None => (
-                Arc::new(MemoryStore::new(config.event_retention)),
+                Arc::new(MemoryStore::partitioned(config.event_retention, partitions)),
                 Arc::new(MemoryThrottle::new()),
             ),
         };
@@ -117,7 +122,7 @@ impl AppState {
             AllowedOrigins::parse(&config.allowed_origins).context("ALLOWED_ORIGINS")?;
         let sockets = UserSockets::new(config.ws_max_sockets_per_user);
         let streams = UserSockets::new(config.sse_max_streams_per_user);
-        let consumer = ConsumerStatus::new();
+        let consumer = Consumers::new(partitions);
         let connections = TaskTracker::new();
         let metrics = Metrics::new(Sources {
             connections: connections.clone(),
@@ -187,22 +192,29 @@ impl AppState {
 /// `state.shutdown_timeout` of the signal), stops the log consumer and
 /// returns.
 ///
-/// The consumer starts at the log head read here, before the first request
-/// is accepted, so every event a subscription can be waiting for comes after
-/// the consumer's starting point.
+/// Each partition's consumer starts at its log's head read here, before the
+/// first request is accepted, so every event a subscription can be waiting
+/// for comes after its consumer's starting point.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let head = state.store.log_head().await?;
-    let consumer = Consumer::new(
-        state.store.log_tail(),
-        state.hub.clone(),
-        head,
-        state.consumer.clone(),
-    );
-    let consumer = tokio::spawn(consumer.run(state.shutdown.clone()));
+    let heads = state.store.log_heads().await?;
+    let consumers: Vec<_> = state
+        .consumer
+        .statuses()
+        .map(|status| {
+            let partition = status.partition();
+            let consumer = Consumer::new(
+                state.store.log_tail(partition),
+                state.hub.clone(),
+                heads.get(partition),
+                status.clone(),
+            );
+            tokio::spawn(consumer.run(state.shutdown.clone()))
+        })
+        .collect();
     let revocations = tokio::spawn(state.revocations.clone().run(state.shutdown.clone()));
     let listeners = tokio::spawn(
         state
@@ -254,7 +266,9 @@ pub async fn serve(
         }
     }
     state.shutdown.cancel();
-    consumer.await?;
+    for consumer in consumers {
+        consumer.await?;
+    }
     revocations.await?;
     listeners.await?;
     attendance.await?;
@@ -267,7 +281,7 @@ struct Sources {
     connections: TaskTracker,
     sockets: Arc<UserSockets>,
     streams: Arc<UserSockets>,
-    consumer: Arc<ConsumerStatus>,
+    consumer: Consumers,
     backfills: Arc<AtomicU64>,
     listeners: Listeners,
 }
@@ -281,20 +295,17 @@ impl Readings for Sources {
         self.sockets.total()
     }
 
-    fn events_consumed(&self) -> u64 {
-        self.consumer.consumed()
-    }
-
-    fn consumer_errors(&self) -> u64 {
-        self.consumer.errors()
-    }
-
-    fn consumer_lag(&self) -> Duration {
-        self.consumer.lag()
-    }
-
-    fn consumer_up(&self) -> bool {
-        self.consumer.is_healthy()
+    fn consumers(&self) -> Vec<ConsumerReading> {
+        self.consumer
+            .statuses()
+            .map(|status| ConsumerReading {
+                partition: status.partition().number(),
+                consumed: status.consumed(),
+                errors: status.errors(),
+                lag: status.lag(),
+                up: status.is_healthy(),
+            })
+            .collect()
     }
 
     fn backfills(&self) -> u64 {

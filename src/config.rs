@@ -39,6 +39,16 @@ pub struct Config {
     #[arg(long, env = "EVENT_RETENTION", default_value_t = 100_000)]
     pub event_retention: usize,
 
+    /// How many partitions the event log is split into (1 to 64). A chat's
+    /// keys and events live in one partition, so on a Redis Cluster the
+    /// partitions spread over its nodes. Every process sharing a Redis
+    /// must use the same value; changing it moves every chat's keys, so it
+    /// is chosen when a deployment starts. EVENT_RETENTION applies per
+    /// partition.
+    #[arg(long, env = "LOG_PARTITIONS", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=i64::from(crate::store::MAX_PARTITIONS)))]
+    pub log_partitions: u16,
+
     /// Lifetime of access tokens, in seconds: short, as a client renews
     /// them with its refresh token.
     #[arg(long, env = "TOKEN_TTL_SECS", default_value_t = 900)]

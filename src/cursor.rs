@@ -1,26 +1,39 @@
 //! Opaque cursors handed to clients.
 //!
-//! Two kinds exist: a *log* cursor names a position in the event log (every
-//! message's cursor is one, and so is every event's), and a *chats* cursor
-//! names a place in the `chats` listing. Both carry the log's epoch, so a
-//! cursor minted before the log was lost (Redis restarted without its data)
-//! is recognised as expired instead of silently pointing into the new log.
+//! Three kinds exist: a *log* cursor names a position in the log of one
+//! partition (every message's cursor is one, and so is every event's of a
+//! subscription to one chat), a *feed* cursor names a position in every
+//! partition (the events of an all-chats subscription when the log has
+//! more than one partition), and a *chats* cursor names a place in the
+//! `chats` listing. Each carries its partitions' epochs, so a cursor minted
+//! before a partition's log was lost (Redis restarted without its data, or
+//! failed over with loss) is recognised as expired instead of silently
+//! pointing into the new log.
 //!
-//! The text is base64url of `l1:<epoch>:<ms>-<seq>` or
-//! `c1:<epoch>:<activity ms>:<chat id>`. Clients must not parse it; the
-//! version tag lets the format change without misreading old cursors.
+//! The text is base64url of `l1:<epoch>:<ms>-<seq>`,
+//! `f1:<fingerprint>~<ms>-<seq>,…` (one entry per partition, in order; the
+//! fingerprint is the first 8 digits of the partition's epoch, which keeps
+//! the cursor short while telling epochs apart with odds of 1 in 4
+//! billion) or `c1:<epoch>:<activity ms>:<chat id>`. Clients must not parse
+//! it; the version tag lets the format change without misreading old
+//! cursors.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::domain::ChatId;
-use crate::store::{LogId, Millis};
+use crate::store::{LogId, Millis, Positions};
+
+/// How many leading digits of an epoch a feed cursor keeps.
+const FINGERPRINT: usize = 8;
 
 /// A decoded cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cursor {
-    /// A position in the event log.
+    /// A position in the log of one partition.
     Log { epoch: String, id: LogId },
+    /// A position in every partition, with each one's epoch fingerprint.
+    Feed { parts: Vec<(String, LogId)> },
     /// A place in the `chats` order (activity, then id, both descending).
     Chats {
         epoch: String,
@@ -42,9 +55,23 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(format!("c1:{epoch}:{activity}:{chat}"))
     }
 
+    /// A feed cursor: `positions` in partition order, with `epochs` (the
+    /// same length).
+    pub fn feed(epochs: &[impl AsRef<str>], positions: &Positions) -> String {
+        let parts: Vec<String> = epochs
+            .iter()
+            .zip(positions.iter())
+            .map(|(epoch, id)| format!("{}~{id}", fingerprint(epoch.as_ref())))
+            .collect();
+        URL_SAFE_NO_PAD.encode(format!("f1:{}", parts.join(",")))
+    }
+
     pub fn decode(text: &str) -> Result<Cursor, MalformedCursor> {
         let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| MalformedCursor)?;
         let text = String::from_utf8(bytes).map_err(|_| MalformedCursor)?;
+        if let Some(parts) = text.strip_prefix("f1:") {
+            return decode_feed(parts);
+        }
         let mut parts = text.split(':');
         let (kind, epoch) = (parts.next(), parts.next());
         let epoch = epoch
@@ -68,13 +95,32 @@ impl Cursor {
         }
         Ok(cursor)
     }
+}
 
-    /// The epoch of the log the cursor was made from.
-    pub fn epoch(&self) -> &str {
-        match self {
-            Cursor::Log { epoch, .. } | Cursor::Chats { epoch, .. } => epoch,
+/// Whether `epoch` is the one `fingerprint` was taken from (as far as a
+/// fingerprint tells).
+pub fn matches_fingerprint(epoch: &str, fingerprint_text: &str) -> bool {
+    fingerprint(epoch) == fingerprint_text
+}
+
+fn fingerprint(epoch: &str) -> &str {
+    epoch.get(..FINGERPRINT).unwrap_or(epoch)
+}
+
+/// The entries of a feed cursor after its `f1:` tag.
+fn decode_feed(text: &str) -> Result<Cursor, MalformedCursor> {
+    let mut parts = Vec::new();
+    for entry in text.split(',') {
+        let (fingerprint, id) = entry.split_once('~').ok_or(MalformedCursor)?;
+        let hex =
+            fingerprint.len() == FINGERPRINT && fingerprint.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex || parts.len() >= usize::from(crate::store::MAX_PARTITIONS) {
+            return Err(MalformedCursor);
         }
+        let id = id.parse().map_err(|_| MalformedCursor)?;
+        parts.push((fingerprint.to_owned(), id));
     }
+    Ok(Cursor::Feed { parts })
 }
 
 /// Epochs are 32 lowercase hex digits (a random UUID).
@@ -119,6 +165,24 @@ mod tests {
     }
 
     #[test]
+    fn feed_cursors_round_trip_with_fingerprints() {
+        let other = "fedcba9876543210fedcba9876543210";
+        let positions = Positions::from_vec(vec![LogId { ms: 5, seq: 1 }, LogId::ZERO]);
+        let text = Cursor::feed(&[EPOCH, other], &positions);
+        let Ok(Cursor::Feed { parts }) = Cursor::decode(&text) else {
+            panic!("not a feed cursor: {text}");
+        };
+        assert_eq!(parts.len(), 2);
+        assert!(matches_fingerprint(EPOCH, &parts[0].0));
+        assert!(matches_fingerprint(other, &parts[1].0));
+        assert!(!matches_fingerprint(other, &parts[0].0));
+        assert_eq!(
+            (parts[0].1, parts[1].1),
+            (LogId { ms: 5, seq: 1 }, LogId::ZERO)
+        );
+    }
+
+    #[test]
     fn foreign_strings_are_malformed() {
         let enc = |s: &str| URL_SAFE_NO_PAD.encode(s);
         for text in [
@@ -130,6 +194,11 @@ mod tests {
             enc(&format!("l1:{EPOCH}:1-0:extra")),
             enc(&format!("c1:{EPOCH}:x:{}", ChatId::generate())),
             enc(&format!("c1:{EPOCH}:1:not-a-chat")),
+            enc("f1:"),
+            enc("f1:01234567~1"),
+            enc("f1:0123456~1-0"),
+            enc("f1:01234567~1-0,"),
+            enc(&format!("f1:{}", vec!["01234567~1-0"; 65].join(","))),
         ] {
             assert_eq!(Cursor::decode(&text), Err(MalformedCursor), "{text:?}");
         }

@@ -14,7 +14,7 @@ use crate::throttle::Action;
 
 use super::account::{UserNode, load_user};
 use super::connection::PageInfo;
-use super::context::{ensure_current_epoch, log_position, null_with_error, policy, store, viewer};
+use super::context::{chat_position, ensure_current_epoch, null_with_error, policy, store, viewer};
 use super::error::{ApiError, ApiResult};
 use super::limits::page_cost;
 use super::message::{
@@ -107,7 +107,7 @@ impl ChatNode {
         let Some(position) = &self.read_state(ctx).await?.position else {
             return Ok(None);
         };
-        let epoch = store(ctx)?.epoch().await?;
+        let epoch = store(ctx)?.epoch_of(&self.chat.id).await?;
         Ok(Some(Cursor::log(&epoch, position.message)))
     }
 
@@ -187,10 +187,10 @@ impl ChatQuery {
                     activity,
                     chat,
                 } => {
-                    ensure_current_epoch(ctx, &epoch).await?;
+                    ensure_current_epoch(ctx, &chat, &epoch).await?;
                     Some((Reverse(activity), Reverse(chat)))
                 }
-                Cursor::Log { .. } => {
+                Cursor::Log { .. } | Cursor::Feed { .. } => {
                     return Err(ApiError::BadUserInput(
                         "this is a message cursor; `chats` needs a chats cursor".to_owned(),
                     ));
@@ -203,11 +203,16 @@ impl ChatQuery {
         let start = after.map_or(0, |key| chats.partition_point(|c| activity_order(c) <= key));
         let total = chats.len();
         let end = (start + size.get()).min(total);
-        let epoch = store.epoch().await?;
+        // A chats cursor carries the epoch of its chat's partition.
+        let epochs = store.epochs().await?;
         let edges: Vec<ChatEdge> = chats
             .drain(start..end)
             .map(|chat| ChatEdge {
-                cursor: Cursor::chats(&epoch, chat.last_activity, &chat.id),
+                cursor: Cursor::chats(
+                    &epochs[store.partition_of(&chat.id).index()],
+                    chat.last_activity,
+                    &chat.id,
+                ),
                 node: ChatNode::new(chat),
             })
             .collect();
@@ -273,8 +278,10 @@ impl ChatMutation {
     ) -> ApiResult<ChatNode> {
         let user = viewer(ctx)?;
         policy(ctx)?.write(Action::MarkRead, &user).await?;
-        let position = log_position(ctx, &cursor).await?;
+        // A malformed cursor is BAD_USER_INPUT before the chat is looked at.
+        let cursor = Cursor::decode(&cursor)?;
         let chat = ChatId::parse(&chat_id).ok_or(ApiError::NotFound)?;
+        let position = chat_position(ctx, &chat, cursor).await?;
         let chat = store(ctx)?.mark_read(&chat, &user, position).await?;
         Ok(ChatNode::new(chat))
     }

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use async_graphql::Context;
 
 use crate::auth::{Tokens, Viewer};
-use crate::cursor::Cursor;
-use crate::domain::{SessionId, UserId};
+use crate::cursor::{Cursor, matches_fingerprint};
+use crate::domain::{ChatId, SessionId, UserId};
 use crate::metrics::Metrics;
+use crate::realtime::feed::After;
 use crate::sessions::Revocations;
 use crate::signals::rooms::Rooms;
-use crate::store::{LogId, Store};
+use crate::store::{LogId, Partition, Partitions, Positions, Store};
 use crate::throttle::Policy;
 
 use super::error::{ApiError, ApiResult};
@@ -96,13 +97,32 @@ pub fn viewer(ctx: &Context<'_>) -> ApiResult<UserId> {
     }
 }
 
-/// Parses a client's log cursor: malformed or of the other kind is
-/// BAD_USER_INPUT, one from another epoch CURSOR_EXPIRED.
-pub async fn log_position(ctx: &Context<'_>, cursor: &str) -> ApiResult<LogId> {
-    match Cursor::decode(cursor)? {
+/// Parses a client's cursor of a message or event of `chat`: malformed or
+/// a chats cursor is BAD_USER_INPUT, one from another epoch of the chat's
+/// partition CURSOR_EXPIRED. A feed cursor (from an all-chats subscription)
+/// is taken at its position in the chat's partition.
+pub async fn log_position(ctx: &Context<'_>, chat: &ChatId, cursor: &str) -> ApiResult<LogId> {
+    chat_position(ctx, chat, Cursor::decode(cursor)?).await
+}
+
+/// [`log_position`] of an already decoded cursor.
+pub async fn chat_position(ctx: &Context<'_>, chat: &ChatId, cursor: Cursor) -> ApiResult<LogId> {
+    let store = store(ctx)?;
+    let partition = store.partition_of(chat);
+    match cursor {
         Cursor::Log { epoch, id } => {
-            ensure_current_epoch(ctx, &epoch).await?;
+            ensure_current_epoch(ctx, chat, &epoch).await?;
             Ok(id)
+        }
+        Cursor::Feed { parts } => {
+            let (fingerprint, id) = feed_parts(store.partitions(), &parts)?
+                .get(partition.index())
+                .ok_or(ApiError::CursorExpired)?;
+            let epoch = store.epoch(partition).await?;
+            match matches_fingerprint(&epoch, fingerprint) {
+                true => Ok(*id),
+                false => Err(ApiError::CursorExpired),
+            }
         }
         Cursor::Chats { .. } => Err(ApiError::BadUserInput(
             "this is a chats cursor; a message or event cursor is needed here".to_owned(),
@@ -110,9 +130,57 @@ pub async fn log_position(ctx: &Context<'_>, cursor: &str) -> ApiResult<LogId> {
     }
 }
 
-/// CURSOR_EXPIRED unless `epoch` is the current log's.
-pub async fn ensure_current_epoch(ctx: &Context<'_>, epoch: &str) -> ApiResult<()> {
-    if store(ctx)?.epoch().await? == epoch {
+/// Parses the cursor an all-chats subscription resumes after. With one
+/// partition any message or event cursor does (v1's rule). With more, it
+/// must be a cursor such a subscription delivered (a position in every
+/// partition); a single chat's cursor cannot resume every chat exactly and
+/// is BAD_USER_INPUT. A partition whose epoch changed makes it
+/// CURSOR_EXPIRED.
+pub async fn feed_position(ctx: &Context<'_>, cursor: &str) -> ApiResult<After> {
+    let store = store(ctx)?;
+    let partitions = store.partitions();
+    match Cursor::decode(cursor)? {
+        Cursor::Log { epoch, id } if partitions.count() == 1 => {
+            match store.epoch(Partition::default()).await? == epoch {
+                true => Ok(After::Chat(id)),
+                false => Err(ApiError::CursorExpired),
+            }
+        }
+        Cursor::Log { .. } => Err(ApiError::BadUserInput(
+            "this cursor names a place in one chat; resume a subscription to all chats with a cursor it delivered, or pass chatId".to_owned(),
+        )),
+        Cursor::Feed { parts } => {
+            let parts = feed_parts(partitions, &parts)?;
+            let epochs = store.epochs().await?;
+            let current = parts
+                .iter()
+                .zip(&epochs)
+                .all(|((fingerprint, _), epoch)| matches_fingerprint(epoch, fingerprint));
+            match current {
+                true => Ok(After::Feed(Positions::from_vec(
+                    parts.iter().map(|(_, id)| *id).collect(),
+                ))),
+                false => Err(ApiError::CursorExpired),
+            }
+        }
+        Cursor::Chats { .. } => Err(ApiError::BadUserInput(
+            "this is a chats cursor; a message or event cursor is needed here".to_owned(),
+        )),
+    }
+}
+
+/// A feed cursor's parts, CURSOR_EXPIRED when it was made for another
+/// number of partitions (the log was re-partitioned since).
+fn feed_parts(partitions: Partitions, parts: &[(String, LogId)]) -> ApiResult<&[(String, LogId)]> {
+    match parts.len() == partitions.count() {
+        true => Ok(parts),
+        false => Err(ApiError::CursorExpired),
+    }
+}
+
+/// CURSOR_EXPIRED unless `epoch` is the current one of `chat`'s partition.
+pub async fn ensure_current_epoch(ctx: &Context<'_>, chat: &ChatId, epoch: &str) -> ApiResult<()> {
+    if store(ctx)?.epoch_of(chat).await? == epoch {
         Ok(())
     } else {
         Err(ApiError::CursorExpired)

@@ -1,22 +1,20 @@
 //! Real-time events: the `ChatEvent` interface, its types, and the
 //! `messageCreated` / `chatEvents` subscriptions.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, ID, Interface, Object, Subscription};
 use futures_util::future::ready;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 
 use crate::cursor::Cursor;
 use crate::domain::{ChatId, UserId};
-use crate::realtime::feed::Feed;
+use crate::realtime::feed::{After, Feed};
 use crate::realtime::hub::Hub;
 use crate::store::{Event, EventKind, LogId};
 
 use super::account::{UserNode, load_user};
 use super::chat::ChatNode;
-use super::context::{LastEventId, log_position, store, viewer};
-use super::envelope::Envelope;
+use super::context::{LastEventId, feed_position, log_position, store, viewer};
+use super::envelope::{Envelope, Epochs};
 use super::error::{ApiError, ApiResult};
 use super::live::handoff;
 use super::message::MessageNode;
@@ -130,7 +128,7 @@ chat_event_type!(
 
         /// The reader's new read position (a message cursor).
         async fn read_cursor(&self) -> ApiResult<String> {
-            Ok(Cursor::log(&self.0.epoch, self.0.message()?))
+            Ok(Cursor::log(self.0.epoch(), self.0.message()?))
         }
 
         async fn message_id(&self) -> ApiResult<ID> {
@@ -163,7 +161,7 @@ impl Envelope {
             .message(&self.event.chat_id, self.message()?)
             .await?
             .ok_or_else(|| ApiError::internal("a changed message is missing"))?;
-        Ok(MessageNode::current(message, self.epoch.to_string()))
+        Ok(MessageNode::current(message, self.epoch().to_owned()))
     }
 
     /// A reaction event's emoji and user.
@@ -284,7 +282,7 @@ async fn open(
     after: Option<String>,
 ) -> ApiResult<(
     impl Stream<Item = ApiResult<Envelope>> + Send + use<>,
-    Arc<str>,
+    Epochs,
 )> {
     let viewer = viewer(ctx)?;
     let only = chat_id
@@ -295,28 +293,30 @@ async fn open(
         .data_opt::<LastEventId>()
         .map(|last| last.0.clone())
         .or(after);
-    let after = match after {
-        Some(cursor) => Some(log_position(ctx, &cursor).await?),
-        None => None,
+    let after = match (after, &only) {
+        (Some(cursor), Some(chat)) => Some(After::Chat(log_position(ctx, chat, &cursor).await?)),
+        (Some(cursor), None) => Some(feed_position(ctx, &cursor).await?),
+        (None, _) => None,
     };
     let store = store(ctx)?.clone();
     let hub = ctx
         .data::<Hub>()
         .map_err(|e| ApiError::internal(e.message))?;
-    let epoch: Arc<str> = store.epoch().await?.into();
+    let epochs: Epochs = store.epochs().await?.into();
     let feed = Feed::open(store, hub, viewer, only, after).await?;
     let envelopes = {
-        let epoch = epoch.clone();
+        let epochs = epochs.clone();
         feed.into_stream().map(move |item| {
             item.map(|fed| Envelope {
                 event: fed.event,
-                epoch: epoch.clone(),
+                epochs: epochs.clone(),
                 live: fed.live,
+                resume: fed.resume,
             })
             .map_err(ApiError::from)
         })
     };
-    Ok((envelopes, epoch))
+    Ok((envelopes, epochs))
 }
 
 /// The message a `MessageCreated` event carries. Delivered live, the
@@ -327,14 +327,15 @@ async fn open(
 /// them for every live message cost the Redis backend's burst benchmark
 /// 40 % of its throughput: see BENCHMARKS.md.)
 fn message_node(envelope: Envelope) -> ApiResult<MessageNode> {
-    let epoch = envelope.epoch.to_string();
-    match &envelope.event.kind {
+    let epoch = envelope.epoch().to_owned();
+    let node = match &envelope.event.kind {
         EventKind::MessageCreated(message) if envelope.live => {
-            Ok(MessageNode::current(message.clone(), epoch))
+            MessageNode::current(message.clone(), epoch)
         }
-        EventKind::MessageCreated(message) => Ok(MessageNode::as_sent(message.clone(), epoch)),
-        _ => Err(ApiError::internal("not a message event")),
-    }
+        EventKind::MessageCreated(message) => MessageNode::as_sent(message.clone(), epoch),
+        _ => return Err(ApiError::internal("not a message event")),
+    };
+    Ok(node.in_feed(envelope.feed_cursor()))
 }
 
 #[derive(Default)]

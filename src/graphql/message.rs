@@ -28,6 +28,9 @@ pub(super) const DEFAULT_MESSAGES_PAGE: usize = 50;
 pub struct MessageNode {
     message: Message,
     epoch: String,
+    /// The cursor of an all-chats subscription over a partitioned log,
+    /// printed instead of the message's own (see `Envelope::resume`).
+    feed_cursor: Option<String>,
     /// For a message as sent: the message as it is now, once read.
     reread: Option<OnceCell<Message>>,
 }
@@ -38,6 +41,7 @@ impl MessageNode {
         Self {
             message,
             epoch,
+            feed_cursor: None,
             reread: None,
         }
     }
@@ -47,12 +51,25 @@ impl MessageNode {
         Self {
             message,
             epoch,
+            feed_cursor: None,
             reread: Some(OnceCell::new()),
         }
     }
 
+    /// The same node delivered by an all-chats subscription whose cursors
+    /// are feed cursors (`None` keeps the message's own).
+    pub fn in_feed(self, feed_cursor: Option<String>) -> Self {
+        Self {
+            feed_cursor,
+            ..self
+        }
+    }
+
     fn cursor_text(&self) -> String {
-        Cursor::log(&self.epoch, self.message.id)
+        match &self.feed_cursor {
+            Some(cursor) => cursor.clone(),
+            None => Cursor::log(&self.epoch, self.message.id),
+        }
     }
 
     /// The message as it is now.
@@ -158,12 +175,12 @@ pub async fn history(
 ) -> ApiResult<MessageConnection> {
     let size = PageSize::parse("last", last, DEFAULT_MESSAGES_PAGE)?;
     let before = match before {
-        Some(cursor) => Some(log_position(ctx, &cursor).await?),
+        Some(cursor) => Some(log_position(ctx, chat, &cursor).await?),
         None => None,
     };
     let store = store(ctx)?;
     let page = store.messages(chat, before, size.get()).await?;
-    let epoch = store.epoch().await?;
+    let epoch = store.epoch_of(chat).await?;
     let edges: Vec<MessageEdge> = page
         .messages
         .into_iter()
@@ -190,6 +207,6 @@ pub async fn last_message(ctx: &Context<'_>, chat: &ChatId) -> ApiResult<Option<
     let Some(message) = store.last_message(chat).await? else {
         return Ok(None);
     };
-    let epoch = store.epoch().await?;
+    let epoch = store.epoch_of(chat).await?;
     Ok(Some(MessageNode::current(message, epoch)))
 }

@@ -51,7 +51,7 @@ pub async fn receipts(
 ) -> ApiResult<Vec<ReadReceipt>> {
     let store = store(ctx)?;
     let receipts = store.read_receipts(chat).await?;
-    let epoch = store.epoch().await?;
+    let epoch = store.epoch_of(chat).await?;
     Ok(receipts
         .into_iter()
         .filter(|(user, _)| user != viewer)

@@ -67,7 +67,8 @@ impl TypingSubscription {
         // position: a leave after the snapshot reaches the watcher, and
         // one at or before it is already in the snapshot.
         let memberships = hub.memberships(viewer.clone());
-        let (chats, at) = store.membership_snapshot(&viewer).await?;
+        let (chats, heads) = store.membership_snapshot(&viewer).await?;
+        let at = heads.get(store.partition_of(&chat));
         if !chats.contains(&chat) {
             return Err(ApiError::NotFound);
         }
@@ -115,8 +116,8 @@ struct Watch {
     states: watch::Receiver<Option<Arc<Vec<UserId>>>>,
     _room: Arc<Room<Vec<UserId>>>,
     memberships: Memberships,
-    /// The log position of the membership snapshot the subscription
-    /// started from.
+    /// The position in the chat's partition of the membership snapshot the
+    /// subscription started from.
     at: LogId,
     chat: ChatId,
     viewer: UserId,

@@ -11,7 +11,7 @@ use crate::auth::Tokens;
 use crate::graphql::ChatSchema;
 use crate::graphql::live::Operations;
 use crate::metrics::Metrics;
-use crate::realtime::consumer::ConsumerStatus;
+use crate::realtime::consumer::Consumers;
 use crate::realtime::hub::Hub;
 use crate::sessions::Revocations;
 use crate::signals::attendance::Attendance;
@@ -60,8 +60,8 @@ pub struct AppState {
     pub sse: SseSettings,
     /// Fan-out of consumed events to this process's subscriptions.
     pub hub: Hub,
-    /// Health of this process's log consumer, for `/ready`.
-    pub consumer: Arc<ConsumerStatus>,
+    /// Health of this process's log consumers (one per partition), for `/ready`.
+    pub consumer: Consumers,
     /// Cancelled when the server begins to shut down. Long-lived work
     /// (WebSockets, subscriptions, the log consumer) watches it, because
     /// the HTTP server's graceful shutdown does not reach upgraded

@@ -24,7 +24,7 @@ use prometheus_client::registry::Registry;
 
 use self::live::Live;
 
-pub use self::live::Readings;
+pub use self::live::{ConsumerReading, Readings};
 
 /// `code` label: an error's `extensions.code`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -1,4 +1,5 @@
-//! The log consumer: one task per process tailing the event log into the hub.
+//! The log consumers: one task per partition per process, tailing that
+//! partition's log into the hub.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -6,7 +7,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{LogId, StoreResult, now_ms};
+use crate::store::{LogId, Partition, Partitions, StoreResult, now_ms};
 
 use super::hub::Hub;
 use crate::store::LogTail;
@@ -20,9 +21,10 @@ const BATCH: usize = 512;
 const BACKOFF_FIRST: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
-/// What the consumer reports to readiness checks and metrics.
+/// What one partition's consumer reports to readiness checks and metrics.
 #[derive(Debug, Default)]
 pub struct ConsumerStatus {
+    partition: Partition,
     healthy: AtomicBool,
     consumed: AtomicU64,
     errors: AtomicU64,
@@ -31,11 +33,20 @@ pub struct ConsumerStatus {
 }
 
 impl ConsumerStatus {
-    /// A status that reports healthy until the first failed read.
-    pub fn new() -> Arc<Self> {
-        let status = Self::default();
+    /// The status of `partition`'s consumer: healthy until its first
+    /// failed read.
+    pub fn new(partition: Partition) -> Arc<Self> {
+        let status = Self {
+            partition,
+            ..Self::default()
+        };
         status.healthy.store(true, Ordering::Relaxed);
         Arc::new(status)
+    }
+
+    /// The partition whose log this consumer reads.
+    pub fn partition(&self) -> Partition {
+        self.partition
     }
 
     /// Whether the last read from the log succeeded.
@@ -61,7 +72,29 @@ impl ConsumerStatus {
     }
 }
 
-/// Tails the log from a position and publishes every event, in order, once.
+/// The statuses of a process's consumers, one per partition.
+#[derive(Debug, Clone)]
+pub struct Consumers(Arc<[Arc<ConsumerStatus>]>);
+
+impl Consumers {
+    /// Healthy statuses for every partition.
+    pub fn new(partitions: Partitions) -> Self {
+        Self(partitions.all().map(ConsumerStatus::new).collect())
+    }
+
+    /// Whether every consumer's last read succeeded.
+    pub fn is_healthy(&self) -> bool {
+        self.0.iter().all(|status| status.is_healthy())
+    }
+
+    /// Each partition's status, in partition order.
+    pub fn statuses(&self) -> impl Iterator<Item = &Arc<ConsumerStatus>> {
+        self.0.iter()
+    }
+}
+
+/// Tails one partition's log from a position and publishes every event, in
+/// order, once.
 pub struct Consumer {
     tail: Box<dyn LogTail>,
     hub: Hub,
@@ -94,7 +127,7 @@ impl Consumer {
 
     /// One blocking read and the publication of what it brought; returns how
     /// many events were published. Tests drive the consumer with this.
-    #[tracing::instrument(level = "debug", skip_all, fields(after = ?self.last))]
+    #[tracing::instrument(level = "debug", skip_all, fields(partition = %self.status.partition, after = ?self.last))]
     pub async fn poll_once(&mut self) -> StoreResult<usize> {
         let events = self.tail.read_after(self.last, BLOCK, BATCH).await;
         let events = match events {
@@ -137,7 +170,7 @@ impl Consumer {
                 result = self.poll_once() => match result {
                     Ok(_) => backoff = BACKOFF_FIRST,
                     Err(error) => {
-                        tracing::warn!(%error, retry_in = ?backoff, position = %self.last, "event log read failed");
+                        tracing::warn!(%error, retry_in = ?backoff, partition = %self.status.partition, position = %self.last, "event log read failed");
                         tokio::select! {
                             () = shutdown.cancelled() => break,
                             () = tokio::time::sleep(backoff) => {}
@@ -147,6 +180,6 @@ impl Consumer {
                 },
             }
         }
-        tracing::info!(position = %self.last, "log consumer stopped");
+        tracing::info!(partition = %self.status.partition, position = %self.last, "log consumer stopped");
     }
 }

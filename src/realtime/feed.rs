@@ -3,16 +3,22 @@
 //!
 //! How the seams are closed:
 //! 1. Register with the hub *first*, then take a membership snapshot together
-//!    with the log head (`head`) in one atomic read. Every event after
-//!    `head` is published after the registration, so the route gets it if
-//!    the viewer may see it (the hub routes by the snapshot, corrected by
-//!    the membership events it has published since `head`); anything the
-//!    route yields at or before `position` is skipped.
-//! 2. With `after`, memberships are rewound from `head` to `after` by
+//!    with each partition's head (`heads`), each partition's part in one
+//!    atomic read. Every event after its partition's head is published
+//!    after the registration, so the route gets it if the viewer may see it
+//!    (the hub routes by the snapshot, corrected by the membership events
+//!    it has published since); anything the route yields at or before the
+//!    feed's position in the event's partition is skipped.
+//! 2. With `after`, memberships are rewound from `heads` to `after` by
 //!    undoing the viewer's own membership events in between, then events
-//!    `(after, head]` are replayed from the log through the same filter.
+//!    `(after, heads]` are replayed from the log through the same filter.
 //! 3. A receiver that lags behind the hub's buffer is backfilled from the
-//!    log from `position` to the end, then goes back to the receiver.
+//!    log from `positions` to the end, then goes back to the receiver.
+//!
+//! With more than one partition, everything above is done per partition:
+//! a chat's events and its membership events are all in its partition's
+//! log, so partitions never need to be ordered against each other, and a
+//! feed's place is one position per partition ([`Positions`]).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -20,7 +26,7 @@ use std::sync::Arc;
 use futures_util::Stream;
 
 use crate::domain::{ChatId, UserId};
-use crate::store::{Event, LogId, Store, StoreError, StoreResult};
+use crate::store::{Event, LogId, Partition, Positions, Store, StoreError, StoreResult};
 
 use super::hub::{Hub, Received, Route};
 use super::visibility::{Verdict, Visibility};
@@ -28,11 +34,21 @@ use super::visibility::{Verdict, Visibility};
 /// Events read from the log per round trip while replaying.
 const PAGE: usize = 500;
 
+/// Where a feed resumes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum After {
+    /// A position in the log of the feed's one chat (for a feed limited to
+    /// a chat).
+    Chat(LogId),
+    /// A position in every partition (for an all-chats feed).
+    Feed(Positions),
+}
+
 /// Where the feed takes its next events from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Source {
-    /// The log, up to and including this position, then the hub.
-    LogUntil(LogId),
+    /// The log, up to and including these positions, then the hub.
+    LogUntil(Positions),
     /// The log, until it has nothing more, then the hub (lag backfill).
     LogToEnd,
     /// The hub.
@@ -48,17 +64,31 @@ pub struct FeedEvent {
     /// client's cursor. Such events reach every subscriber within moments
     /// of each other, which is what lets their renderings be shared.
     pub live: bool,
+    /// For an all-chats feed over more than one partition: the feed's
+    /// position in every partition right after this event, which is what
+    /// resumes it exactly. `None` where the event's own position does.
+    pub resume: Option<Positions>,
 }
 
-/// The events one subscription delivers, in log order.
+/// The events one subscription delivers, in log order within each
+/// partition.
 pub struct Feed {
     store: Arc<dyn Store>,
     /// This subscription's queue in the hub: only events of the viewer's
     /// chats (and its own membership changes) reach it.
     route: Route,
     visibility: Visibility,
-    /// The last log position taken into account (delivered or skipped).
-    position: LogId,
+    /// The last position taken into account (delivered or skipped), per
+    /// partition.
+    positions: Positions,
+    /// The partitions this feed reads: the chat's for a feed limited to
+    /// one, every one otherwise.
+    partitions: Vec<Partition>,
+    /// Which of `partitions` a replay is reading.
+    replaying: usize,
+    /// Whether each event carries the feed's positions (see
+    /// [`FeedEvent::resume`]).
+    stamps: bool,
     source: Source,
     ready: VecDeque<FeedEvent>,
     ended: bool,
@@ -67,37 +97,71 @@ pub struct Feed {
 impl Feed {
     /// Opens a feed for `viewer`, optionally limited to chat `only` (which
     /// the viewer must be a member of now: `NotFound` otherwise) and
-    /// resuming after log position `after` (`Expired` when the log no longer
-    /// holds what follows it).
+    /// resuming after `after` (`Expired` when the log no longer holds what
+    /// follows it).
     #[tracing::instrument(level = "debug", skip_all, fields(%viewer, chat = ?only, ?after))]
     pub async fn open(
         store: Arc<dyn Store>,
         hub: &Hub,
         viewer: UserId,
         only: Option<ChatId>,
-        after: Option<LogId>,
+        after: Option<After>,
     ) -> StoreResult<Feed> {
         let route = hub.route(viewer.clone(), only.clone());
-        let (chats, head) = store.membership_snapshot(&viewer).await?;
-        route.set_chats(chats.iter().cloned(), head);
+        let (chats, heads) = store.membership_snapshot(&viewer).await?;
+        route.set_chats(chats.iter().cloned(), &heads);
         let mut visibility = Visibility::new(viewer, chats, only.clone());
         if let Some(chat) = &only
             && !visibility.is_member(chat)
         {
             return Err(StoreError::NotFound);
         }
-        let (position, source) = match after {
-            Some(after) if after < head => {
-                rewind(store.as_ref(), &mut visibility, after, head).await?;
-                (after, Source::LogUntil(head))
+        let partitions: Vec<Partition> = match &only {
+            Some(chat) => vec![store.partition_of(chat)],
+            None => store.partitions().all().collect(),
+        };
+        let start = match (&after, &only) {
+            (None, _) => heads.clone(),
+            (Some(After::Chat(id)), Some(chat)) => {
+                let mut start = heads.clone();
+                start.set(store.partition_of(chat), *id);
+                start
             }
-            _ => (head, Source::Hub),
+            // With one partition a chat's position is a feed position.
+            (Some(After::Chat(id)), None) if heads.len() == 1 => Positions::from_vec(vec![*id]),
+            (Some(After::Feed(positions)), _) if positions.len() == heads.len() => {
+                positions.clone()
+            }
+            // Made for another partitioning of the log: it cannot be
+            // resumed exactly (the GraphQL layer refuses these first).
+            (Some(_), _) => return Err(StoreError::Expired),
+        };
+        // A position ahead of the head has nothing to replay.
+        let start = Positions::from_vec(
+            start
+                .iter()
+                .zip(heads.iter())
+                .map(|(start, head)| start.min(head))
+                .collect(),
+        );
+        let source = match start == heads {
+            true => Source::Hub,
+            false => {
+                for partition in &partitions {
+                    let (after, head) = (start.get(*partition), heads.get(*partition));
+                    rewind(store.as_ref(), &mut visibility, *partition, after, head).await?;
+                }
+                Source::LogUntil(heads)
+            }
         };
         Ok(Feed {
+            stamps: only.is_none() && store.partitions().count() > 1,
             store,
             route,
             visibility,
-            position,
+            positions: start,
+            partitions,
+            replaying: 0,
             source,
             ready: VecDeque::new(),
             ended: false,
@@ -113,8 +177,8 @@ impl Feed {
             if self.ended {
                 return None;
             }
-            let step = match self.source {
-                Source::LogUntil(until) => self.replay(Some(until)).await,
+            let step = match &self.source {
+                Source::LogUntil(until) => self.replay(Some(until.clone())).await,
                 Source::LogToEnd => self.replay(None).await,
                 Source::Hub => {
                     self.listen().await;
@@ -135,25 +199,36 @@ impl Feed {
         })
     }
 
-    /// Reads one page of the log after `position`, then switches to the hub
-    /// when the page reaches `until` or the end of the log.
-    async fn replay(&mut self, until: Option<LogId>) -> StoreResult<()> {
-        let page = self.store.read_log(self.position, PAGE).await?;
+    /// Reads one page of the partition being replayed, after the feed's
+    /// position in it; moves to the next partition when the page reaches
+    /// `until` or the end of the log, and to the hub after the last.
+    async fn replay(&mut self, until: Option<Positions>) -> StoreResult<()> {
+        let Some(partition) = self.partitions.get(self.replaying).copied() else {
+            self.replaying = 0;
+            self.source = Source::Hub;
+            return Ok(());
+        };
+        let limit = until.as_ref().map(|until| until.get(partition));
+        let after = self.positions.get(partition);
+        let page = match limit {
+            Some(limit) if after >= limit => Vec::new(),
+            _ => self.store.read_log(partition, after, PAGE).await?,
+        };
         let mut done = page.len() < PAGE;
         for event in page {
-            if until.is_some_and(|until| event.id > until) {
+            if limit.is_some_and(|limit| event.id > limit) {
                 done = true;
                 break;
             }
             // Catching up after lag (`until` is `None`) continues the live
-            // flow; replaying up to the head serves a client's cursor.
+            // flow; replaying up to the heads serves a client's cursor.
             self.take(Arc::new(event), until.is_none());
             if self.ended {
                 return Ok(());
             }
         }
         if done {
-            self.source = Source::Hub;
+            self.replaying += 1;
         }
         Ok(())
     }
@@ -161,10 +236,13 @@ impl Feed {
     /// Waits for the hub's next event.
     async fn listen(&mut self) {
         match self.route.recv().await {
-            Received::Event(event) if event.id > self.position => self.take(event, true),
+            Received::Event(event) if event.id > self.positions.get(event.partition) => {
+                self.take(event, true)
+            }
             Received::Event(_) => {}
             Received::Lagged => {
-                tracing::debug!(position = %self.position, "subscription lagged; backfilling from the log");
+                tracing::debug!("subscription lagged; backfilling from the log");
+                self.replaying = 0;
                 self.source = Source::LogToEnd;
             }
             Received::Closed => self.ended = true,
@@ -172,12 +250,17 @@ impl Feed {
     }
 
     fn take(&mut self, event: Arc<Event>, live: bool) {
-        self.position = event.id;
+        self.positions.set(event.partition, event.id);
         let verdict = self.visibility.apply(&event);
         match verdict {
             Verdict::Skip => {}
             Verdict::Deliver | Verdict::DeliverAndEnd => {
-                self.ready.push_back(FeedEvent { event, live });
+                let resume = self.stamps.then(|| self.positions.clone());
+                self.ready.push_back(FeedEvent {
+                    event,
+                    live,
+                    resume,
+                });
                 self.ended = verdict == Verdict::DeliverAndEnd;
             }
         }
@@ -185,17 +268,20 @@ impl Feed {
 }
 
 /// Turns `visibility` from the memberships at `head` into those at `after`
-/// by undoing, newest first, the viewer's membership events in between.
+/// in one partition, by undoing, newest first, the viewer's membership
+/// events in between (a chat's membership events are all in its
+/// partition's log).
 async fn rewind(
     store: &dyn Store,
     visibility: &mut Visibility,
+    partition: Partition,
     after: LogId,
     head: LogId,
 ) -> StoreResult<()> {
     let mut changes = Vec::new();
     let mut position = after;
     while position < head {
-        let page = store.read_log(position, PAGE).await?;
+        let page = store.read_log(partition, position, PAGE).await?;
         let Some(last) = page.last().map(|e| e.id) else {
             break;
         };

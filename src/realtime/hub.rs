@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::domain::{ChatId, UserId};
-use crate::store::{Event, EventKind, LogId};
+use crate::store::{Event, EventKind, Positions};
 
 /// Routes every consumed event to the subscriptions of this process that
 /// may deliver it. Events are shared as `Arc`s, so fan-out copies a pointer,
@@ -189,8 +189,9 @@ impl Hub {
     }
 
     /// Hands one event to the subscriptions that may deliver it. Events
-    /// must be published in log order, which the single consumer per
-    /// process guarantees.
+    /// must be published in log order within each partition, which the
+    /// one consumer per partition per process guarantees; partitions may
+    /// interleave in any way, as no chat spans two.
     pub fn publish(&self, event: Arc<Event>) {
         if self.tap.receiver_count() > 0 {
             let _ = self.tap.send(event.clone());
@@ -291,10 +292,11 @@ fn unindex<K: Eq + std::hash::Hash>(index: &mut HashMap<K, HashSet<u64>>, key: &
 
 impl Route {
     /// Starts routing by chat: `chats` are the viewer's memberships at log
-    /// position `at`. Membership events after `at` that the hub has already
+    /// positions `at` (one per partition). Membership events after `at`
+    /// (in their partition) that the hub has already
     /// handed out are applied on top, so the routes match the hub's
     /// position, whichever of the two is ahead.
-    pub fn set_chats(&self, chats: impl IntoIterator<Item = ChatId>, at: LogId) {
+    pub fn set_chats(&self, chats: impl IntoIterator<Item = ChatId>, at: &Positions) {
         let mut routes = lock(&self.routes);
         let Some(kept) = routes
             .subscriptions
@@ -306,7 +308,7 @@ impl Route {
         for chat in chats {
             routes.join(self.id, &chat);
         }
-        for event in kept.iter().filter(|e| e.id > at) {
+        for event in kept.iter().filter(|e| e.id > at.get(e.partition)) {
             match &event.kind {
                 EventKind::MemberLeft { .. } => routes.leave(self.id, &event.chat_id),
                 _ => routes.join(self.id, &event.chat_id),

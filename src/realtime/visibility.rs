@@ -118,10 +118,11 @@ impl Visibility {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{LogId, Message};
+    use crate::store::{LogId, Message, Partition};
 
     fn event(seq: u64, chat: &ChatId, kind: EventKind) -> Event {
         Event {
+            partition: Partition::default(),
             id: LogId { ms: 1, seq },
             chat_id: chat.clone(),
             kind,

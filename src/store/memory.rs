@@ -15,24 +15,31 @@ use tokio::sync::{broadcast, watch};
 use crate::domain::{ChatId, ChatTitle, Emoji, MessageBody, SessionId, UserId, Username};
 
 use crate::store::LogTail;
+use crate::store::part_log::PartLog;
 use crate::store::session_book::SessionBook;
 use crate::store::signal_board::SignalBoard;
 use crate::store::signals::{Presence, SignalControl, SignalNotices, Signals, Typing};
 
 use super::{
     Changed, Chat, Event, EventKind, IDEMPOTENCY_TTL_MS, LogId, MAX_DISTINCT_EMOJI,
-    MAX_REACTION_USERS, Message, MessagePage, Millis, NewMessage, ReactionGroup, ReadPosition,
-    ReadState, Sent, Store, StoreError, StoreResult, User, now_ms,
+    MAX_REACTION_USERS, Message, MessagePage, Millis, NewMessage, Partition, Partitions, Positions,
+    ReactionGroup, ReadPosition, ReadState, Sent, Store, StoreError, StoreResult, User, now_ms,
 };
 use super::{Ended, RefreshHash, Rotation, SessionNotices};
 
 /// A store that keeps everything in process memory; lost on restart.
+///
+/// With more than one partition it keeps one log per partition, with its
+/// own positions and epoch, exactly as the Redis backend does on a
+/// cluster, so the behaviour tests run partitioned without Redis.
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
-    epoch: String,
-    /// The log head, announced after every append so the consumer's tail
-    /// wakes without polling.
-    head: watch::Sender<LogId>,
+    partitions: Partitions,
+    /// Each partition's epoch, in partition order.
+    epochs: Vec<String>,
+    /// Each partition's head, announced after every append so the
+    /// consumer's tails wake without polling.
+    heads: Vec<watch::Sender<LogId>>,
 }
 
 struct UserRecord {
@@ -110,27 +117,49 @@ struct State {
     /// Idempotency keys in insertion order (so also expiry order), to drop
     /// expired ones without scanning the map.
     idempotency_expiry: VecDeque<(Millis, IdempotencyKey)>,
-    log: VecDeque<Event>,
-    last_id: LogId,
+    /// One log per partition, in partition order.
+    logs: Vec<PartLog>,
+    partitions: Partitions,
     sessions: SessionBook,
     /// Typing sets and presence holds.
     signals: SignalBoard,
-    /// The newest position trimmed from the log, if any.
-    max_trimmed: Option<LogId>,
-    retention: usize,
 }
 
 impl MemoryStore {
-    /// A new, empty store that keeps at least `retention` recent events.
+    /// A new, empty store with one partition that keeps at least
+    /// `retention` recent events.
     pub fn new(retention: usize) -> Self {
+        Self::partitioned(retention, Partitions::default())
+    }
+
+    /// A new, empty store whose log has `partitions`, each keeping at
+    /// least `retention` recent events.
+    pub fn partitioned(retention: usize, partitions: Partitions) -> Self {
+        let logs = partitions
+            .all()
+            .map(|partition| PartLog::new(partition, retention))
+            .collect();
         Self {
             state: Arc::new(Mutex::new(State {
-                retention: retention.max(1),
+                logs,
+                partitions,
                 ..State::default()
             })),
-            epoch: uuid::Uuid::new_v4().simple().to_string(),
-            head: watch::Sender::new(LogId::ZERO),
+            partitions,
+            epochs: partitions
+                .all()
+                .map(|_| uuid::Uuid::new_v4().simple().to_string())
+                .collect(),
+            heads: partitions
+                .all()
+                .map(|_| watch::Sender::new(LogId::ZERO))
+                .collect(),
         }
+    }
+
+    /// The epoch of the partition holding `chat`.
+    fn chat_epoch(&self, chat: &ChatId) -> &str {
+        &self.epochs[self.partitions.of(chat).index()]
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -140,16 +169,19 @@ impl MemoryStore {
     /// Locks for a write that may append events, and announces the new head
     /// when the write is done.
     fn write<T>(&self, write: impl FnOnce(&mut State) -> T) -> T {
-        let (result, head) = {
+        let (result, heads) = {
             let mut state = self.lock();
             let result = write(&mut state);
-            (result, state.last_id)
+            let heads: Vec<LogId> = state.logs.iter().map(PartLog::head).collect();
+            (result, heads)
         };
-        self.head.send_if_modified(|current| {
-            let moved = *current != head;
-            *current = head;
-            moved
-        });
+        for (sender, head) in self.heads.iter().zip(heads) {
+            sender.send_if_modified(|current| {
+                let moved = *current != head;
+                *current = head;
+                moved
+            });
+        }
         result
     }
 }
@@ -180,28 +212,16 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl State {
+    /// Appends an event to the log of the chat's partition.
     fn append(&mut self, chat_id: &ChatId, kind: impl FnOnce(LogId) -> EventKind) -> LogId {
-        let id = self.last_id.next_at(now_ms());
-        self.last_id = id;
-        self.log.push_back(Event {
-            id,
-            chat_id: chat_id.clone(),
-            kind: kind(id),
-        });
-        while self.log.len() > self.retention {
-            if let Some(old) = self.log.pop_front() {
-                self.max_trimmed = Some(old.id);
-            }
-        }
-        id
+        let partition = self.partitions.of(chat_id);
+        self.logs[partition.index()].append(chat_id, kind)
     }
 
-    fn read_after(&self, after: LogId, limit: usize) -> StoreResult<Vec<Event>> {
-        if self.max_trimmed.is_some_and(|trimmed| after < trimmed) {
-            return Err(StoreError::Expired);
-        }
-        let start = self.log.partition_point(|e| e.id <= after);
-        Ok(self.log.iter().skip(start).take(limit).cloned().collect())
+    fn log(&self, partition: Partition) -> StoreResult<&PartLog> {
+        self.logs
+            .get(partition.index())
+            .ok_or_else(|| StoreError::backend(format!("no partition {partition}")))
     }
 
     fn member_chat(&self, chat: &ChatId, user: &UserId) -> Option<&ChatRecord> {
@@ -266,8 +286,11 @@ impl State {
 #[async_trait]
 impl Store for MemoryStore {
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn epoch(&self) -> StoreResult<String> {
-        Ok(self.epoch.clone())
+    async fn epoch(&self, partition: Partition) -> StoreResult<String> {
+        self.epochs
+            .get(partition.index())
+            .cloned()
+            .ok_or_else(|| StoreError::backend(format!("no partition {partition}")))
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -427,7 +450,7 @@ impl Store for MemoryStore {
         sender: &UserId,
         new: NewMessage<'_>,
     ) -> StoreResult<Sent> {
-        let epoch = self.epoch.clone();
+        let epoch = self.chat_epoch(chat).to_owned();
         self.write(|state| {
             let record = state
                 .member_chat(chat, sender)
@@ -521,13 +544,13 @@ impl Store for MemoryStore {
                 return Err(StoreError::Deleted);
             }
             if message.body == body.as_str() {
-                return Ok(unchanged(message, &self.epoch));
+                return Ok(unchanged(message, self.chat_epoch(chat)));
             }
             let event = state.append(chat, |_| EventKind::MessageEdited { message: id });
             let message = state.message_mut(chat, index)?;
             message.body = body.as_str().to_owned();
             message.edited_at = Some(event.ms);
-            Ok(written(message, &self.epoch))
+            Ok(written(message, self.chat_epoch(chat)))
         })
     }
 
@@ -537,7 +560,7 @@ impl Store for MemoryStore {
             let index = state.own_message(chat, by, id)?;
             let message = &state.chats[chat].messages[index];
             if message.deleted_at.is_some() {
-                return Ok(unchanged(message, &self.epoch));
+                return Ok(unchanged(message, self.chat_epoch(chat)));
             }
             let event = state.append(chat, |_| EventKind::MessageDeleted { message: id });
             let record = state.chats.get_mut(chat).ok_or(StoreError::NotFound)?;
@@ -548,7 +571,7 @@ impl Store for MemoryStore {
             let message = state.message_mut(chat, index)?;
             message.body.clear();
             message.deleted_at = Some(event.ms);
-            Ok(written(message, &self.epoch))
+            Ok(written(message, self.chat_epoch(chat)))
         })
     }
 
@@ -571,7 +594,7 @@ impl Store for MemoryStore {
             if let Some(group) = group
                 && groups[group].users.iter().any(|(_, u)| u == user)
             {
-                return Ok(unchanged(&record.messages[index], &self.epoch));
+                return Ok(unchanged(&record.messages[index], self.chat_epoch(chat)));
             }
             if group.is_none() && groups.len() >= MAX_DISTINCT_EMOJI {
                 return Err(StoreError::TooManyEmoji(MAX_DISTINCT_EMOJI));
@@ -590,7 +613,10 @@ impl Store for MemoryStore {
                 emoji: emoji.as_str().to_owned(),
                 user: user.clone(),
             });
-            Ok(written(state.message_mut(chat, index)?, &self.epoch))
+            Ok(written(
+                state.message_mut(chat, index)?,
+                self.chat_epoch(chat),
+            ))
         })
     }
 
@@ -606,7 +632,7 @@ impl Store for MemoryStore {
             let index = state.visible_message(chat, user, id)?;
             let record = state.chats.get_mut(chat).ok_or(StoreError::NotFound)?;
             let Some(groups) = record.reactions.get_mut(&id) else {
-                return Ok(unchanged(&record.messages[index], &self.epoch));
+                return Ok(unchanged(&record.messages[index], self.chat_epoch(chat)));
             };
             let found = groups.iter().enumerate().find_map(|(g, group)| {
                 let at = group.users.iter().position(|(_, u)| u == user);
@@ -614,7 +640,7 @@ impl Store for MemoryStore {
                     .map(|at| (g, at))
             });
             let Some((group, at)) = found else {
-                return Ok(unchanged(&record.messages[index], &self.epoch));
+                return Ok(unchanged(&record.messages[index], self.chat_epoch(chat)));
             };
             groups[group].users.remove(at);
             if groups[group].users.is_empty() {
@@ -625,7 +651,10 @@ impl Store for MemoryStore {
                 emoji: emoji.as_str().to_owned(),
                 user: user.clone(),
             });
-            Ok(written(state.message_mut(chat, index)?, &self.epoch))
+            Ok(written(
+                state.message_mut(chat, index)?,
+                self.chat_epoch(chat),
+            ))
         })
     }
 
@@ -758,13 +787,18 @@ impl Store for MemoryStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn read_log(&self, after: LogId, limit: usize) -> StoreResult<Vec<Event>> {
-        self.lock().read_after(after, limit)
+    async fn read_log(
+        &self,
+        partition: Partition,
+        after: LogId,
+        limit: usize,
+    ) -> StoreResult<Vec<Event>> {
+        self.lock().log(partition)?.read_after(after, limit)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn log_head(&self) -> StoreResult<LogId> {
-        Ok(self.lock().last_id)
+    async fn log_head(&self, partition: Partition) -> StoreResult<LogId> {
+        Ok(self.lock().log(partition)?.head())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -773,20 +807,27 @@ impl Store for MemoryStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn membership_snapshot(&self, user: &UserId) -> StoreResult<(Vec<ChatId>, LogId)> {
+    async fn membership_snapshot(&self, user: &UserId) -> StoreResult<(Vec<ChatId>, Positions)> {
         let state = self.lock();
         let chats = state
             .user_chats
             .get(user)
             .map(|chats| chats.iter().cloned().collect())
             .unwrap_or_default();
-        Ok((chats, state.last_id))
+        let heads = state.logs.iter().map(PartLog::head).collect();
+        Ok((chats, Positions::from_vec(heads)))
     }
 
-    fn log_tail(&self) -> Box<dyn LogTail> {
+    fn partitions(&self) -> Partitions {
+        self.partitions
+    }
+
+    fn log_tail(&self, partition: Partition) -> Box<dyn LogTail> {
+        let head = &self.heads[partition.index().min(self.heads.len() - 1)];
         Box::new(MemoryTail {
             state: self.state.clone(),
-            head: self.head.subscribe(),
+            partition,
+            head: head.subscribe(),
         })
     }
 
@@ -923,6 +964,7 @@ impl SessionNotices for MemoryNotices {
 /// The memory store's [`LogTail`]: waits for the head to move, then reads.
 struct MemoryTail {
     state: Arc<Mutex<State>>,
+    partition: Partition,
     head: watch::Receiver<LogId>,
 }
 
@@ -937,6 +979,8 @@ impl LogTail for MemoryTail {
         // Waiting for a head beyond `after` (rather than for a change) means
         // an append that happened before this call is not waited for.
         let _ = tokio::time::timeout(block, self.head.wait_for(|head| *head > after)).await;
-        lock(&self.state).read_after(after, count)
+        lock(&self.state)
+            .log(self.partition)?
+            .read_after(after, count)
     }
 }

@@ -11,6 +11,8 @@ mod log_id;
 mod log_tail;
 pub mod memory;
 mod model;
+mod part_log;
+mod partition;
 pub mod redis;
 mod session;
 mod session_book;
@@ -30,6 +32,7 @@ pub use model::{
     Changed, Chat, Event, EventKind, MAX_REACTION_USERS, Message, MessagePage, Millis,
     ReactionGroup, ReadPosition, ReadState, Sent, User,
 };
+pub use partition::{MAX_PARTITIONS, Partition, Partitions, Positions};
 pub use session::{Ended, RefreshHash, Rotation, SessionNotices};
 pub use signals::Signals;
 
@@ -54,9 +57,32 @@ pub struct NewMessage<'a> {
 /// cannot slip between a check and the write it guards.
 #[async_trait]
 pub trait Store: Signals {
-    /// The current log's epoch: a random value the log got when it was
-    /// created. Cursors carry it, so a cursor from a lost log is recognised.
-    async fn epoch(&self) -> StoreResult<String>;
+    /// How the log is partitioned.
+    fn partitions(&self) -> Partitions;
+
+    /// The partition a chat's events and state are kept in.
+    fn partition_of(&self, chat: &ChatId) -> Partition {
+        self.partitions().of(chat)
+    }
+
+    /// The current epoch of a partition's log: a random value the log got
+    /// when it was created. Cursors carry it, so a cursor from a lost log
+    /// is recognised.
+    async fn epoch(&self, partition: Partition) -> StoreResult<String>;
+
+    /// The epoch of the partition holding `chat`.
+    async fn epoch_of(&self, chat: &ChatId) -> StoreResult<String> {
+        self.epoch(self.partition_of(chat)).await
+    }
+
+    /// Every partition's epoch, in partition order.
+    async fn epochs(&self) -> StoreResult<Vec<String>> {
+        let mut epochs = Vec::with_capacity(self.partitions().count());
+        for partition in self.partitions().all() {
+            epochs.push(self.epoch(partition).await?);
+        }
+        Ok(epochs)
+    }
 
     /// Checks that the backend answers (for readiness).
     async fn ping(&self) -> StoreResult<()>;
@@ -188,25 +214,43 @@ pub trait Store: Signals {
 
     async fn last_message(&self, chat: &ChatId) -> StoreResult<Option<Message>>;
 
-    /// Up to `limit` events strictly after `after`, in log order. `Expired`
-    /// when events after `after` were already trimmed away.
-    async fn read_log(&self, after: LogId, limit: usize) -> StoreResult<Vec<Event>>;
+    /// Up to `limit` events of `partition` strictly after `after`, in log
+    /// order. `Expired` when events after `after` were already trimmed
+    /// away.
+    async fn read_log(
+        &self,
+        partition: Partition,
+        after: LogId,
+        limit: usize,
+    ) -> StoreResult<Vec<Event>>;
 
-    /// The position of the newest event (`LogId::ZERO` for an empty log).
-    async fn log_head(&self) -> StoreResult<LogId>;
+    /// The position of a partition's newest event (`LogId::ZERO` for an
+    /// empty log).
+    async fn log_head(&self, partition: Partition) -> StoreResult<LogId>;
+
+    /// Every partition's newest position.
+    async fn log_heads(&self) -> StoreResult<Positions> {
+        let mut heads = Vec::with_capacity(self.partitions().count());
+        for partition in self.partitions().all() {
+            heads.push(self.log_head(partition).await?);
+        }
+        Ok(Positions::from_vec(heads))
+    }
 
     /// A chat by id, without a membership check: for resolving an event's
     /// chat at delivery time, after the event itself was found visible.
     async fn chat(&self, chat: &ChatId) -> StoreResult<Option<Chat>>;
 
-    /// The chats `user` belongs to together with the log head, read in one
-    /// atomic step: the memberships are exactly those at that position.
-    /// Subscriptions start from this pair.
-    async fn membership_snapshot(&self, user: &UserId) -> StoreResult<(Vec<ChatId>, LogId)>;
+    /// The chats `user` belongs to with every partition's head: the
+    /// chats of each partition are read in one atomic step with that
+    /// partition's head, so they are exactly the memberships at that
+    /// position. Subscriptions start from this.
+    async fn membership_snapshot(&self, user: &UserId) -> StoreResult<(Vec<ChatId>, Positions)>;
 
-    /// A reader that waits at the end of the log, for this process's one
-    /// consumer. It holds its own connection where the backend has them.
-    fn log_tail(&self) -> Box<dyn LogTail>;
+    /// A reader that waits at the end of one partition's log, for this
+    /// process's consumer of it. It holds its own connection where the
+    /// backend has them.
+    fn log_tail(&self, partition: Partition) -> Box<dyn LogTail>;
 
     /// Starts `session` for `user` with its first refresh token.
     async fn start_session(

@@ -2,7 +2,7 @@
 
 use crate::domain::{ChatId, UserId};
 
-use super::LogId;
+use super::{LogId, Partition};
 
 /// Milliseconds since the Unix epoch, UTC.
 pub type Millis = u64;
@@ -120,6 +120,8 @@ pub struct ReadState {
 /// Something that happened, as recorded in the event log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
+    /// The partition whose log holds it: `id` is a position in that log.
+    pub partition: Partition,
     pub id: LogId,
     pub chat_id: ChatId,
     pub kind: EventKind,

@@ -7,12 +7,15 @@ use chat_server::domain::{ChatTitle, MessageBody, Username};
 use chat_server::realtime::consumer::{Consumer, ConsumerStatus};
 use chat_server::realtime::hub::Hub;
 use chat_server::store::redis::RedisStore;
-use chat_server::store::{Event, LogId, NewMessage, Store};
+use chat_server::store::{Event, LogId, NewMessage, Partition, Partitions, Store};
 use tokio::sync::broadcast::Receiver;
 
 use crate::helpers::{Backend, TestApp, unique_name};
 use crate::on_both_backends;
 use crate::redis_server::RedisServer;
+
+/// These tests drive one consumer: of the only partition.
+const P0: Partition = Partition::FIRST;
 
 /// Polls `consumer` until `hub` has yielded `n` events; returns their ids.
 async fn collect(
@@ -43,10 +46,10 @@ async fn consumer_publishes_each_new_event_once_in_order(backend: Backend) {
     let (ada, bob) = (app.sign_up().await, app.sign_up().await);
     let chat = app.create_chat(&ada, &[&bob]).await;
     app.send(&ada, &chat, "before the start").await;
-    let start = app.log_head().await;
+    let start = app.store.log_head(P0).await.unwrap();
     let hub = Hub::new(64);
     let mut receiver = hub.subscribe();
-    let mut consumer = Consumer::new(app.store.log_tail(), hub, start, ConsumerStatus::new());
+    let mut consumer = Consumer::new(app.store.log_tail(P0), hub, start, ConsumerStatus::new(P0));
 
     // Act
     for i in 0..5 {
@@ -63,7 +66,7 @@ async fn consumer_publishes_each_new_event_once_in_order(backend: Backend) {
         .filter(|id| *id > start)
         .collect();
     assert_eq!(published, expected);
-    assert_eq!(consumer.position(), app.log_head().await);
+    assert_eq!(consumer.position(), app.store.log_head(P0).await.unwrap());
     assert_eq!(consumer.poll_once().await.expect("idle poll"), 0);
     assert!(receiver.try_recv().is_err(), "an event was published twice");
 }
@@ -80,7 +83,7 @@ on_both_backends!(
 async fn consumer_resumes_exactly_after_a_redis_crash() {
     // Arrange: a durable Redis, a chat, and a consumer that has published some.
     let mut redis = RedisServer::start_durable().await;
-    let store = RedisStore::connect(&redis.url(), "t:", 10_000)
+    let store = RedisStore::connect(&redis.url(), "t:", 10_000, Partitions::default())
         .await
         .unwrap();
     let name = Username::parse(&unique_name("crash")).unwrap();
@@ -99,11 +102,11 @@ async fn consumer_resumes_exactly_after_a_redis_crash() {
             store.send_message(&chat, &user, message).await
         }
     };
-    let start = store.log_head().await.unwrap();
+    let start = store.log_head(P0).await.unwrap();
     let hub = Hub::new(64);
     let mut receiver = hub.subscribe();
-    let status = ConsumerStatus::new();
-    let mut consumer = Consumer::new(store.log_tail(), hub, start, status.clone());
+    let status = ConsumerStatus::new(P0);
+    let mut consumer = Consumer::new(store.log_tail(P0), hub, start, status.clone());
     for n in 0..3 {
         send(n).await.unwrap();
     }
@@ -138,7 +141,7 @@ async fn consumer_resumes_exactly_after_a_redis_crash() {
     // Assert: the consumer recovered and published exactly the log after its start.
     assert!(status.is_healthy());
     let log: Vec<LogId> = store
-        .read_log(start, 100)
+        .read_log(P0, start, 100)
         .await
         .unwrap()
         .iter()
@@ -159,13 +162,13 @@ async fn consumer_reports_how_far_behind_it_runs(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let ada = app.sign_up().await;
     let chat = app.create_chat(&ada, &[]).await;
-    let start = app.log_head().await;
+    let start = app.store.log_head(P0).await.unwrap();
     for i in 0..3 {
         app.send(&ada, &chat, &format!("m{i}")).await;
     }
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let status = ConsumerStatus::new();
-    let mut consumer = Consumer::new(app.store.log_tail(), Hub::new(64), start, status.clone());
+    let status = ConsumerStatus::new(P0);
+    let mut consumer = Consumer::new(app.store.log_tail(P0), Hub::new(64), start, status.clone());
 
     // Act
     let published = consumer.poll_once().await.expect("poll_once failed");

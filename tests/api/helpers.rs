@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::sync::Arc;
 
-use chat_server::store::{Event, LogId, Store};
+use chat_server::store::{Event, LogId, Positions, Store};
 use chat_server::throttle::Rate;
 use chat_server::{AppState, Config};
 use serde_json::{Value, json};
@@ -132,16 +132,30 @@ impl TestApp {
     }
 
     /// The whole event log, oldest first, read from the server's own store.
+    /// With several partitions: every partition's events, ordered by
+    /// their positions' time (the order within each chat is exact; across
+    /// partitions there is none to keep).
     pub async fn events(&self) -> Vec<Event> {
-        self.store
-            .read_log(LogId::ZERO, 10_000)
-            .await
-            .expect("read_log failed")
+        let mut events = Vec::new();
+        for partition in self.store.partitions().all() {
+            let part = self.store.read_log(partition, LogId::ZERO, 10_000).await;
+            events.extend(part.expect("read_log failed"));
+        }
+        events.sort_by_key(|event| event.id);
+        events
     }
 
-    /// The position of the newest event in the log.
-    pub async fn log_head(&self) -> LogId {
-        self.store.log_head().await.expect("log_head failed")
+    /// The events after `head` (a [`TestApp::log_head`]), as
+    /// [`TestApp::events`] orders them.
+    pub async fn events_after(&self, head: &Positions) -> Vec<Event> {
+        let mut events = self.events().await;
+        events.retain(|event| event.id > head.get(event.partition));
+        events
+    }
+
+    /// The position of the newest event in every partition of the log.
+    pub async fn log_head(&self) -> Positions {
+        self.store.log_heads().await.expect("log_head failed")
     }
 }
 

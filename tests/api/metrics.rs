@@ -35,6 +35,13 @@ pub fn sample(text: &str, series: &str) -> f64 {
         .unwrap()
 }
 
+/// The samples of `name` for partitions 0 to `count - 1`, in order.
+fn per_partition(text: &str, name: &str, count: usize) -> Vec<f64> {
+    (0..count)
+        .map(|p| sample(text, &format!("{name}{{partition=\"{p}\"}}")))
+        .collect()
+}
+
 /// Scrapes until `series` reads `value`, failing after a few seconds.
 async fn eventually(app: &TestApp, series: &str, value: f64) {
     for _ in 0..100 {
@@ -88,9 +95,22 @@ async fn a_scrape_shows_sockets_subscriptions_deliveries_errors_and_refusals() {
     assert_eq!(sample(&text, "chat_ws_authenticated_connections"), 1.0);
     assert_eq!(sample(&text, "chat_subscriptions_active"), 1.0);
     assert_eq!(sample(&text, "chat_subscription_deliveries_total"), 2.0);
-    assert!(sample(&text, "chat_events_consumed_total") >= 4.0, "{text}");
-    assert_eq!(sample(&text, "chat_consumer_up"), 1.0);
-    assert!(sample(&text, "chat_consumer_lag_seconds") < 10.0, "{text}");
+    // One consumer per partition, each labelled with its number only.
+    let partitions = app.store.partitions().count();
+    let consumed = per_partition(&text, "chat_events_consumed_total", partitions);
+    assert!(consumed.iter().sum::<f64>() >= 4.0, "{text}");
+    assert!(
+        per_partition(&text, "chat_consumer_up", partitions)
+            .iter()
+            .all(|up| *up == 1.0)
+    );
+    let lags = per_partition(&text, "chat_consumer_lag_seconds", partitions);
+    assert!(lags.iter().all(|lag| *lag < 10.0), "{text}");
+    assert!(
+        per_partition(&text, "chat_consumer_errors_total", partitions)
+            .iter()
+            .all(|n| *n == 0.0)
+    );
     assert_eq!(
         sample(&text, r#"chat_graphql_errors_total{code="BAD_USER_INPUT"}"#),
         1.0

@@ -14,13 +14,13 @@
 //! The subscription resolvers (`graphql::events`) call [`serve`]; the
 //! `observe` extension tells renders from requests by [`RenderItem`].
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use async_graphql::Context;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::oneshot;
 
-use crate::graphql::envelope::Envelope;
+use crate::graphql::envelope::{Envelope, Epochs};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::metrics::{Metrics, SubscriptionGuard};
 
@@ -40,8 +40,8 @@ impl HandoffSlot {
 pub(super) struct Handoff {
     /// The events to deliver, in log order, already filtered for the field.
     pub(super) events: BoxStream<'static, ApiResult<Envelope>>,
-    /// The log epoch the events' cursors are printed with.
-    pub(super) epoch: Arc<str>,
+    /// The log epochs the events' cursors are printed with.
+    pub(super) epochs: Epochs,
     /// Counts deliveries for `/metrics`.
     pub(super) metrics: Metrics,
     /// Keeps the subscription on the active-subscriptions gauge while the
@@ -68,7 +68,7 @@ pub async fn serve<T, F, Fut>(
 where
     T: Send + 'static,
     F: FnOnce() -> Fut,
-    Fut: Future<Output = ApiResult<(BoxStream<'static, ApiResult<Envelope>>, Arc<str>)>>,
+    Fut: Future<Output = ApiResult<(BoxStream<'static, ApiResult<Envelope>>, Epochs)>>,
 {
     if let Some(render) = ctx.data_opt::<RenderItem>() {
         let one = take(&render.0).ok_or_else(|| ApiError::internal("rendered twice"))?;
@@ -79,7 +79,7 @@ where
         .ok_or_else(|| ApiError::internal("subscriptions are served on /ws"))?;
     let sender =
         take(&slot.0).ok_or_else(|| ApiError::internal("one subscription field per operation"))?;
-    let (events, epoch) = open().await?;
+    let (events, epochs) = open().await?;
     let metrics = ctx
         .data::<Metrics>()
         .map_err(|e| ApiError::internal(e.message))?
@@ -87,7 +87,7 @@ where
     let running = metrics.subscription_started();
     let handoff = Handoff {
         events,
-        epoch,
+        epochs,
         metrics,
         _running: running,
     };

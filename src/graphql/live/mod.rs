@@ -46,7 +46,8 @@ use self::replies::{Shared, replies};
 use self::template::Templates;
 
 pub use self::payload::Payload;
-pub use self::replies::{LogPosition, Reply};
+pub use self::replies::Reply;
+pub use crate::graphql::envelope::LogPosition;
 
 /// Runs the operations of one server's sockets; cheap to clone.
 #[derive(Clone)]

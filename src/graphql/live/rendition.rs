@@ -26,7 +26,7 @@ use tokio::sync::OnceCell;
 
 use crate::auth::Viewer;
 use crate::metrics::Metrics;
-use crate::store::LogId;
+use crate::store::{LogId, Partition};
 
 use crate::graphql::envelope::Envelope;
 use crate::graphql::error::{ApiError, ApiResult};
@@ -73,11 +73,15 @@ pub(super) struct Renderer {
     cache: Arc<Mutex<Cache>>,
 }
 
+/// A rendering's key and the event's place: partitions number their
+/// positions independently, so a position alone names no event.
+type Place = (u64, Partition, LogId);
+
 #[derive(Default)]
 struct Cache {
-    cells: HashMap<(u64, LogId), Arc<OnceCell<Rendition>>>,
+    cells: HashMap<Place, Arc<OnceCell<Rendition>>>,
     /// Keys in insertion order, oldest first, for eviction.
-    order: VecDeque<(u64, LogId)>,
+    order: VecDeque<Place>,
 }
 
 impl Renderer {
@@ -103,10 +107,12 @@ impl Renderer {
         viewer: &Viewer,
         envelope: Envelope,
     ) -> Rendition {
-        if !envelope.live {
+        // A feed cursor is the subscriber's own place in every partition:
+        // an event carrying one is rendered for its subscriber alone.
+        if !envelope.live || envelope.resume.is_some() {
             return self.execute(template, viewer, Ok(envelope)).await;
         }
-        let cell = self.cell(key, envelope.log_id());
+        let cell = self.cell((key, envelope.event.partition, envelope.log_id()));
         cell.get_or_init(|| self.execute(template, viewer, Ok(envelope)))
             .await
             .clone()
@@ -123,9 +129,9 @@ impl Renderer {
         self.execute(template, viewer, Err(error)).await
     }
 
-    fn cell(&self, key: u64, id: LogId) -> Arc<OnceCell<Rendition>> {
+    fn cell(&self, place: Place) -> Arc<OnceCell<Rendition>> {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(cell) = cache.cells.get(&(key, id)) {
+        if let Some(cell) = cache.cells.get(&place) {
             return cell.clone();
         }
         if cache.order.len() >= CAPACITY
@@ -134,8 +140,8 @@ impl Renderer {
             cache.cells.remove(&oldest);
         }
         let cell = Arc::new(OnceCell::new());
-        cache.cells.insert((key, id), cell.clone());
-        cache.order.push_back((key, id));
+        cache.cells.insert(place, cell.clone());
+        cache.order.push_back(place);
         cell
     }
 

@@ -19,13 +19,12 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::oneshot;
 
 use crate::auth::Viewer;
-use crate::cursor::Cursor;
-use crate::store::LogId;
 
 use super::handoff::Handoff;
 use super::payload::Payload;
 use super::rendition::Renderer;
 use super::template::Template;
+use crate::graphql::envelope::LogPosition;
 
 /// What the transport sends for an operation, in order.
 #[derive(Debug)]
@@ -47,21 +46,6 @@ impl Reply {
     /// Whether the operation ends with this reply (and its id is free again).
     pub fn is_terminal(&self) -> bool {
         matches!(self, Reply::Error(_) | Reply::Complete)
-    }
-}
-
-/// A place in the log a delivered event was at. Kept as parts, so only a
-/// transport that prints the cursor pays for it.
-#[derive(Debug, Clone)]
-pub struct LogPosition {
-    epoch: Arc<str>,
-    id: LogId,
-}
-
-impl LogPosition {
-    /// The cursor that resumes right after the event.
-    pub fn cursor(&self) -> String {
-        Cursor::log(&self.epoch, self.id)
     }
 }
 
@@ -111,7 +95,7 @@ enum Phase {
 struct Delivery {
     handoff: Handoff,
     template: Arc<Template>,
-    /// The template's key for the feed's epoch.
+    /// The template's key for the feed's epochs.
     key: u64,
     viewer: Viewer,
     renderer: Renderer,
@@ -137,7 +121,7 @@ impl Operation {
                     Ok(handoff) = &mut shared.handoff => {
                         // The execution only waits now: drop it.
                         drop(responses);
-                        let key = shared.template.key(&handoff.epoch, &shared.viewer);
+                        let key = shared.template.key(&handoff.epochs, &shared.viewer);
                         self.phase = Phase::Delivering(Box::new(Delivery {
                             handoff,
                             template: shared.template,
@@ -187,10 +171,7 @@ impl Operation {
             None => return self.sent(Reply::Complete),
             Some(Ok(envelope)) => {
                 handoff.metrics.delivered();
-                let position = LogPosition {
-                    epoch: handoff.epoch.clone(),
-                    id: envelope.log_id(),
-                };
+                let position = envelope.position();
                 let rendition = Box::pin(renderer.render(template, *key, viewer, envelope)).await;
                 (rendition, Some(position))
             }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use crate::domain::{ChatId, UserId};
 use crate::store::{
-    Chat, Event, EventKind, LogId, Message, ReadPosition, StoreError, StoreResult, User,
+    Chat, Event, EventKind, LogId, Message, Partition, ReadPosition, StoreError, StoreResult, User,
 };
 
 /// A hash or a stream entry's fields.
@@ -121,7 +121,7 @@ pub fn current_message(
 }
 
 /// An entry of the events stream.
-pub fn event((id, fields): &Entry) -> StoreResult<Event> {
+pub fn event(partition: Partition, (id, fields): &Entry) -> StoreResult<Event> {
     let chat_id = ChatId::from_stored(field(fields, "chat")?);
     let user = |name| field(fields, name).map(UserId::from_stored);
     let kind = match field(fields, "type")? {
@@ -164,6 +164,7 @@ pub fn event((id, fields): &Entry) -> StoreResult<Event> {
         }
     };
     Ok(Event {
+        partition,
         id: log_id(id)?,
         chat_id,
         kind,

@@ -2,18 +2,19 @@
 
 use redis::aio::ConnectionLike;
 
-use crate::store::{Event, LogId, StoreError, StoreResult};
+use crate::store::{Event, LogId, Partition, StoreError, StoreResult};
 
 use super::decode::{self, Entry};
 use super::keys::Keys;
 
-/// Up to `limit` events strictly after `after`, in log order; `Expired`
+/// Up to `limit` events of `partition` strictly after `after`, in log order; `Expired`
 /// when an event after `after` was trimmed away. The trimmed marker and the
 /// range are read in one `MULTI`, so they describe the same moment.
 /// A log that does not exist yet is empty.
 pub async fn read_after(
     conn: &mut impl ConnectionLike,
     keys: &Keys,
+    partition: Partition,
     after: LogId,
     limit: usize,
 ) -> StoreResult<Vec<Event>> {
@@ -21,9 +22,9 @@ pub async fn read_after(
         Some(start) => redis::pipe()
             .atomic()
             .cmd("GET")
-            .arg(keys.trimmed())
+            .arg(keys.trimmed(partition))
             .cmd("XRANGE")
-            .arg(keys.events())
+            .arg(keys.events(partition))
             .arg(start.to_string())
             .arg("+")
             .arg("COUNT")
@@ -34,7 +35,7 @@ pub async fn read_after(
         // Nothing can follow the largest id; only the expiry check remains.
         None => (
             redis::cmd("GET")
-                .arg(keys.trimmed())
+                .arg(keys.trimmed(partition))
                 .query_async(conn)
                 .await
                 .map_err(backend)?,
@@ -46,7 +47,11 @@ pub async fn read_after(
     {
         return Err(StoreError::Expired);
     }
-    entries.iter().take(limit).map(decode::event).collect()
+    entries
+        .iter()
+        .take(limit)
+        .map(|entry| decode::event(partition, entry))
+        .collect()
 }
 
 /// The newest entry's id in a stream (`LogId::ZERO` when empty or missing).

@@ -101,8 +101,8 @@ use crate::store::LogTail;
 
 use super::{
     Changed, Chat, Event, IDEMPOTENCY_TTL_MS, LogId, MAX_DISTINCT_EMOJI, MAX_REACTION_USERS,
-    Message, MessagePage, NewMessage, ReactionGroup, ReadPosition, ReadState, Sent, Store,
-    StoreError, StoreResult, User, now_ms,
+    Message, MessagePage, NewMessage, Partition, Partitions, Positions, ReactionGroup,
+    ReadPosition, ReadState, Sent, Store, StoreError, StoreResult, User, now_ms,
 };
 use super::{Ended, Millis, RefreshHash, Rotation, SessionNotices};
 use decode::{ChangedEntry, Entry, Fields, GroupReply, MessageReply, Reply, SentReply};
@@ -126,14 +126,22 @@ pub struct RedisStore {
     io: Arc<RedisIo>,
     keys: Keys,
     scripts: Scripts,
-    /// Events the log keeps at least (and, trimming being exact, at most).
+    /// Events each partition's log keeps at least (and, trimming being
+    /// exact, at most).
     retention: usize,
+    partitions: Partitions,
 }
 
 impl RedisStore {
-    /// Connects to `url`; every key is prefixed with `prefix`, and the event
-    /// log keeps the `retention` most recent events (at least one).
-    pub async fn connect(url: &str, prefix: &str, retention: usize) -> StoreResult<RedisStore> {
+    /// Connects to `url`; every key is prefixed with `prefix`, and each of
+    /// the log's `partitions` keeps the `retention` most recent events (at
+    /// least one).
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        retention: usize,
+        partitions: Partitions,
+    ) -> StoreResult<RedisStore> {
         let client = Client::open(url).map_err(backend)?;
         let io = Arc::new(RedisIo::start().map_err(StoreError::backend)?);
         let conn = io
@@ -148,9 +156,10 @@ impl RedisStore {
             client,
             conn,
             io,
-            keys: Keys::new(prefix),
+            keys: Keys::with(prefix, partitions, false),
             scripts: Scripts::new(),
             retention: retention.max(1),
+            partitions,
         })
     }
 
@@ -175,14 +184,16 @@ impl RedisStore {
         self.conn.clone()
     }
 
-    /// An invocation of an event-appending script with the keys and
-    /// arguments every such script takes first (see `append_event.lua`).
-    fn appending<'a>(&self, script: &'a Script) -> ScriptInvocation<'a> {
+    /// An invocation of a script appending an event of `chat`, with the
+    /// keys (its partition's log) and arguments every such script takes
+    /// first (see `append_event.lua`).
+    fn appending<'a>(&self, script: &'a Script, chat: &ChatId) -> ScriptInvocation<'a> {
+        let partition = self.partitions.of(chat);
         let mut invocation = script.prepare_invoke();
         invocation
-            .key(self.keys.events())
-            .key(self.keys.epoch())
-            .key(self.keys.trimmed())
+            .key(self.keys.events(partition))
+            .key(self.keys.epoch(partition))
+            .key(self.keys.trimmed(partition))
             .arg(self.retention)
             .arg(new_epoch());
         invocation
@@ -232,7 +243,7 @@ impl RedisStore {
         user: &UserId,
         id: LogId,
     ) -> ScriptInvocation<'a> {
-        let mut invocation = self.appending(script);
+        let mut invocation = self.appending(script, chat);
         invocation
             .key(self.keys.chat(chat))
             .key(self.keys.members(chat))
@@ -265,13 +276,46 @@ impl RedisStore {
         let epoch = match epoch {
             Some(epoch) => epoch,
             // A log whose epoch went missing: `epoch()` makes one.
-            None => self.epoch().await?,
+            None => self.epoch_of(chat).await?,
         };
         Ok(Changed {
             message: decode::current_message(chat, &id, &fields, change.as_deref())?,
             written,
             epoch,
         })
+    }
+
+    /// `NotFound` unless every one of `users` has an account. Accounts are
+    /// never deleted, so checking before a write is as good as checking
+    /// inside it, and the write's keys can stay in its chat's slot.
+    async fn ensure_users(&self, users: &[&UserId]) -> StoreResult<()> {
+        let mut pipe = redis::pipe();
+        for user in users {
+            pipe.cmd("EXISTS").arg(self.keys.user(user));
+        }
+        let found: Vec<u8> = pipe.query_async(&mut self.conn()).await.map_err(backend)?;
+        match found.iter().all(|n| *n == 1) {
+            true => Ok(()),
+            false => Err(StoreError::NotFound),
+        }
+    }
+
+    /// A user's chats in one partition and that partition's head, in one
+    /// `MULTI`: the memberships are exactly those at that position.
+    async fn partition_snapshot(
+        &self,
+        user: &UserId,
+        partition: Partition,
+    ) -> StoreResult<(Vec<String>, LogId)> {
+        let (chats, newest): (Vec<String>, Vec<Entry>) = redis::pipe()
+            .atomic()
+            .cmd("SMEMBERS")
+            .arg(self.keys.user_chats(user, partition))
+            .add_command(log::newest_entry(&self.keys.events(partition)))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok((chats, log::newest_id(&newest)?))
     }
 
     async fn hash(&self, key: String) -> StoreResult<Fields> {
@@ -316,8 +360,8 @@ impl Store for RedisStore {
     /// Reads the epoch, creating it when the log has none yet (`SET NX`, so
     /// concurrent processes agree on one).
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn epoch(&self) -> StoreResult<String> {
-        let key = self.keys.epoch();
+    async fn epoch(&self, partition: Partition) -> StoreResult<String> {
+        let key = self.keys.epoch(partition);
         let mut conn = self.conn();
         let current: Option<String> = redis::cmd("GET")
             .arg(&key)
@@ -408,16 +452,16 @@ impl Store for RedisStore {
         others: &[UserId],
     ) -> StoreResult<Chat> {
         let chat_id = ChatId::generate();
+        let partition = self.partitions.of(&chat_id);
         let members: Vec<&UserId> = std::iter::once(creator).chain(others).collect();
-        let mut invocation = self.appending(&self.scripts.create_chat);
+        self.ensure_users(&members).await?;
+        let mut invocation = self.appending(&self.scripts.create_chat, &chat_id);
         invocation
             .key(self.keys.chat(&chat_id))
             .key(self.keys.members(&chat_id))
             .key(self.keys.reads(&chat_id));
         for member in &members {
-            invocation
-                .key(self.keys.user(member))
-                .key(self.keys.user_chats(member));
+            invocation.key(self.keys.user_chats(member, partition));
         }
         invocation.arg(chat_id.as_str()).arg(title.as_str());
         for member in &members {
@@ -439,12 +483,12 @@ impl Store for RedisStore {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn add_member(&self, chat: &ChatId, by: &UserId, user: &UserId) -> StoreResult<Chat> {
-        let mut invocation = self.appending(&self.scripts.add_member);
+        self.ensure_users(&[user]).await?;
+        let mut invocation = self.appending(&self.scripts.add_member, chat);
         invocation
             .key(self.keys.chat(chat))
             .key(self.keys.members(chat))
-            .key(self.keys.user(user))
-            .key(self.keys.user_chats(user))
+            .key(self.keys.user_chats(user, self.partitions.of(chat)))
             .key(self.keys.reads(chat))
             .key(self.keys.messages(chat))
             .arg(chat.as_str())
@@ -460,10 +504,10 @@ impl Store for RedisStore {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn leave_chat(&self, chat: &ChatId, user: &UserId) -> StoreResult<()> {
-        let mut invocation = self.appending(&self.scripts.leave_chat);
+        let mut invocation = self.appending(&self.scripts.leave_chat, chat);
         invocation
             .key(self.keys.members(chat))
-            .key(self.keys.user_chats(user))
+            .key(self.keys.user_chats(user, self.partitions.of(chat)))
             .key(self.keys.reads(chat))
             .key(self.keys.typing(chat))
             .arg(chat.as_str())
@@ -504,15 +548,18 @@ impl Store for RedisStore {
         Ok(ids.into_iter().map(UserId::from_stored).collect())
     }
 
-    /// Sorted by id, as the memory store happens to return them.
+    /// Gathered from the user's index in every partition, then sorted by
+    /// id, as the memory store happens to return them.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn chats_of(&self, user: &UserId) -> StoreResult<Vec<Chat>> {
         let mut conn = self.conn();
-        let mut ids: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(self.keys.user_chats(user))
-            .query_async(&mut conn)
-            .await
-            .map_err(backend)?;
+        let mut pipe = redis::pipe();
+        for partition in self.partitions.all() {
+            pipe.cmd("SMEMBERS")
+                .arg(self.keys.user_chats(user, partition));
+        }
+        let per_partition: Vec<Vec<String>> = pipe.query_async(&mut conn).await.map_err(backend)?;
+        let mut ids: Vec<String> = per_partition.into_iter().flatten().collect();
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -537,7 +584,7 @@ impl Store for RedisStore {
         sender: &UserId,
         new: NewMessage<'_>,
     ) -> StoreResult<Sent> {
-        let mut invocation = self.appending(&self.scripts.send_message);
+        let mut invocation = self.appending(&self.scripts.send_message, chat);
         invocation
             .key(self.keys.chat(chat))
             .key(self.keys.members(chat))
@@ -662,7 +709,7 @@ impl Store for RedisStore {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn mark_read(&self, chat: &ChatId, user: &UserId, id: LogId) -> StoreResult<Chat> {
-        let mut invocation = self.appending(&self.scripts.mark_read);
+        let mut invocation = self.appending(&self.scripts.mark_read, chat);
         invocation
             .key(self.keys.chat(chat))
             .key(self.keys.members(chat))
@@ -757,13 +804,18 @@ impl Store for RedisStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn read_log(&self, after: LogId, limit: usize) -> StoreResult<Vec<Event>> {
-        log::read_after(&mut self.conn(), &self.keys, after, limit).await
+    async fn read_log(
+        &self,
+        partition: Partition,
+        after: LogId,
+        limit: usize,
+    ) -> StoreResult<Vec<Event>> {
+        log::read_after(&mut self.conn(), &self.keys, partition, after, limit).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn log_head(&self) -> StoreResult<LogId> {
-        log::last_id(&mut self.conn(), &self.keys.events()).await
+    async fn log_head(&self, partition: Partition) -> StoreResult<LogId> {
+        log::last_id(&mut self.conn(), &self.keys.events(partition)).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -771,25 +823,40 @@ impl Store for RedisStore {
         decode::chat(chat, &self.hash(self.keys.chat(chat)).await?)
     }
 
-    /// The user's chats and the log's newest entry, in one `MULTI`. Chat ids
-    /// come sorted, as the memory store returns them.
+    /// Each partition's part in its own `MULTI` (a cluster cannot run one
+    /// across slots), all at once. Chat ids come sorted, as the memory
+    /// store returns them.
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn membership_snapshot(&self, user: &UserId) -> StoreResult<(Vec<ChatId>, LogId)> {
-        let (mut chats, newest): (Vec<String>, Vec<Entry>) = redis::pipe()
-            .atomic()
-            .cmd("SMEMBERS")
-            .arg(self.keys.user_chats(user))
-            .add_command(log::newest_entry(&self.keys.events()))
-            .query_async(&mut self.conn())
-            .await
-            .map_err(backend)?;
+    async fn membership_snapshot(&self, user: &UserId) -> StoreResult<(Vec<ChatId>, Positions)> {
+        let parts = futures_util::future::try_join_all(
+            self.partitions
+                .all()
+                .map(|partition| self.partition_snapshot(user, partition)),
+        )
+        .await?;
+        let mut chats = Vec::new();
+        let mut heads = Vec::with_capacity(parts.len());
+        for (ids, head) in parts {
+            chats.extend(ids);
+            heads.push(head);
+        }
         chats.sort_unstable();
-        let head = log::newest_id(&newest)?;
-        Ok((chats.into_iter().map(ChatId::from_stored).collect(), head))
+        Ok((
+            chats.into_iter().map(ChatId::from_stored).collect(),
+            Positions::from_vec(heads),
+        ))
     }
 
-    fn log_tail(&self) -> Box<dyn LogTail> {
-        Box::new(RedisTail::new(self.client.clone(), self.keys.clone()))
+    fn partitions(&self) -> Partitions {
+        self.partitions
+    }
+
+    fn log_tail(&self, partition: Partition) -> Box<dyn LogTail> {
+        Box::new(RedisTail::new(
+            self.client.clone(),
+            self.keys.clone(),
+            partition,
+        ))
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -49,7 +49,7 @@ impl RedisStore {
             .arg(now)
             .arg(tokens_until)
             .arg(session.as_str())
-            .arg(self.keys.prefix())
+            .arg(self.keys.account_prefix())
             .arg(self.keys.sessions_channel());
         let (status, user): (String, String) = self.run(&invocation).await?;
         match status.as_str() {
@@ -77,7 +77,7 @@ impl RedisStore {
             .key(self.keys.ended_sessions())
             .arg(tokens_until)
             .arg(crate::store::now_ms())
-            .arg(self.keys.prefix())
+            .arg(self.keys.account_prefix())
             .arg(self.keys.sessions_channel())
             .arg(session.map(SessionId::as_str).unwrap_or_default());
         let ended: Vec<(String, f64)> = self.run(&invocation).await?;
@@ -98,7 +98,7 @@ impl RedisStore {
             .arg(password_hash)
             .arg(tokens_until)
             .arg(crate::store::now_ms())
-            .arg(self.keys.prefix())
+            .arg(self.keys.account_prefix())
             .arg(self.keys.sessions_channel());
         let (status, ended): (String, Vec<(String, f64)>) = self.run(&invocation).await?;
         match status.as_str() {

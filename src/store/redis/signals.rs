@@ -108,17 +108,20 @@ impl Signals for RedisStore {
         })
     }
 
+    /// One `SINTERCARD … LIMIT 1` per partition (the two users' indexes of
+    /// one partition share its slot), in one pipeline.
     async fn share_a_chat(&self, a: &UserId, b: &UserId) -> StoreResult<bool> {
-        let shared: u64 = redis::cmd("SINTERCARD")
-            .arg(2)
-            .arg(self.keys.user_chats(a))
-            .arg(self.keys.user_chats(b))
-            .arg("LIMIT")
-            .arg(1)
-            .query_async(&mut self.conn())
-            .await
-            .map_err(backend)?;
-        Ok(shared > 0)
+        let mut pipe = redis::pipe();
+        for partition in self.partitions.all() {
+            pipe.cmd("SINTERCARD")
+                .arg(2)
+                .arg(self.keys.user_chats(a, partition))
+                .arg(self.keys.user_chats(b, partition))
+                .arg("LIMIT")
+                .arg(1);
+        }
+        let shared: Vec<u64> = pipe.query_async(&mut self.conn()).await.map_err(backend)?;
+        Ok(shared.iter().any(|n| *n > 0))
     }
 
     /// A subscribed connection of its own (it can do nothing else), opened

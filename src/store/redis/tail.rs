@@ -7,7 +7,7 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, Value};
 
 use crate::store::LogTail;
-use crate::store::{Event, LogId, StoreError, StoreResult};
+use crate::store::{Event, LogId, Partition, StoreError, StoreResult};
 
 use super::keys::Keys;
 use super::log::{backend, read_after};
@@ -26,16 +26,18 @@ const GRACE: Duration = Duration::from_secs(5);
 pub struct RedisTail {
     client: Client,
     keys: Keys,
+    partition: Partition,
     /// Opened on first use, dropped after an error so the next call reconnects.
     conn: Option<MultiplexedConnection>,
 }
 
 impl RedisTail {
-    /// A tail that connects lazily with `client`.
-    pub fn new(client: Client, keys: Keys) -> Self {
+    /// A tail of `partition` that connects lazily with `client`.
+    pub fn new(client: Client, keys: Keys, partition: Partition) -> Self {
         Self {
             client,
             keys,
+            partition,
             conn: None,
         }
     }
@@ -63,7 +65,7 @@ impl RedisTail {
         count: usize,
     ) -> StoreResult<Vec<Event>> {
         let mut conn = self.connection().await?;
-        let events = read_after(&mut conn, &self.keys, after, count).await?;
+        let events = read_after(&mut conn, &self.keys, self.partition, after, count).await?;
         if !events.is_empty() || block.is_zero() {
             return Ok(events);
         }
@@ -74,7 +76,7 @@ impl RedisTail {
             .arg("COUNT")
             .arg(1)
             .arg("STREAMS")
-            .arg(self.keys.events())
+            .arg(self.keys.events(self.partition))
             .arg(after.to_string());
         let woke = tokio::time::timeout(block + GRACE, xread.query_async::<Value>(&mut conn))
             .await
@@ -83,7 +85,7 @@ impl RedisTail {
         if matches!(woke, Value::Nil) {
             return Ok(Vec::new());
         }
-        read_after(&mut conn, &self.keys, after, count).await
+        read_after(&mut conn, &self.keys, self.partition, after, count).await
     }
 }
 

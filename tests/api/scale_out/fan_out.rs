@@ -63,8 +63,8 @@ async fn fan_out_to_200_subscribers_is_exact(backend: Backend) {
     }))
     .await;
     let head = app.log_head().await;
-    let epoch = app.store.epoch().await.unwrap();
-    let after = Cursor::log(&epoch, head);
+    let epochs = app.store.epochs().await.unwrap();
+    let after = Cursor::feed(&epochs, &head);
     let sockets = join_all(
         users
             .iter()
@@ -103,7 +103,7 @@ async fn fan_out_to_200_subscribers_is_exact(backend: Backend) {
 
     // Assert: per subscriber, exactly its chat's messages in log order,
     // then silence.
-    let logged = logged_bodies(&app.events().await, head);
+    let logged = logged_bodies(&app.events().await, &head);
     let expected_total: usize = (0..users.len())
         .map(|u| logged[&chats[u / MEMBERS]].len())
         .sum();

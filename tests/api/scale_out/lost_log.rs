@@ -1,6 +1,7 @@
 //! Redis lost its data: after it restarts empty, what pointed into the old
 //! log (cursors) or at its users (tokens) is refused with a stable code.
 
+use chat_server::store::Partition;
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -16,7 +17,7 @@ async fn cursors_from_a_lost_redis_log_are_expired() {
     let ada = app.sign_up().await;
     let old_chat = app.create_chat(&ada, &[]).await;
     let old_cursor = text(&app.send(&ada, &old_chat, "lost").await, "cursor");
-    let old_epoch = app.store.epoch().await.unwrap();
+    let old_epoch = app.store.epoch(Partition::FIRST).await.unwrap();
     let redis = app.redis.as_mut().unwrap();
     redis.kill();
     redis.restart().await;
@@ -53,7 +54,7 @@ async fn cursors_from_a_lost_redis_log_are_expired() {
 
     // Assert
     assert_ne!(
-        app.store.epoch().await.unwrap(),
+        app.store.epoch(Partition::FIRST).await.unwrap(),
         old_epoch,
         "the new log kept the old epoch"
     );

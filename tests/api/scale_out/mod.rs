@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chat_server::store::{Event, EventKind, LogId};
+use chat_server::store::{Event, EventKind, Positions};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -66,9 +66,9 @@ fn text(value: &Value, field: &str) -> String {
 
 /// The bodies of the log's `MessageCreated` events after `after`, per chat,
 /// in log order.
-fn logged_bodies(events: &[Event], after: LogId) -> HashMap<String, Vec<String>> {
+fn logged_bodies(events: &[Event], after: &Positions) -> HashMap<String, Vec<String>> {
     let mut per_chat: HashMap<String, Vec<String>> = HashMap::new();
-    for event in events.iter().filter(|e| e.id > after) {
+    for event in events.iter().filter(|e| e.id > after.get(e.partition)) {
         if let EventKind::MessageCreated(message) = &event.kind {
             per_chat
                 .entry(event.chat_id.to_string())

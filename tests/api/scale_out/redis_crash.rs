@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chat_server::store::LogId;
+use chat_server::store::Positions;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -378,7 +378,10 @@ async fn a_redis_crash_loses_no_acknowledged_message_and_keeps_subscribers_conne
     // In log order; and the log and history hold exactly those.
     let mut stored = vec!["before the load".to_owned()];
     stored.extend(delivered.iter().cloned());
-    let logged = logged_bodies(&app.events().await, LogId::ZERO);
+    let logged = logged_bodies(
+        &app.events().await,
+        &Positions::zero(app.store.partitions()),
+    );
     assert_eq!(
         logged[&chat], stored,
         "delivery order ≠ log order, or a failed send was logged"

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use chat_server::store::LogId;
+use chat_server::store::Positions;
 use tokio::time::Instant;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::Layer;
@@ -139,7 +139,10 @@ async fn a_stalled_subscriber_is_backfilled_and_holds_no_one_back(backend: Backe
 
     // Assert
     let expected: Vec<String> = (0..N).map(body).collect();
-    let logged = logged_bodies(&app.events().await, LogId::ZERO);
+    let logged = logged_bodies(
+        &app.events().await,
+        &Positions::zero(app.store.partitions()),
+    );
     assert_eq!(
         logged[&chat][2..],
         expected[..],

@@ -35,6 +35,7 @@ mod subject;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use chat_server::store::Partitions;
 use chat_server::store::memory::MemoryStore;
 use chat_server::store::redis::RedisStore;
 use proptest::prelude::*;
@@ -116,7 +117,7 @@ async fn check(
     tally: &Mutex<Tally>,
 ) -> Result<(), TestCaseError> {
     let prefix = format!("model:{}:", uuid::Uuid::new_v4().simple());
-    let redis = RedisStore::connect(redis_url, &prefix, retention)
+    let redis = RedisStore::connect(redis_url, &prefix, retention, Partitions::default())
         .await
         .map_err(|e| TestCaseError::fail(format!("cannot connect to Redis: {e}")))?;
     let mut subjects = [

@@ -14,8 +14,8 @@ use chat_server::domain::{
 };
 use chat_server::store::signals::Presence;
 use chat_server::store::{
-    Changed, Chat, Event, EventKind, LogId, Message, MessagePage, NewMessage, ReactionGroup,
-    ReadPosition, ReadState, Sent, Store, StoreResult, User,
+    Changed, Chat, Event, EventKind, LogId, Message, MessagePage, NewMessage, Partition,
+    ReactionGroup, ReadPosition, ReadState, Sent, Store, StoreResult, User,
 };
 
 use super::observe::{
@@ -229,11 +229,18 @@ impl Subject {
             Op::ListChats { user } => Raw::Chats(store.chats_of(&self.user_id(user)).await),
             Op::ReadLog { after, limit } => {
                 let after = self.position(after.resolve(self.names.events.len()));
-                Raw::Log(store.read_log(after, usize::from(limit)).await)
+                Raw::Log(
+                    store
+                        .read_log(Partition::FIRST, after, usize::from(limit))
+                        .await,
+                )
             }
-            Op::MembershipSnapshot { user } => {
-                Raw::Snapshot(store.membership_snapshot(&self.user_id(user)).await)
-            }
+            Op::MembershipSnapshot { user } => Raw::Snapshot(
+                store
+                    .membership_snapshot(&self.user_id(user))
+                    .await
+                    .map(|(chats, heads)| (chats, heads.get(Partition::FIRST))),
+            ),
             Op::Members { chat } => Raw::Members(store.members(&self.chat_id(chat)).await),
             Op::ChatInfo { chat } => {
                 let chat = self.chat_id(chat);
@@ -394,7 +401,7 @@ impl Subject {
         let last = self.names.events.last().copied().unwrap_or(LogId::ZERO);
         let fresh = self
             .store
-            .read_log(last, SYNC_LIMIT)
+            .read_log(Partition::FIRST, last, SYNC_LIMIT)
             .await
             .map_err(|e| format!("reading the log after {last} failed: {e}"))?;
         let mut previous = last;
@@ -433,7 +440,7 @@ impl Subject {
         }));
         let head = self
             .store
-            .log_head()
+            .log_head(Partition::FIRST)
             .await
             .map_err(|e| format!("log_head failed: {e}"))?;
         let head = match head {
