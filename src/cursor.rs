@@ -10,7 +10,8 @@
 //! failed over with loss) is recognised as expired instead of silently
 //! pointing into the new log.
 //!
-//! The text is base64url of `l1:<epoch>:<ms>-<seq>`,
+//! The text is base64url of `l1:<epoch>:<ms>-<seq>` (followed by
+//! `:<partition>` for a partition other than the first),
 //! `f1:<fingerprint>~<ms>-<seq>,…` (one entry per partition, in order; the
 //! fingerprint is the first 8 digits of the partition's epoch, which keeps
 //! the cursor short while telling epochs apart with odds of 1 in 4
@@ -22,7 +23,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::domain::ChatId;
-use crate::store::{LogId, Millis, Positions};
+use crate::store::{LogId, Millis, Partition, Positions};
 
 /// How many leading digits of an epoch a feed cursor keeps.
 const FINGERPRINT: usize = 8;
@@ -31,7 +32,11 @@ const FINGERPRINT: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cursor {
     /// A position in the log of one partition.
-    Log { epoch: String, id: LogId },
+    Log {
+        epoch: String,
+        partition: u16,
+        id: LogId,
+    },
     /// A position in every partition, with each one's epoch fingerprint.
     Feed { parts: Vec<(String, LogId)> },
     /// A place in the `chats` order (activity, then id, both descending).
@@ -47,8 +52,13 @@ pub enum Cursor {
 pub struct MalformedCursor;
 
 impl Cursor {
-    pub fn log(epoch: &str, id: LogId) -> String {
-        URL_SAFE_NO_PAD.encode(format!("l1:{epoch}:{id}"))
+    /// A position in the log of `partition`. The first partition's
+    /// cursors read exactly as they did before the log had partitions.
+    pub fn log(epoch: &str, partition: Partition, id: LogId) -> String {
+        match partition.number() {
+            0 => URL_SAFE_NO_PAD.encode(format!("l1:{epoch}:{id}")),
+            n => URL_SAFE_NO_PAD.encode(format!("l1:{epoch}:{id}:{n}")),
+        }
     }
 
     pub fn chats(epoch: &str, activity: Millis, chat: &ChatId) -> String {
@@ -79,8 +89,12 @@ impl Cursor {
             .ok_or(MalformedCursor)?
             .to_owned();
         let cursor = match (kind, parts.next(), parts.next()) {
-            (Some("l1"), Some(id), None) => Cursor::Log {
+            (Some("l1"), Some(id), partition) => Cursor::Log {
                 epoch,
+                partition: match partition {
+                    None => 0,
+                    Some(n) => parse_partition(n)?,
+                },
                 id: id.parse().map_err(|_| MalformedCursor)?,
             },
             (Some("c1"), Some(activity), Some(chat)) => Cursor::Chats {
@@ -94,6 +108,16 @@ impl Cursor {
             return Err(MalformedCursor);
         }
         Ok(cursor)
+    }
+}
+
+/// A partition number as cursors print it: digits, no sign, no leading
+/// zero, below the most partitions there can be.
+fn parse_partition(text: &str) -> Result<u16, MalformedCursor> {
+    let canonical = text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
+    match text.parse::<u16>() {
+        Ok(n) if canonical && n < crate::store::MAX_PARTITIONS => Ok(n),
+        _ => Err(MalformedCursor),
     }
 }
 
@@ -140,14 +164,17 @@ mod tests {
             ms: 1_700_000_000_000,
             seq: 3,
         };
-        let text = Cursor::log(EPOCH, id);
-        assert_eq!(
-            Cursor::decode(&text),
-            Ok(Cursor::Log {
-                epoch: EPOCH.into(),
-                id
-            })
-        );
+        for partition in [0, 7] {
+            let text = Cursor::log(EPOCH, Partition::for_number(partition), id);
+            assert_eq!(
+                Cursor::decode(&text),
+                Ok(Cursor::Log {
+                    epoch: EPOCH.into(),
+                    partition,
+                    id
+                })
+            );
+        }
     }
 
     #[test]
@@ -192,6 +219,10 @@ mod tests {
             enc(&format!("l2:{EPOCH}:1-0")),
             enc(&format!("l1:{EPOCH}:1")),
             enc(&format!("l1:{EPOCH}:1-0:extra")),
+            enc(&format!("l1:{EPOCH}:1-0:0")),
+            enc(&format!("l1:{EPOCH}:1-0:07")),
+            enc(&format!("l1:{EPOCH}:1-0:64")),
+            enc(&format!("l1:{EPOCH}:1-0:3:4")),
             enc(&format!("c1:{EPOCH}:x:{}", ChatId::generate())),
             enc(&format!("c1:{EPOCH}:1:not-a-chat")),
             enc("f1:"),

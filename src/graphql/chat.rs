@@ -107,8 +107,10 @@ impl ChatNode {
         let Some(position) = &self.read_state(ctx).await?.position else {
             return Ok(None);
         };
-        let epoch = store(ctx)?.epoch_of(&self.chat.id).await?;
-        Ok(Some(Cursor::log(&epoch, position.message)))
+        let store = store(ctx)?;
+        let epoch = store.epoch_of(&self.chat.id).await?;
+        let partition = store.partition_of(&self.chat.id);
+        Ok(Some(Cursor::log(&epoch, partition, position.message)))
     }
 
     /// Every current member's read position, for 'seen by' marks; members with none are left out.

@@ -100,7 +100,8 @@ pub fn viewer(ctx: &Context<'_>) -> ApiResult<UserId> {
 /// Parses a client's cursor of a message or event of `chat`: malformed or
 /// a chats cursor is BAD_USER_INPUT, one from another epoch of the chat's
 /// partition CURSOR_EXPIRED. A feed cursor (from an all-chats subscription)
-/// is taken at its position in the chat's partition.
+/// is taken at its position in the chat's partition. (A message cursor
+/// names its own partition, so one of another chat still works, as in v1.)
 pub async fn log_position(ctx: &Context<'_>, chat: &ChatId, cursor: &str) -> ApiResult<LogId> {
     chat_position(ctx, chat, Cursor::decode(cursor)?).await
 }
@@ -110,9 +111,21 @@ pub async fn chat_position(ctx: &Context<'_>, chat: &ChatId, cursor: Cursor) -> 
     let store = store(ctx)?;
     let partition = store.partition_of(chat);
     match cursor {
-        Cursor::Log { epoch, id } => {
-            ensure_current_epoch(ctx, chat, &epoch).await?;
-            Ok(id)
+        // A message cursor of another chat's partition is a position all
+        // the same: positions are times, and compare across chats.
+        Cursor::Log {
+            epoch,
+            partition,
+            id,
+        } => {
+            let partition = store
+                .partitions()
+                .get(usize::from(partition))
+                .ok_or(ApiError::CursorExpired)?;
+            match store.epoch(partition).await? == epoch {
+                true => Ok(id),
+                false => Err(ApiError::CursorExpired),
+            }
         }
         Cursor::Feed { parts } => {
             let (fingerprint, id) = feed_parts(store.partitions(), &parts)?
@@ -140,7 +153,7 @@ pub async fn feed_position(ctx: &Context<'_>, cursor: &str) -> ApiResult<After> 
     let store = store(ctx)?;
     let partitions = store.partitions();
     match Cursor::decode(cursor)? {
-        Cursor::Log { epoch, id } if partitions.count() == 1 => {
+        Cursor::Log { epoch, id, .. } if partitions.count() == 1 => {
             match store.epoch(Partition::default()).await? == epoch {
                 true => Ok(After::Chat(id)),
                 false => Err(ApiError::CursorExpired),

@@ -96,6 +96,6 @@ fn epoch_of<'a>(epochs: &'a [String], event: &Event) -> &'a str {
 fn print(epochs: &[String], event: &Event, resume: Option<&Positions>) -> String {
     match resume {
         Some(positions) => Cursor::feed(epochs, positions),
-        None => Cursor::log(epoch_of(epochs, event), event.id),
+        None => Cursor::log(epoch_of(epochs, event), event.partition, event.id),
     }
 }

@@ -128,7 +128,8 @@ chat_event_type!(
 
         /// The reader's new read position (a message cursor).
         async fn read_cursor(&self) -> ApiResult<String> {
-            Ok(Cursor::log(self.0.epoch(), self.0.message()?))
+            let event = &self.0.event;
+            Ok(Cursor::log(self.0.epoch(), event.partition, self.0.message()?))
         }
 
         async fn message_id(&self) -> ApiResult<ID> {

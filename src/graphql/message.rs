@@ -5,7 +5,7 @@ use tokio::sync::OnceCell;
 
 use crate::cursor::Cursor;
 use crate::domain::{ChatId, PageSize};
-use crate::store::Message;
+use crate::store::{Message, Partition};
 
 use super::account::{UserNode, load_user};
 use super::connection::PageInfo;
@@ -65,10 +65,11 @@ impl MessageNode {
         }
     }
 
-    fn cursor_text(&self) -> String {
+    /// The cursor, `partition` being the message's chat's.
+    fn cursor_text(&self, partition: Partition) -> String {
         match &self.feed_cursor {
             Some(cursor) => cursor.clone(),
-            None => Cursor::log(&self.epoch, self.message.id),
+            None => Cursor::log(&self.epoch, partition, self.message.id),
         }
     }
 
@@ -117,8 +118,8 @@ impl MessageNode {
     }
 
     /// This message's position; usable as `before` in Chat.messages and as `after` in subscriptions.
-    async fn cursor(&self) -> String {
-        self.cursor_text()
+    async fn cursor(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        Ok(self.cursor_text(store(ctx)?.partition_of(&self.message.chat_id)))
     }
 
     /// When the body was last changed by editMessage; null if never.
@@ -181,13 +182,14 @@ pub async fn history(
     let store = store(ctx)?;
     let page = store.messages(chat, before, size.get()).await?;
     let epoch = store.epoch_of(chat).await?;
+    let partition = store.partition_of(chat);
     let edges: Vec<MessageEdge> = page
         .messages
         .into_iter()
         .map(|message| {
             let node = MessageNode::current(message, epoch.clone());
             MessageEdge {
-                cursor: node.cursor_text(),
+                cursor: node.cursor_text(partition),
                 node,
             }
         })

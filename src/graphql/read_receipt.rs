@@ -29,8 +29,9 @@ impl ReadReceipt {
     }
 
     /// The cursor of the last message this member read (or sent).
-    async fn cursor(&self) -> String {
-        Cursor::log(&self.epoch, self.position.message)
+    async fn cursor(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        let partition = store(ctx)?.partition_of(&self.chat);
+        Ok(Cursor::log(&self.epoch, partition, self.position.message))
     }
 
     async fn message_id(&self) -> ID {

@@ -84,8 +84,8 @@ pub struct Feed {
     /// The partitions this feed reads: the chat's for a feed limited to
     /// one, every one otherwise.
     partitions: Vec<Partition>,
-    /// Which of `partitions` a replay is reading.
-    replaying: usize,
+    /// The replay under way, while the source is the log.
+    replay: Option<Replay>,
     /// Whether each event carries the feed's positions (see
     /// [`FeedEvent::resume`]).
     stamps: bool,
@@ -161,7 +161,7 @@ impl Feed {
             visibility,
             positions: start,
             partitions,
-            replaying: 0,
+            replay: None,
             source,
             ready: VecDeque::new(),
             ended: false,
@@ -199,36 +199,52 @@ impl Feed {
         })
     }
 
-    /// Reads one page of the partition being replayed, after the feed's
-    /// position in it; moves to the next partition when the page reaches
-    /// `until` or the end of the log, and to the hub after the last.
+    /// Takes the oldest event of the partitions being replayed (a k-way
+    /// merge by position, so a replay over several partitions comes in
+    /// time order, as one partition's does), reading a page of a partition
+    /// whenever its part of the merge runs dry; moves to the hub once every
+    /// partition reached `until` or the end of its log.
     async fn replay(&mut self, until: Option<Positions>) -> StoreResult<()> {
-        let Some(partition) = self.partitions.get(self.replaying).copied() else {
-            self.replaying = 0;
-            self.source = Source::Hub;
-            return Ok(());
-        };
-        let limit = until.as_ref().map(|until| until.get(partition));
-        let after = self.positions.get(partition);
-        let page = match limit {
-            Some(limit) if after >= limit => Vec::new(),
-            _ => self.store.read_log(partition, after, PAGE).await?,
-        };
-        let mut done = page.len() < PAGE;
-        for event in page {
-            if limit.is_some_and(|limit| event.id > limit) {
-                done = true;
-                break;
+        let replay = self
+            .replay
+            .get_or_insert_with(|| Replay::new(&self.partitions, &self.positions));
+        for lane in replay
+            .lanes
+            .iter_mut()
+            .filter(|lane| lane.events.is_empty() && !lane.done)
+        {
+            let limit = until.as_ref().map(|until| until.get(lane.partition));
+            if limit.is_some_and(|limit| lane.read_to >= limit) {
+                lane.done = true;
+                continue;
             }
-            // Catching up after lag (`until` is `None`) continues the live
-            // flow; replaying up to the heads serves a client's cursor.
-            self.take(Arc::new(event), until.is_none());
-            if self.ended {
-                return Ok(());
+            let page = self
+                .store
+                .read_log(lane.partition, lane.read_to, PAGE)
+                .await?;
+            lane.done = page.len() < PAGE;
+            for event in page {
+                if limit.is_some_and(|limit| event.id > limit) {
+                    lane.done = true;
+                    break;
+                }
+                lane.read_to = event.id;
+                lane.events.push_back(event);
             }
         }
-        if done {
-            self.replaying += 1;
+        let oldest = replay
+            .lanes
+            .iter_mut()
+            .filter(|lane| !lane.events.is_empty())
+            .min_by_key(|lane| lane.events.front().map(|e| (e.id, e.partition)));
+        match oldest.and_then(|lane| lane.events.pop_front()) {
+            // Catching up after lag (`until` is `None`) continues the live
+            // flow; replaying up to the heads serves a client's cursor.
+            Some(event) => self.take(Arc::new(event), until.is_none()),
+            None => {
+                self.replay = None;
+                self.source = Source::Hub;
+            }
         }
         Ok(())
     }
@@ -242,7 +258,7 @@ impl Feed {
             Received::Event(_) => {}
             Received::Lagged => {
                 tracing::debug!("subscription lagged; backfilling from the log");
-                self.replaying = 0;
+                self.replay = None;
                 self.source = Source::LogToEnd;
             }
             Received::Closed => self.ended = true,
@@ -264,6 +280,37 @@ impl Feed {
                 self.ended = verdict == Verdict::DeliverAndEnd;
             }
         }
+    }
+}
+
+/// A replay from the log: one lane per partition read.
+struct Replay {
+    lanes: Vec<Lane>,
+}
+
+/// One partition's part of a replay.
+struct Lane {
+    partition: Partition,
+    /// Read from the log, not taken yet.
+    events: VecDeque<Event>,
+    /// The position the next read starts after.
+    read_to: LogId,
+    /// Nothing more to read in this replay.
+    done: bool,
+}
+
+impl Replay {
+    fn new(partitions: &[Partition], from: &Positions) -> Self {
+        let lanes = partitions
+            .iter()
+            .map(|partition| Lane {
+                partition: *partition,
+                events: VecDeque::new(),
+                read_to: from.get(*partition),
+                done: false,
+            })
+            .collect();
+        Self { lanes }
     }
 }
 

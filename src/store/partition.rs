@@ -26,6 +26,12 @@ impl Partition {
     /// The first partition (the only one, unless the log is partitioned).
     pub const FIRST: Partition = Partition(0);
 
+    /// The partition numbered `number` (below [`MAX_PARTITIONS`]); whether
+    /// a deployment has it is [`Partitions::get`]'s question.
+    pub fn for_number(number: u16) -> Partition {
+        Partition(number.min(MAX_PARTITIONS - 1))
+    }
+
     /// The partition's number, as it appears in key names and metrics.
     pub fn number(self) -> u16 {
         self.0

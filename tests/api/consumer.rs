@@ -11,7 +11,7 @@ use chat_server::store::{Event, LogId, NewMessage, Partition, Partitions, Store}
 use tokio::sync::broadcast::Receiver;
 
 use crate::helpers::{Backend, TestApp, unique_name};
-use crate::on_both_backends;
+use crate::on_single_log_backends;
 use crate::redis_server::RedisServer;
 
 /// These tests drive one consumer: of the only partition.
@@ -71,7 +71,7 @@ async fn consumer_publishes_each_new_event_once_in_order(backend: Backend) {
     assert!(receiver.try_recv().is_err(), "an event was published twice");
 }
 
-on_both_backends!(
+on_single_log_backends!(
     consumer_publishes_each_new_event_once_in_order,
     consumer_reports_how_far_behind_it_runs,
 );

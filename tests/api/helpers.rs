@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::sync::Arc;
 
+use chat_server::cursor::Cursor;
 use chat_server::store::{Event, LogId, Positions, Store};
 use chat_server::throttle::Rate;
 use chat_server::{AppState, Config};
@@ -20,13 +21,36 @@ use crate::shape;
 pub enum Backend {
     Memory,
     Redis,
+    /// The memory backend with its log split into
+    /// [`PARTITIONED_MEMORY`] partitions, as on a cluster.
+    PartitionedMemory,
 }
 
+/// The partitions of [`Backend::PartitionedMemory`].
+pub const PARTITIONED_MEMORY: u16 = 16;
+
 /// Generates, for each named `async fn name(backend: Backend)`, one test per
-/// backend: `memory::name` and `redis::name`. Behaviour is written once and
-/// must hold on both.
+/// backend: `memory::name`, `redis::name` and `memory_partitioned::name`.
+/// Behaviour is written once and must hold on each.
 #[macro_export]
 macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $crate::on_single_log_backends!($($name),*);
+        mod memory_partitioned {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::PartitionedMemory).await
+                }
+            )*
+        }
+    };
+}
+
+/// As [`on_both_backends`], for tests of one partition's log (the
+/// consumer's): `memory::name` and `redis::name`.
+#[macro_export]
+macro_rules! on_single_log_backends {
     ($($name:ident),* $(,)?) => {
         mod memory {
             $(
@@ -45,6 +69,27 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// Asserts that `delivered` (a cursor an all-chats subscription delivered
+/// with a message) stands at the place of the message whose own cursor is
+/// `message`: the same string on one partition; on several, a feed cursor
+/// whose position in the message's partition is the message's.
+pub fn assert_same_place(delivered: &str, message: &str) {
+    if delivered == message {
+        return;
+    }
+    let Ok(Cursor::Log { partition, id, .. }) = Cursor::decode(message) else {
+        panic!("not a message cursor: {message}");
+    };
+    let Ok(Cursor::Feed { parts }) = Cursor::decode(delivered) else {
+        panic!("{delivered} is neither {message} nor a feed cursor");
+    };
+    assert_eq!(
+        parts[usize::from(partition)].1,
+        id,
+        "{delivered} vs {message}"
+    );
 }
 
 /// A running server. Dropping it stops the server and its Redis. Its
@@ -71,11 +116,16 @@ impl TestApp {
 
     /// Starts a server after letting the test adjust its configuration.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
-        let redis = match backend {
-            Backend::Memory => None,
-            Backend::Redis => Some(RedisServer::start().await),
+        let (redis, partitions) = match backend {
+            Backend::Memory => (None, 1),
+            Backend::Redis => (Some(RedisServer::start().await), 1),
+            Backend::PartitionedMemory => (None, PARTITIONED_MEMORY),
         };
-        Self::launch(redis, adjust).await
+        Self::launch(redis, |config| {
+            config.log_partitions = partitions;
+            adjust(config)
+        })
+        .await
     }
 
     /// Starts a server on a Redis that writes every change to disk before
@@ -151,6 +201,30 @@ impl TestApp {
         let mut events = self.events().await;
         events.retain(|event| event.id > head.get(event.partition));
         events
+    }
+
+    /// What an all-chats subscription resumes from to get what follows
+    /// `cursor` (a message or event cursor), called right after that event
+    /// was written. With one partition that is the cursor itself. With
+    /// several, a single chat's cursor is refused there, so this is the
+    /// feed cursor of every partition's head now: what a client that had
+    /// followed every chat up to that event would hold.
+    pub async fn all_chats_after(&self, cursor: &str) -> String {
+        if self.store.partitions().count() == 1 {
+            return cursor.to_owned();
+        }
+        let Ok(Cursor::Log { partition, id, .. }) = Cursor::decode(cursor) else {
+            panic!("not a message or event cursor: {cursor}");
+        };
+        let heads = self.log_head().await;
+        let partition = self.store.partitions().get(usize::from(partition));
+        assert_eq!(
+            heads.get(partition.expect("a partition of this log")),
+            id,
+            "called after other writes to the cursor's partition"
+        );
+        let epochs = self.store.epochs().await.expect("epochs");
+        Cursor::feed(&epochs, &heads)
     }
 
     /// The position of the newest event in every partition of the log.

@@ -339,9 +339,11 @@ async fn changes_reach_exactly_the_members(backend: Backend) {
     );
     let chat = app.create_chat(&ada, &[&bob, &cat]).await;
     let message = app.send(&ada, &chat, "before").await;
-    let after = message["cursor"].as_str();
-    let mut stays = subscribe(&app, &cat, ALL, vars(None, after)).await;
-    let mut leaves = subscribe(&app, &bob, ALL, vars(None, after)).await;
+    let after = app
+        .all_chats_after(message["cursor"].as_str().unwrap())
+        .await;
+    let mut stays = subscribe(&app, &cat, ALL, vars(None, Some(&after))).await;
+    let mut leaves = subscribe(&app, &bob, ALL, vars(None, Some(&after))).await;
     app.leave(&bob, &chat).await;
 
     data(&edit(&app, &ada, &message, "after").await, "editMessage");

@@ -103,7 +103,11 @@ async fn a_field_error_in_a_subscription_payload(backend: Backend) {
         ... on ChatCreated { chat { id messages(last: 0) { edges { cursor } } } } } }";
     let mut client = WsClient::connect_as(&app, WsProtocol::TransportWs, &ada).await;
     client
-        .subscribe(SUB, query, json!({ "a": start["cursor"] }))
+        .subscribe(
+            SUB,
+            query,
+            json!({ "a": app.all_chats_after(start["cursor"].as_str().unwrap()).await }),
+        )
         .await;
 
     // Act

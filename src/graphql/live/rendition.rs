@@ -108,8 +108,8 @@ impl Renderer {
         envelope: Envelope,
     ) -> Rendition {
         // A feed cursor is the subscriber's own place in every partition:
-        // an event carrying one is rendered for its subscriber alone.
-        if !envelope.live || envelope.resume.is_some() {
+        // a selection printing one is rendered for its subscriber alone.
+        if !envelope.live || (envelope.resume.is_some() && template.positional()) {
             return self.execute(template, viewer, Ok(envelope)).await;
         }
         let cell = self.cell((key, envelope.event.partition, envelope.log_id()));

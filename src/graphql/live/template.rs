@@ -103,6 +103,10 @@ pub(super) struct Template {
     /// The selection uses a viewer-dependent field: renderings are per
     /// viewer.
     personal: bool,
+    /// The selection uses a field named `cursor`: on a partitioned log an
+    /// all-chats subscription's cursors are its own place in every
+    /// partition, so its renderings are its own.
+    positional: bool,
     /// The keys `shape` was hashed with, for [`Template::key`].
     keys: RandomState,
 }
@@ -172,17 +176,21 @@ impl Templates {
             }
         }
         let shape = hasher.finish();
-        let personal = selects_personal(&field.node.selection_set.node)
-            || document
-                .fragments
-                .values()
-                .any(|fragment| selects_personal(&fragment.node.selection_set.node));
+        let uses = |names: &[&str]| {
+            selects(&field.node.selection_set.node, names)
+                || document
+                    .fragments
+                    .values()
+                    .any(|fragment| selects(&fragment.node.selection_set.node, names))
+        };
+        let (personal, positional) = (uses(VIEWER_DEPENDENT_FIELDS), uses(&["cursor"]));
         Ok(Some(self.shared(shape, || Template {
             query: request.query.clone(),
             operation_name: request.operation_name.clone(),
             variables: request.variables.clone(),
             shape,
             personal,
+            positional,
             keys: self.keys.clone(),
         })))
     }
@@ -203,6 +211,11 @@ impl Template {
         hasher.finish()
     }
 
+    /// Whether the selection prints a cursor anywhere.
+    pub(super) fn positional(&self) -> bool {
+        self.positional
+    }
+
     /// A request for this document, without any data yet.
     pub(super) fn request(&self) -> Request {
         let mut request = Request::new(self.query.clone()).variables(self.variables.clone());
@@ -218,16 +231,16 @@ fn single_root_field(root: &Positioned<SelectionSet>) -> ServerError {
     async_graphql::Error::from(error).into_server_error(root.pos)
 }
 
-/// Whether `set` selects a viewer-dependent field anywhere inside it
+/// Whether `set` selects a field of one of `names` anywhere inside it
 /// (named fragments are checked from the document).
-fn selects_personal(set: &SelectionSet) -> bool {
+fn selects(set: &SelectionSet, names: &[&str]) -> bool {
     set.items.iter().any(|selection| match &selection.node {
         Selection::Field(field) => {
-            VIEWER_DEPENDENT_FIELDS.contains(&field.node.name.node.as_str())
-                || selects_personal(&field.node.selection_set.node)
+            names.contains(&field.node.name.node.as_str())
+                || selects(&field.node.selection_set.node, names)
         }
         Selection::FragmentSpread(_) => false,
-        Selection::InlineFragment(fragment) => selects_personal(&fragment.node.selection_set.node),
+        Selection::InlineFragment(fragment) => selects(&fragment.node.selection_set.node, names),
     })
 }
 

@@ -83,11 +83,12 @@ async fn replay_ends_at_a_leave_after_the_cursor(backend: Backend) {
     let chat = app.create_chat(&ada, &[&vic]).await;
     let own = app.create_chat(&vic, &[]).await;
     let cursor = app.send(&ada, &chat, "m0").await["cursor"].clone();
+    let all_after = app.all_chats_after(cursor.as_str().unwrap()).await;
     app.send(&ada, &chat, "m1").await;
     app.leave(&vic, &chat).await;
     app.send(&ada, &chat, "after the leave").await;
     app.send(&vic, &own, "marker").await;
-    let after = vars(None, cursor.as_str());
+    let after = vars(None, Some(&all_after));
 
     // Act
     let mut events = subscribe(&app, &vic, EVENTS, after.clone()).await;
@@ -114,12 +115,13 @@ async fn replay_starts_at_a_join_after_the_cursor(backend: Backend) {
     );
     let chat = app.create_chat(&ada, &[]).await;
     let cursor = app.send(&ada, &chat, "m0").await["cursor"].clone();
+    let all_after = app.all_chats_after(cursor.as_str().unwrap()).await;
     app.send(&ada, &chat, "before the join").await;
     app.add_member(&ada, &chat, &vic.id).await;
     app.send(&ada, &chat, "after the join").await;
     let later = app.create_chat(&ada, &[&vic]).await;
     app.add_member(&ada, &later, &cat.id).await;
-    let after = vars(None, cursor.as_str());
+    let after = vars(None, Some(&all_after));
 
     // Act
     let mut events = subscribe(&app, &vic, EVENTS, after.clone()).await;
@@ -203,23 +205,31 @@ async fn a_cursor_older_than_the_retained_log_is_expired(backend: Backend) {
     let ada = app.sign_up().await;
     let chat = app.create_chat(&ada, &[]).await;
     let early = app.send(&ada, &chat, "m0").await["cursor"].clone();
-    let mut cursors = Vec::new();
+    let early_all = app.all_chats_after(early.as_str().unwrap()).await;
+    let mut fifth_all = String::new();
     for i in 1..=6 {
-        cursors.push(app.send(&ada, &chat, &format!("m{i}")).await["cursor"].clone());
+        let cursor = app.send(&ada, &chat, &format!("m{i}")).await["cursor"].clone();
+        if i == 5 {
+            fifth_all = app.all_chats_after(cursor.as_str().unwrap()).await;
+        }
     }
     let mut client = WsClient::connect_as(&app, WsProtocol::TransportWs, &ada).await;
 
     // Act / Assert: the early cursor is expired, with or without chatId.
     for query in [MESSAGES, EVENTS] {
         for chat in [None, Some(chat.as_str())] {
-            let code = refusal(&mut client, query, vars(chat, early.as_str())).await;
+            let early = match chat {
+                Some(_) => early.as_str(),
+                None => Some(early_all.as_str()),
+            };
+            let code = refusal(&mut client, query, vars(chat, early)).await;
             assert_eq!(code, "CURSOR_EXPIRED", "in {chat:?}: {query}");
         }
     }
 
     // Act / Assert: the cursor of m5 is retained and resumes with m6.
     client
-        .subscribe(SUB, MESSAGES, vars(None, cursors[4].as_str()))
+        .subscribe(SUB, MESSAGES, vars(None, Some(&fifth_all)))
         .await;
     assert_eq!(next_summaries(&mut client, 1).await, messages(&["m6"]));
     client.expect_silence(QUIET).await;

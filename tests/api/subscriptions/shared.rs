@@ -63,9 +63,11 @@ async fn each_subscriber_gets_its_own_selection_and_equal_ones_share(backend: Ba
     );
     let chat = app.create_chat(&ada, &[&bob, &cat]).await;
     let setup = app.send(&ada, &chat, "setup").await;
-    let after = setup["cursor"].as_str().unwrap();
+    let in_chat = setup["cursor"].as_str().unwrap();
+    let all = app.all_chats_after(in_chat).await;
+    let after = all.as_str();
     let with_sender = |s: bool| json!({ "a": after, "s": s });
-    let mut plain_by_chat = subscribe(&app, &bob, BODY, vars(Some(&chat), Some(after))).await;
+    let mut plain_by_chat = subscribe(&app, &bob, BODY, vars(Some(&chat), Some(in_chat))).await;
     let mut plain_all = subscribe(&app, &cat, BODY, vars(None, Some(after))).await;
     let mut with_id = subscribe(&app, &bob, BODY_ID, vars(None, Some(after))).await;
     let mut sender = subscribe(&app, &cat, SENDER_IF, with_sender(true)).await;
@@ -122,10 +124,10 @@ async fn renders_follow_selections_not_sockets(backend: Backend) {
     let (ada, bob) = (app.sign_up().await, app.sign_up().await);
     let chat = app.create_chat(&ada, &[&bob]).await;
     let setup = app.send(&ada, &chat, "setup").await;
-    let after = setup["cursor"].as_str();
+    let after = app.all_chats_after(setup["cursor"].as_str().unwrap()).await;
     let mut sockets = Vec::new();
     for _ in 0..10 {
-        sockets.push(subscribe(&app, &bob, BODY_ID, vars(None, after)).await);
+        sockets.push(subscribe(&app, &bob, BODY_ID, vars(None, Some(&after))).await);
     }
     warm_up(
         &app,
@@ -165,7 +167,7 @@ async fn viewer_dependent_fields_are_rendered_per_viewer(backend: Backend) {
     let (ada, bob) = (app.sign_up().await, app.sign_up().await);
     let chat = app.create_chat(&ada, &[&bob]).await;
     let message = app.send(&ada, &chat, "react to me").await;
-    let after = json!({ "a": message["cursor"] });
+    let after = json!({ "a": app.all_chats_after(message["cursor"].as_str().unwrap()).await });
     let mut ada_personal = subscribe(&app, &ada, PERSONAL, after.clone()).await;
     let mut bob_personal = subscribe(&app, &bob, PERSONAL, after.clone()).await;
     let mut ada_common = subscribe(&app, &ada, COMMON, after.clone()).await;
