@@ -34,10 +34,11 @@ use crate::signals::attendance::{Attendance, Heartbeat};
 use crate::signals::listeners::Listeners;
 use crate::signals::rooms::Rooms;
 use crate::store::memory::MemoryStore;
-use crate::store::redis::RedisStore;
+use crate::store::redis::{RedisSettings, RedisStore};
 use crate::store::{Partitions, Store};
 use crate::throttle::memory::MemoryThrottle;
 use crate::throttle::policy::Rates;
+use crate::throttle::redis::RedisThrottle;
 use crate::throttle::{Policy, Throttle};
 
 impl AppState {
@@ -47,15 +48,17 @@ impl AppState {
         let partitions = Partitions::new(config.log_partitions);
         let (store, throttle): (Arc<dyn Store>, Arc<dyn Throttle>) = match &config.redis_url {
             Some(url) => {
-                let redis = RedisStore::connect(
-                    url,
-                    &config.redis_key_prefix,
-                    config.event_retention,
+                let settings = RedisSettings {
                     partitions,
-                )
-                .await
-                .with_context(|| "connecting to Redis")?;
-                let throttle = Arc::new(redis.throttle());
+                    wait_replicas: config.redis_wait_replicas,
+                    wait_timeout: Duration::from_millis(config.redis_wait_timeout_ms),
+                    ..RedisSettings::new(&config.redis_key_prefix, config.event_retention)
+                };
+                let redis = RedisStore::connect(url, settings)
+                    .await
+                    .with_context(|| "connecting to Redis")?;
+                let (conn, driver) = redis.shared_connection();
+                let throttle = Arc::new(RedisThrottle::new(conn, &config.redis_key_prefix, driver));
                 (Arc::new(redis), throttle)
             }
             None => (

@@ -34,8 +34,9 @@ pub struct Config {
     #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "chat:")]
     pub redis_key_prefix: String,
 
-    /// How many recent events the log keeps at least; resuming from an older
-    /// cursor is CURSOR_EXPIRED. Message history is never trimmed.
+    /// How many recent events the log keeps at least (per partition);
+    /// resuming from an older cursor is CURSOR_EXPIRED. Message history is
+    /// never trimmed.
     #[arg(long, env = "EVENT_RETENTION", default_value_t = 100_000)]
     pub event_retention: usize,
 
@@ -48,6 +49,21 @@ pub struct Config {
     #[arg(long, env = "LOG_PARTITIONS", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=i64::from(crate::store::MAX_PARTITIONS)))]
     pub log_partitions: u16,
+
+    /// How many replicas must confirm each write to the log (`WAIT`)
+    /// before it is acknowledged; on a cluster the log is then also read
+    /// from replicas, so no subscriber is sent an event that a failover
+    /// could take back. 0 (the default) waits for none: a failover may
+    /// then lose the last acknowledged writes. See the README's scale-out
+    /// section.
+    #[arg(long, env = "REDIS_WAIT_REPLICAS", default_value_t = 0)]
+    pub redis_wait_replicas: u8,
+
+    /// How long (ms) a write waits for REDIS_WAIT_REPLICAS confirmations
+    /// before it is reported failed (it may still survive; a retry with
+    /// the same clientMessageId sends the message once either way).
+    #[arg(long, env = "REDIS_WAIT_TIMEOUT_MS", default_value_t = 1_000)]
+    pub redis_wait_timeout_ms: u64,
 
     /// Lifetime of access tokens, in seconds: short, as a client renews
     /// them with its refresh token.

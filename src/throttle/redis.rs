@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
+use crate::store::redis::Connection;
 use async_trait::async_trait;
 use redis::Script;
-use redis::aio::ConnectionManager;
 
 use super::backend::{Throttle, ThrottleError};
 use super::rate::Rate;
@@ -17,7 +17,7 @@ use super::verdict::{Mode, Verdict};
 /// A throttle keeping each key's TAT in a string that expires when the
 /// allowance is full again.
 pub struct RedisThrottle {
-    conn: ConnectionManager,
+    conn: Connection,
     prefix: String,
     script: Script,
     /// Whatever keeps `conn`'s driver running (the store's Redis thread),
@@ -27,7 +27,7 @@ pub struct RedisThrottle {
 
 impl RedisThrottle {
     /// Keys are `{prefix}throttle:{key}`.
-    pub fn new(conn: ConnectionManager, prefix: &str, driver: Arc<dyn Send + Sync>) -> Self {
+    pub fn new(conn: Connection, prefix: &str, driver: Arc<dyn Send + Sync>) -> Self {
         Self {
             conn,
             prefix: format!("{prefix}throttle:"),

@@ -6,8 +6,8 @@ use std::time::Duration;
 use chat_server::domain::{ChatTitle, MessageBody, Username};
 use chat_server::realtime::consumer::{Consumer, ConsumerStatus};
 use chat_server::realtime::hub::Hub;
-use chat_server::store::redis::RedisStore;
-use chat_server::store::{Event, LogId, NewMessage, Partition, Partitions, Store};
+use chat_server::store::redis::{RedisSettings, RedisStore};
+use chat_server::store::{Event, LogId, NewMessage, Partition, Store};
 use tokio::sync::broadcast::Receiver;
 
 use crate::helpers::{Backend, TestApp, unique_name};
@@ -83,7 +83,7 @@ on_single_log_backends!(
 async fn consumer_resumes_exactly_after_a_redis_crash() {
     // Arrange: a durable Redis, a chat, and a consumer that has published some.
     let mut redis = RedisServer::start_durable().await;
-    let store = RedisStore::connect(&redis.url(), "t:", 10_000, Partitions::default())
+    let store = RedisStore::connect(&redis.url(), RedisSettings::new("t:", 10_000))
         .await
         .unwrap();
     let name = Username::parse(&unique_name("crash")).unwrap();

@@ -13,6 +13,7 @@ use chat_server::{AppState, Config};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use crate::redis_cluster::RedisCluster;
 use crate::redis_server::RedisServer;
 use crate::shape;
 
@@ -24,23 +25,39 @@ pub enum Backend {
     /// The memory backend with its log split into
     /// [`PARTITIONED_MEMORY`] partitions, as on a cluster.
     PartitionedMemory,
+    /// The shared local Redis Cluster (3 primaries), with the log in 3
+    /// partitions.
+    Cluster3,
+    /// The same cluster with the log in 16 partitions.
+    Cluster16,
 }
 
 /// The partitions of [`Backend::PartitionedMemory`].
 pub const PARTITIONED_MEMORY: u16 = 16;
 
 /// Generates, for each named `async fn name(backend: Backend)`, one test per
-/// backend: `memory::name`, `redis::name` and `memory_partitioned::name`.
-/// Behaviour is written once and must hold on each.
+/// backend: `memory::name`, `redis::name`, `memory_partitioned::name`,
+/// `cluster_3::name` and `cluster_16::name`. Behaviour is written once and
+/// must hold on each.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         $crate::on_single_log_backends!($($name),*);
-        mod memory_partitioned {
+        $crate::on_backend!(memory_partitioned, PartitionedMemory, $($name),*);
+        $crate::on_backend!(cluster_3, Cluster3, $($name),*);
+        $crate::on_backend!(cluster_16, Cluster16, $($name),*);
+    };
+}
+
+/// A module `$module` of tests running each `$name` on `Backend::$backend`.
+#[macro_export]
+macro_rules! on_backend {
+    ($module:ident, $backend:ident, $($name:ident),*) => {
+        mod $module {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name($crate::helpers::Backend::PartitionedMemory).await
+                    super::$name($crate::helpers::Backend::$backend).await
                 }
             )*
         }
@@ -116,13 +133,20 @@ impl TestApp {
 
     /// Starts a server after letting the test adjust its configuration.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
-        let (redis, partitions) = match backend {
-            Backend::Memory => (None, 1),
-            Backend::Redis => (Some(RedisServer::start().await), 1),
-            Backend::PartitionedMemory => (None, PARTITIONED_MEMORY),
+        let (redis, cluster, partitions) = match backend {
+            Backend::Memory => (None, None, 1),
+            Backend::Redis => (Some(RedisServer::start().await), None, 1),
+            Backend::PartitionedMemory => (None, None, PARTITIONED_MEMORY),
+            Backend::Cluster3 => (None, Some(RedisCluster::shared()), 3),
+            Backend::Cluster16 => (None, Some(RedisCluster::shared()), 16),
         };
         Self::launch(redis, |config| {
             config.log_partitions = partitions;
+            if let Some(cluster) = cluster {
+                config.redis_url = Some(cluster.url.clone());
+                // The cluster is shared: each server keeps to its own keys.
+                config.redis_key_prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+            }
             adjust(config)
         })
         .await

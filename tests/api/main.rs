@@ -23,6 +23,7 @@ mod query_limits;
 mod rate_limits;
 mod reactions;
 mod read_state;
+mod redis_cluster;
 mod redis_server;
 mod scale_out;
 mod schema;

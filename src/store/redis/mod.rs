@@ -79,6 +79,7 @@
 //! event, trimming, and creating the epoch when the log is new all happen in
 //! one step no other command interleaves with.
 
+mod connection;
 mod decode;
 mod io;
 mod keys;
@@ -93,8 +94,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, FromRedisValue, Script, ScriptInvocation};
+use redis::{FromRedisValue, Script, ScriptInvocation};
 
 use crate::domain::{ChatId, ChatTitle, Emoji, MessageBody, SessionId, UserId, Username};
 use crate::store::LogTail;
@@ -110,17 +110,51 @@ use io::RedisIo;
 use log::{backend, predecessor};
 use scripts::Scripts;
 
+pub use connection::{Connection, Deployment};
 pub use keys::Keys;
 pub use tail::RedisTail;
 
+/// How a Redis store is set up, besides where it is.
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    /// Prefix of every key.
+    pub prefix: String,
+    /// Events each partition's log keeps at least.
+    pub retention: usize,
+    pub partitions: Partitions,
+    /// Replicas that must confirm each write to the log before it is
+    /// acknowledged (`WAIT`), and on a cluster, read the log from replicas
+    /// (so nothing is delivered that a failover could take back); 0 for
+    /// neither.
+    pub wait_replicas: u8,
+    /// How long a write waits for those confirmations.
+    pub wait_timeout: Duration,
+}
+
+impl RedisSettings {
+    /// One partition, no replica confirmations.
+    pub fn new(prefix: &str, retention: usize) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+            retention,
+            partitions: Partitions::default(),
+            wait_replicas: 0,
+            wait_timeout: Duration::from_millis(500),
+        }
+    }
+}
+
 /// A store kept in Redis, shared by every process pointed at it.
 pub struct RedisStore {
-    /// Kept for opening dedicated connections (the log tail, and later any
-    /// other blocking reader).
-    client: Client,
+    /// Where Redis is, for opening dedicated connections (the log tails,
+    /// pub/sub).
+    deployment: Deployment,
     /// One multiplexed, self-reconnecting connection for every request;
-    /// cloning it is cheap and shares the socket.
-    conn: ConnectionManager,
+    /// cloning it is cheap and shares the socket(s).
+    conn: Connection,
+    /// What the log is read with for delivery: `conn`, or on a cluster
+    /// whose writes wait for replicas, a connection reading replicas.
+    log_conn: Connection,
     /// The thread that drives `conn`; shared with the throttle, which uses
     /// `conn` too.
     io: Arc<RedisIo>,
@@ -130,43 +164,49 @@ pub struct RedisStore {
     /// exact, at most).
     retention: usize,
     partitions: Partitions,
+    wait_replicas: u8,
+    wait_timeout: Duration,
 }
 
 impl RedisStore {
-    /// Connects to `url`; every key is prefixed with `prefix`, and each of
-    /// the log's `partitions` keeps the `retention` most recent events (at
-    /// least one).
-    pub async fn connect(
-        url: &str,
-        prefix: &str,
-        retention: usize,
-        partitions: Partitions,
-    ) -> StoreResult<RedisStore> {
-        let client = Client::open(url).map_err(backend)?;
+    /// Connects to `url` (one server, or a cluster: see
+    /// [`Deployment::open`]).
+    pub async fn connect(url: &str, settings: RedisSettings) -> StoreResult<RedisStore> {
         let io = Arc::new(RedisIo::start().map_err(StoreError::backend)?);
-        let conn = io
-            .spawn(ConnectionManager::new_with_config(
-                client.clone(),
-                connection_config(),
-            ))
+        let url = url.to_owned();
+        let replicas = settings.wait_replicas > 0;
+        let (deployment, conn, log_conn) = io
+            .spawn(async move {
+                let deployment = Deployment::open(&url).await?;
+                let conn = deployment.shared().await?;
+                let log_conn = deployment.log_reader(&conn, replicas).await?;
+                Ok::<_, redis::RedisError>((deployment, conn, log_conn))
+            })
             .await
             .map_err(StoreError::backend)?
             .map_err(backend)?;
+        let keys = Keys::with(
+            &settings.prefix,
+            settings.partitions,
+            deployment.is_cluster(),
+        );
         Ok(Self {
-            client,
+            deployment,
             conn,
+            log_conn,
             io,
-            keys: Keys::with(prefix, partitions, false),
+            keys,
             scripts: Scripts::new(),
-            retention: retention.max(1),
-            partitions,
+            retention: settings.retention.max(1),
+            partitions: settings.partitions,
+            wait_replicas: settings.wait_replicas,
+            wait_timeout: settings.wait_timeout,
         })
     }
 
-    /// The client, for opening a dedicated connection (blocking reads must
-    /// not run on the shared multiplexed one).
-    pub fn client(&self) -> &redis::Client {
-        &self.client
+    /// Where Redis is.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
     }
 
     /// The key names this store uses.
@@ -174,13 +214,14 @@ impl RedisStore {
         &self.keys
     }
 
-    /// A rate limiter keeping its state in this Redis, under this store's
-    /// prefix and on its multiplexed connection.
-    pub fn throttle(&self) -> crate::throttle::redis::RedisThrottle {
-        crate::throttle::redis::RedisThrottle::new(self.conn(), self.keys.prefix(), self.io.clone())
+    /// The shared connection, with what keeps its driver running (the
+    /// store's I/O thread): for a rate limiter keeping its state in this
+    /// Redis.
+    pub fn shared_connection(&self) -> (Connection, Arc<dyn Send + Sync>) {
+        (self.conn(), self.io.clone())
     }
 
-    fn conn(&self) -> ConnectionManager {
+    fn conn(&self) -> Connection {
         self.conn.clone()
     }
 
@@ -204,6 +245,45 @@ impl RedisStore {
             .invoke_async(&mut self.conn())
             .await
             .map_err(backend)
+    }
+
+    /// Runs a script that appends an event of `chat` (see [`Self::appending`]);
+    /// then, when writes must reach replicas, waits until they confirm it.
+    async fn write<T: FromRedisValue>(
+        &self,
+        chat: &ChatId,
+        invocation: &ScriptInvocation<'_>,
+    ) -> StoreResult<T> {
+        let reply = self.run(invocation).await?;
+        self.confirm(chat).await?;
+        Ok(reply)
+    }
+
+    /// `WAIT`s for `wait_replicas` replicas of the node holding `chat`'s
+    /// partition to confirm every write this connection sent it so far. A
+    /// write they do not confirm in time is reported failed: it is in the
+    /// primary, and may or may not survive a failover (a client retrying
+    /// with its idempotency key gets the message once either way).
+    async fn confirm(&self, chat: &ChatId) -> StoreResult<()> {
+        if self.wait_replicas == 0 {
+            return Ok(());
+        }
+        let key = self.keys.events(self.partitions.of(chat));
+        let timeout = u64::try_from(self.wait_timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let mut wait = redis::cmd("WAIT");
+        wait.arg(self.wait_replicas).arg(timeout);
+        let reply = self.conn().on_node_of(&key, wait).await.map_err(backend)?;
+        let confirmed: i64 =
+            FromRedisValue::from_redis_value(reply).map_err(StoreError::backend)?;
+        match confirmed >= i64::from(self.wait_replicas) {
+            true => Ok(()),
+            false => Err(StoreError::backend(format!(
+                "{confirmed} of {} replicas confirmed a write within {timeout} ms",
+                self.wait_replicas
+            ))),
+        }
     }
 
     /// Messages as they are now, newest first: up to `count` from `end`
@@ -264,7 +344,8 @@ impl RedisStore {
         chat: &ChatId,
         invocation: &ScriptInvocation<'_>,
     ) -> StoreResult<Changed> {
-        let (status, id, fields, change, epoch): MessageReply = self.run(invocation).await?;
+        let (status, id, fields, change, epoch): MessageReply =
+            self.write(chat, invocation).await?;
         let written = match status.as_str() {
             "ok" => true,
             "unchanged" => false,
@@ -300,6 +381,30 @@ impl RedisStore {
         }
     }
 
+    /// The chats in `partition` that `user` is a member of.
+    async fn chats_in(&self, user: &UserId, partition: Partition) -> StoreResult<Vec<Chat>> {
+        let mut conn = self.conn();
+        let ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.user_chats(user, partition))
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<ChatId> = ids.into_iter().map(ChatId::from_stored).collect();
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.cmd("HGETALL").arg(self.keys.chat(id));
+        }
+        let hashes: Vec<Fields> = pipe.query_async(&mut conn).await.map_err(backend)?;
+        let mut chats = Vec::with_capacity(ids.len());
+        for (id, fields) in ids.iter().zip(&hashes) {
+            chats.extend(decode::chat(id, fields)?);
+        }
+        Ok(chats)
+    }
+
     /// A user's chats in one partition and that partition's head, in one
     /// `MULTI`: the memberships are exactly those at that position.
     async fn partition_snapshot(
@@ -312,7 +417,7 @@ impl RedisStore {
             .cmd("SMEMBERS")
             .arg(self.keys.user_chats(user, partition))
             .add_command(log::newest_entry(&self.keys.events(partition)))
-            .query_async(&mut self.conn())
+            .query_async(&mut self.log_conn.clone())
             .await
             .map_err(backend)?;
         Ok((chats, log::newest_id(&newest)?))
@@ -325,20 +430,6 @@ impl RedisStore {
             .await
             .map_err(backend)
     }
-}
-
-/// How the shared connection behaves when Redis is slow or gone. The crate's
-/// defaults retry a lost connection six times with exponential backoff,
-/// which holds every request for up to ten seconds during an outage; a
-/// request should instead fail fast with a clear error, and readiness
-/// should say so at once. A write that fails this way was never executed
-/// (the connection was down), so nothing is claimed that was not stored.
-fn connection_config() -> ConnectionManagerConfig {
-    ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(1)))
-        .set_response_timeout(Some(Duration::from_secs(2)))
-        .set_number_of_retries(2)
-        .set_max_delay(Duration::from_millis(200))
 }
 
 /// A fresh epoch: offered to every event-writing script, used only by the
@@ -467,7 +558,7 @@ impl Store for RedisStore {
         for member in &members {
             invocation.arg(member.as_str());
         }
-        let (status, id, _): Reply = self.run(&invocation).await?;
+        let (status, id, _): Reply = self.write(&chat_id, &invocation).await?;
         if status != "ok" {
             return Err(unexpected(&status));
         }
@@ -494,7 +585,7 @@ impl Store for RedisStore {
             .arg(chat.as_str())
             .arg(by.as_str())
             .arg(user.as_str());
-        let (status, _, fields): Reply = self.run(&invocation).await?;
+        let (status, _, fields): Reply = self.write(chat, &invocation).await?;
         if status != "ok" && status != "unchanged" {
             return Err(unexpected(&status));
         }
@@ -512,7 +603,7 @@ impl Store for RedisStore {
             .key(self.keys.typing(chat))
             .arg(chat.as_str())
             .arg(user.as_str());
-        let (status, _, _): Reply = self.run(&invocation).await?;
+        let (status, _, _): Reply = self.write(chat, &invocation).await?;
         match status.as_str() {
             "ok" => Ok(()),
             other => Err(unexpected(other)),
@@ -548,32 +639,19 @@ impl Store for RedisStore {
         Ok(ids.into_iter().map(UserId::from_stored).collect())
     }
 
-    /// Gathered from the user's index in every partition, then sorted by
-    /// id, as the memory store happens to return them.
+    /// Gathered from the user's index in every partition (each read with
+    /// its chats' hashes, which share its slot), all partitions at once,
+    /// then sorted by id, as the memory store happens to return them.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn chats_of(&self, user: &UserId) -> StoreResult<Vec<Chat>> {
-        let mut conn = self.conn();
-        let mut pipe = redis::pipe();
-        for partition in self.partitions.all() {
-            pipe.cmd("SMEMBERS")
-                .arg(self.keys.user_chats(user, partition));
-        }
-        let per_partition: Vec<Vec<String>> = pipe.query_async(&mut conn).await.map_err(backend)?;
-        let mut ids: Vec<String> = per_partition.into_iter().flatten().collect();
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        ids.sort_unstable();
-        let ids: Vec<ChatId> = ids.into_iter().map(ChatId::from_stored).collect();
-        let mut pipe = redis::pipe();
-        for id in &ids {
-            pipe.cmd("HGETALL").arg(self.keys.chat(id));
-        }
-        let hashes: Vec<Fields> = pipe.query_async(&mut conn).await.map_err(backend)?;
-        let mut chats = Vec::with_capacity(ids.len());
-        for (id, fields) in ids.iter().zip(&hashes) {
-            chats.extend(decode::chat(id, fields)?);
-        }
+        let parts = futures_util::future::try_join_all(
+            self.partitions
+                .all()
+                .map(|partition| self.chats_in(user, partition)),
+        )
+        .await?;
+        let mut chats: Vec<Chat> = parts.into_iter().flatten().collect();
+        chats.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         Ok(chats)
     }
 
@@ -604,7 +682,7 @@ impl Store for RedisStore {
         if let Some(client) = new.client_message_id {
             invocation.arg(client.as_str());
         }
-        let (status, id, fields, change, epoch): SentReply = self.run(&invocation).await?;
+        let (status, id, fields, change, epoch): SentReply = self.write(chat, &invocation).await?;
         match status.as_str() {
             "created" => Ok(Sent {
                 message: Message {
@@ -718,7 +796,7 @@ impl Store for RedisStore {
             .arg(chat.as_str())
             .arg(user.as_str())
             .arg(id.to_string());
-        let (status, _, fields): Reply = self.run(&invocation).await?;
+        let (status, _, fields): Reply = self.write(chat, &invocation).await?;
         match status.as_str() {
             "ok" | "unchanged" => decode::chat(chat, &fields)?
                 .ok_or_else(|| StoreError::backend("a chat with members has no hash")),
@@ -810,12 +888,19 @@ impl Store for RedisStore {
         after: LogId,
         limit: usize,
     ) -> StoreResult<Vec<Event>> {
-        log::read_after(&mut self.conn(), &self.keys, partition, after, limit).await
+        log::read_after(
+            &mut self.log_conn.clone(),
+            &self.keys,
+            partition,
+            after,
+            limit,
+        )
+        .await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn log_head(&self, partition: Partition) -> StoreResult<LogId> {
-        log::last_id(&mut self.conn(), &self.keys.events(partition)).await
+        log::last_id(&mut self.log_conn.clone(), &self.keys.events(partition)).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -853,7 +938,8 @@ impl Store for RedisStore {
 
     fn log_tail(&self, partition: Partition) -> Box<dyn LogTail> {
         Box::new(RedisTail::new(
-            self.client.clone(),
+            self.deployment.clone(),
+            self.wait_replicas > 0,
             self.keys.clone(),
             partition,
         ))

@@ -133,12 +133,12 @@ impl RedisStore {
     /// subscribed connection can do nothing else), on the store's I/O
     /// thread.
     pub(super) async fn notices(&self) -> StoreResult<Box<dyn SessionNotices>> {
-        let client = self.client.clone();
+        let deployment = self.deployment.clone();
         let channel = self.keys.sessions_channel();
         let stream = self
             .io
             .spawn(async move {
-                let mut pubsub = client.get_async_pubsub().await?;
+                let mut pubsub = deployment.pubsub().await?;
                 pubsub.subscribe(channel).await?;
                 Ok::<_, redis::RedisError>(pubsub.into_on_message())
             })

@@ -109,28 +109,35 @@ impl Signals for RedisStore {
     }
 
     /// One `SINTERCARD … LIMIT 1` per partition (the two users' indexes of
-    /// one partition share its slot), in one pipeline.
+    /// one partition share its slot), all at once.
     async fn share_a_chat(&self, a: &UserId, b: &UserId) -> StoreResult<bool> {
-        let mut pipe = redis::pipe();
-        for partition in self.partitions.all() {
-            pipe.cmd("SINTERCARD")
+        let shared = try_join_all(self.partitions.all().map(|partition| {
+            let mut intersect = redis::cmd("SINTERCARD");
+            intersect
                 .arg(2)
                 .arg(self.keys.user_chats(a, partition))
                 .arg(self.keys.user_chats(b, partition))
                 .arg("LIMIT")
                 .arg(1);
-        }
-        let shared: Vec<u64> = pipe.query_async(&mut self.conn()).await.map_err(backend)?;
+            let mut conn = self.conn();
+            async move {
+                intersect
+                    .query_async::<u64>(&mut conn)
+                    .await
+                    .map_err(backend)
+            }
+        }))
+        .await?;
         Ok(shared.iter().any(|n| *n > 0))
     }
 
     /// A subscribed connection of its own (it can do nothing else), opened
     /// on the store's I/O thread.
     async fn listen(&self) -> StoreResult<(Box<dyn SignalControl>, Box<dyn SignalNotices>)> {
-        let client = self.client.clone();
+        let deployment = self.deployment.clone();
         let (sink, stream) = self
             .io
-            .spawn(async move { client.get_async_pubsub().await.map(|p| p.split()) })
+            .spawn(async move { deployment.pubsub().await.map(|p| p.split()) })
             .await
             .map_err(StoreError::backend)?
             .map_err(backend)?;

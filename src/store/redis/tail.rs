@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, Value};
+use redis::Value;
 
 use crate::store::LogTail;
 use crate::store::{Event, LogId, Partition, StoreError, StoreResult};
 
+use super::connection::{Connection, Deployment};
 use super::keys::Keys;
 use super::log::{backend, read_after};
 
@@ -23,35 +23,40 @@ const GRACE: Duration = Duration::from_secs(5);
 /// `XREAD` serves only as the wake-up: the events themselves are read with
 /// `log::read_after`, which checks the trimmed marker in the same `MULTI` as the
 /// range, so the tail reports `Expired` exactly when the store would.
+///
+/// On a cluster it may read from replicas (`replicas`): then it delivers
+/// only what a replica already has, which a failover cannot take back.
 pub struct RedisTail {
-    client: Client,
+    deployment: Deployment,
+    replicas: bool,
     keys: Keys,
     partition: Partition,
     /// Opened on first use, dropped after an error so the next call reconnects.
-    conn: Option<MultiplexedConnection>,
+    conn: Option<Connection>,
 }
 
 impl RedisTail {
-    /// A tail of `partition` that connects lazily with `client`.
-    pub fn new(client: Client, keys: Keys, partition: Partition) -> Self {
+    /// A tail of `partition` that connects lazily to `deployment`, reading
+    /// from replicas when `replicas` (on a cluster).
+    pub fn new(deployment: Deployment, replicas: bool, keys: Keys, partition: Partition) -> Self {
         Self {
-            client,
+            deployment,
+            replicas,
             keys,
             partition,
             conn: None,
         }
     }
 
-    async fn connection(&mut self) -> StoreResult<MultiplexedConnection> {
+    async fn connection(&mut self) -> StoreResult<Connection> {
         if let Some(conn) = &self.conn {
             return Ok(conn.clone());
         }
         // No response timeout: a blocking read legitimately answers late.
-        // `read_after` bounds each call itself.
-        let config = AsyncConnectionConfig::new().set_response_timeout(None);
+        // `read` bounds each call itself.
         let conn = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
+            .deployment
+            .dedicated(self.replicas)
             .await
             .map_err(backend)?;
         self.conn = Some(conn.clone());

@@ -35,9 +35,8 @@ mod subject;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use chat_server::store::Partitions;
 use chat_server::store::memory::MemoryStore;
-use chat_server::store::redis::RedisStore;
+use chat_server::store::redis::{RedisSettings, RedisStore};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -117,7 +116,7 @@ async fn check(
     tally: &Mutex<Tally>,
 ) -> Result<(), TestCaseError> {
     let prefix = format!("model:{}:", uuid::Uuid::new_v4().simple());
-    let redis = RedisStore::connect(redis_url, &prefix, retention, Partitions::default())
+    let redis = RedisStore::connect(redis_url, RedisSettings::new(&prefix, retention))
         .await
         .map_err(|e| TestCaseError::fail(format!("cannot connect to Redis: {e}")))?;
     let mut subjects = [
