@@ -152,6 +152,18 @@ impl TestApp {
         .await
     }
 
+    /// Starts a server on the Redis (or cluster) at `url`, with a key
+    /// prefix of its own, after letting the test adjust its configuration.
+    pub async fn spawn_on(url: &str, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let url = url.to_owned();
+        Self::launch(None, |config| {
+            config.redis_url = Some(url);
+            config.redis_key_prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+            adjust(config)
+        })
+        .await
+    }
+
     /// Starts a server on a Redis that writes every change to disk before
     /// answering, so the test can kill it (`app.redis`) and restart it
     /// without losing an acknowledged write.

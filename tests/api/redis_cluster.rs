@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 /// A running cluster.
 pub struct RedisCluster {
@@ -54,18 +55,81 @@ impl RedisCluster {
         SHARED.get_or_init(|| RedisCluster::start(0))
     }
 
-    /// Each node's port and role (`primary` or `replica`) at start.
-    pub fn nodes(&self) -> Vec<(u16, String, u32)> {
+    /// The port of the primary serving the slot of hash tag `tag` now, as
+    /// the first node that answers on `ports` sees it.
+    pub fn primary_of(&self, tag: &str) -> u16 {
+        let ports = self.ports();
+        let mut conn = ports
+            .iter()
+            .find_map(|port| {
+                let client = ::redis::Client::open(format!("redis://127.0.0.1:{port}")).ok()?;
+                client
+                    .get_connection_with_timeout(Duration::from_secs(1))
+                    .ok()
+            })
+            .expect("no node of the cluster answers");
+        let slot: u16 = ::redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(format!("{{{tag}}}"))
+            .query(&mut conn)
+            .expect("CLUSTER KEYSLOT");
+        let nodes: String = ::redis::cmd("CLUSTER")
+            .arg("NODES")
+            .query(&mut conn)
+            .expect("CLUSTER NODES");
+        // <id> <ip:port@bus> <flags> <primary> <ping> <pong> <epoch> <state> <slots>...
+        nodes
+            .lines()
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+            .filter(|f| f.len() > 8 && f[2].contains("master") && !f[2].contains("fail"))
+            .find(|f| f[8..].iter().any(|range| serves(range, slot)))
+            .and_then(|f| f[1].split(['@', ':']).nth(1)?.parse().ok())
+            .unwrap_or_else(|| panic!("no primary serves slot {slot}:\n{nodes}"))
+    }
+
+    /// SIGKILLs the node on `port`, as a crash would.
+    pub fn kill(&self, port: u16) {
+        let pid = std::fs::read_to_string(self.dir.join(format!("node-{port}.pid")))
+            .expect("the node's pidfile");
+        let status = Command::new("kill")
+            .args(["-9", pid.trim()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -9 {pid} failed");
+    }
+
+    /// Starts a killed node again; it rejoins the cluster (as a replica,
+    /// when it was failed over meanwhile).
+    pub fn restart(&self, port: u16) {
+        let output = Command::new(script())
+            .arg("restart")
+            .arg(&self.dir)
+            .arg(port.to_string())
+            .output()
+            .expect("cannot run scripts/redis-cluster");
+        assert!(
+            output.status.success(),
+            "scripts/redis-cluster restart failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Every node's port.
+    fn ports(&self) -> Vec<u16> {
         let text = std::fs::read_to_string(self.dir.join("nodes.txt")).expect("nodes.txt");
         text.lines()
-            .map(|line| {
-                let mut parts = line.split_whitespace();
-                let port = parts.next().and_then(|p| p.parse().ok()).expect("a port");
-                let role = parts.next().expect("a role").to_owned();
-                let pid = parts.next().and_then(|p| p.parse().ok()).expect("a pid");
-                (port, role, pid)
-            })
+            .filter_map(|line| line.split_whitespace().next()?.parse().ok())
             .collect()
+    }
+}
+
+/// Whether a `CLUSTER NODES` slot field (`5461-10922`, `42`, or an
+/// importing/migrating marker) covers `slot`.
+fn serves(range: &str, slot: u16) -> bool {
+    let (low, high) = range.split_once('-').unwrap_or((range, range));
+    match (low.parse::<u16>(), high.parse::<u16>()) {
+        (Ok(low), Ok(high)) => (low..=high).contains(&slot),
+        _ => false,
     }
 }
 

@@ -21,13 +21,14 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chat_server::store::{Event, EventKind, Positions};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::helpers::{Account, Endpoint};
 use crate::ws_client::{self, WsClient, vars};
 
+mod cluster_failover;
 mod fan_out;
 mod lost_log;
 mod redis_crash;
@@ -77,6 +78,30 @@ fn logged_bodies(events: &[Event], after: &Positions) -> HashMap<String, Vec<Str
         }
     }
     per_chat
+}
+
+/// The bodies of a chat's whole history through the API, oldest first,
+/// read in pages of 100 going back.
+async fn whole_history(app: &Endpoint, viewer: &Account, chat: &str) -> Vec<String> {
+    let mut pages = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let page = app
+            .history(viewer, chat, Some(100), before.as_deref())
+            .await;
+        let edges = page["edges"].as_array().expect("edges");
+        pages.push(
+            edges
+                .iter()
+                .map(|e| text(&e["node"], "body"))
+                .collect::<Vec<_>>(),
+        );
+        if page["pageInfo"]["hasPreviousPage"] != json!(true) {
+            break;
+        }
+        before = Some(text(&page["pageInfo"], "startCursor"));
+    }
+    pages.into_iter().rev().flatten().collect()
 }
 
 /// Awaits a spawned task for at most `limit`, re-raising its panic.

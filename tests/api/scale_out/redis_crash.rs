@@ -13,36 +13,14 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::{PATIENCE, eventually, join_within, logged_bodies, subscribe_messages, text};
-use crate::helpers::{Account, TestApp};
+use super::{
+    PATIENCE, eventually, join_within, logged_bodies, subscribe_messages, text, whole_history,
+};
+use crate::helpers::TestApp;
 use crate::ws_client::next_event;
 
 /// `sendMessage` for senders that must see failures rather than assert on them.
 const SEND: &str = "mutation($i: SendMessageInput!) { sendMessage(input: $i) { body cursor } }";
-
-/// The bodies of a chat's whole history through the API, oldest first,
-/// read in pages of 100 going back.
-async fn whole_history(app: &TestApp, viewer: &Account, chat: &str) -> Vec<String> {
-    let mut pages = Vec::new();
-    let mut before: Option<String> = None;
-    loop {
-        let page = app
-            .history(viewer, chat, Some(100), before.as_deref())
-            .await;
-        let edges = page["edges"].as_array().expect("edges");
-        pages.push(
-            edges
-                .iter()
-                .map(|e| text(&e["node"], "body"))
-                .collect::<Vec<_>>(),
-        );
-        if page["pageInfo"]["hasPreviousPage"] != json!(true) {
-            break;
-        }
-        before = Some(text(&page["pageInfo"], "startCursor"));
-    }
-    pages.into_iter().rev().flatten().collect()
-}
 
 /// The status `/ready` answers, or `None` when it does not answer within
 /// [`PROBE_TIMEOUT`] (a probe that hangs is as bad as one that says no).
