@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::{bodies, subscribe_messages, text};
 use crate::binary::Binary;
 use crate::helpers::{Backend, Endpoint, TEST_SECRET, TestApp};
+use crate::redis_cluster::RedisCluster;
 use crate::redis_server::RedisServer;
 use crate::ws_client::{next_event, next_events};
 
@@ -37,6 +38,23 @@ async fn two_chat_server_processes_sharing_a_redis_serve_one_event_stream() {
     let b = Binary::start(&env, false).await;
     assert_ne!(a.address, b.address);
     one_service(&a.endpoint(), &b.endpoint(), "chat-server processes").await;
+}
+
+/// The same with two `chat-server` processes on a Redis Cluster (the
+/// shared local one, 3 primaries) with the log in 16 partitions.
+#[tokio::test]
+async fn two_chat_server_processes_on_a_cluster_serve_one_event_stream() {
+    let cluster = RedisCluster::shared();
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let env = [
+        ("REDIS_URL", cluster.url.clone()),
+        ("REDIS_KEY_PREFIX", prefix),
+        ("LOG_PARTITIONS", "16".to_owned()),
+        ("JWT_SECRET", TEST_SECRET.to_owned()),
+    ];
+    let a = Binary::start(&env, false).await;
+    let b = Binary::start(&env, false).await;
+    one_service(&a.endpoint(), &b.endpoint(), "chat-server processes on a cluster").await;
 }
 
 /// A's messages reach B's subscribers live, A's tokens work on B, and a
