@@ -102,6 +102,11 @@ pub struct Consumer {
     /// and reconnect neither skips nor repeats an event.
     last: LogId,
     status: Arc<ConsumerStatus>,
+    /// The partition's epoch as last read.
+    known_epoch: Option<String>,
+    /// Whether to read the epoch before the next read of events: at the
+    /// start and after a failed read (a failover shows as one).
+    check: bool,
 }
 
 impl Consumer {
@@ -117,6 +122,8 @@ impl Consumer {
             hub,
             last: start,
             status,
+            known_epoch: None,
+            check: true,
         }
     }
 
@@ -129,12 +136,19 @@ impl Consumer {
     /// many events were published. Tests drive the consumer with this.
     #[tracing::instrument(level = "debug", skip_all, fields(partition = %self.status.partition, after = ?self.last))]
     pub async fn poll_once(&mut self) -> StoreResult<usize> {
-        let events = self.tail.read_after(self.last, BLOCK, BATCH).await;
+        let events = match !self.check {
+            true => self.tail.read_after(self.last, BLOCK, BATCH).await,
+            false => match self.check_epoch().await {
+                Ok(()) => self.tail.read_after(self.last, BLOCK, BATCH).await,
+                Err(error) => Err(error),
+            },
+        };
         let events = match events {
             Ok(events) => events,
             Err(error) => {
                 self.status.healthy.store(false, Ordering::Relaxed);
                 self.status.errors.fetch_add(1, Ordering::Relaxed);
+                self.check = true;
                 return Err(error);
             }
         };
@@ -158,6 +172,23 @@ impl Consumer {
             .consumed
             .fetch_add(published as u64, Ordering::Relaxed);
         Ok(published)
+    }
+
+    /// Reads the partition's epoch; when it changed since the last read,
+    /// the log may have lost events this process already delivered (a
+    /// failover without replica confirmations, or a Redis that lost its
+    /// data), so the hub ends every subscription reading the partition
+    /// with CURSOR_EXPIRED rather than let them go on past a silent gap.
+    async fn check_epoch(&mut self) -> StoreResult<()> {
+        let epoch = self.tail.epoch().await?;
+        if let Some(known) = self.known_epoch.replace(epoch.clone())
+            && known != epoch
+        {
+            tracing::warn!(partition = %self.status.partition, "the partition's log was renewed (failover or data loss); ending its subscriptions with CURSOR_EXPIRED");
+            self.hub.reset(self.status.partition);
+        }
+        self.check = false;
+        Ok(())
     }
 
     /// Polls until `shutdown`, backing off after errors. Reconnection is the

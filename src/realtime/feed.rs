@@ -180,10 +180,7 @@ impl Feed {
             let step = match &self.source {
                 Source::LogUntil(until) => self.replay(Some(until.clone())).await,
                 Source::LogToEnd => self.replay(None).await,
-                Source::Hub => {
-                    self.listen().await;
-                    Ok(())
-                }
+                Source::Hub => self.listen().await,
             };
             if let Err(error) = step {
                 self.ended = true;
@@ -250,12 +247,18 @@ impl Feed {
     }
 
     /// Waits for the hub's next event.
-    async fn listen(&mut self) {
+    async fn listen(&mut self) -> StoreResult<()> {
         match self.route.recv().await {
             Received::Event(event) if event.id > self.positions.get(event.partition) => {
                 self.take(event, true)
             }
             Received::Event(_) => {}
+            // Events this feed delivered from a renewed partition may be
+            // gone from its log: going on would hide that gap.
+            Received::Reset(renewed) if renewed.iter().any(|p| self.partitions.contains(p)) => {
+                return Err(StoreError::Expired);
+            }
+            Received::Reset(_) => {}
             Received::Lagged => {
                 tracing::debug!("subscription lagged; backfilling from the log");
                 self.replay = None;
@@ -263,6 +266,7 @@ impl Feed {
             }
             Received::Closed => self.ended = true,
         }
+        Ok(())
     }
 
     fn take(&mut self, event: Arc<Event>, live: bool) {

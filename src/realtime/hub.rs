@@ -21,10 +21,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::domain::{ChatId, UserId};
-use crate::store::{Event, EventKind, Positions};
+use crate::store::{Event, EventKind, MAX_PARTITIONS, Partition, Partitions, Positions};
 
 /// Routes every consumed event to the subscriptions of this process that
 /// may deliver it. Events are shared as `Arc`s, so fan-out copies a pointer,
@@ -46,6 +46,9 @@ pub struct Hub {
     /// How many times a subscription fell a whole queue behind and had to
     /// backfill from the log, for `/metrics`.
     backfills: Arc<AtomicU64>,
+    /// How many times each partition's log was renewed (see
+    /// [`Hub::reset`]), by partition number.
+    resets: watch::Sender<Vec<u64>>,
 }
 
 /// Who gets what; changed only under the hub's lock.
@@ -97,6 +100,9 @@ pub enum Received {
     Event(Arc<Event>),
     /// Events were dropped because the queue was full: read the log.
     Lagged,
+    /// These partitions' logs were renewed since the route was made or
+    /// last told (see [`Hub::reset`]).
+    Reset(Vec<Partition>),
     /// The hub is gone.
     Closed,
 }
@@ -108,6 +114,9 @@ pub struct Route {
     queue: mpsc::Receiver<Item>,
     lagged: Arc<AtomicBool>,
     backfills: Arc<AtomicU64>,
+    resets: watch::Receiver<Vec<u64>>,
+    /// The reset counts last told.
+    seen_resets: Vec<u64>,
 }
 
 impl Hub {
@@ -121,6 +130,7 @@ impl Hub {
             tap,
             buffer,
             backfills: Arc::default(),
+            resets: watch::Sender::new(vec![0; usize::from(MAX_PARTITIONS)]),
         }
     }
 
@@ -151,12 +161,16 @@ impl Hub {
                 lagged: lagged.clone(),
             },
         );
+        let mut resets = self.resets.subscribe();
+        let seen_resets = resets.borrow_and_update().clone();
         Route {
             id,
             routes: self.routes.clone(),
             queue: receiver,
             lagged,
             backfills: self.backfills.clone(),
+            seen_resets,
+            resets,
         }
     }
 
@@ -180,6 +194,17 @@ impl Hub {
             routes: self.routes.clone(),
             queue: receiver,
         }
+    }
+
+    /// Tells every subscription that `partition`'s log was renewed: the
+    /// events it delivered from that partition may be gone from the log,
+    /// so each reading it must end (see `feed`).
+    pub fn reset(&self, partition: Partition) {
+        self.resets.send_modify(|counts| {
+            if let Some(count) = counts.get_mut(partition.index()) {
+                *count += 1;
+            }
+        });
     }
 
     /// Receives every event published from now on, whoever it concerns
@@ -317,9 +342,26 @@ impl Route {
         routes.pending.remove(&self.id);
     }
 
-    /// The next event routed here, or news that some were dropped.
+    /// The next event routed here, or news that some were dropped or
+    /// that a partition's log was renewed.
     pub async fn recv(&mut self) -> Received {
-        match self.queue.recv().await {
+        let item = tokio::select! {
+            biased;
+            Ok(()) = self.resets.changed() => {
+                let counts = self.resets.borrow_and_update().clone();
+                let renewed = counts
+                    .iter()
+                    .zip(&self.seen_resets)
+                    .enumerate()
+                    .filter(|(_, (now, seen))| now != seen)
+                    .filter_map(|(number, _)| Partitions::new(MAX_PARTITIONS).get(number))
+                    .collect();
+                self.seen_resets = counts;
+                return Received::Reset(renewed);
+            }
+            item = self.queue.recv() => item,
+        };
+        match item {
             Some(Item::Event(event)) => Received::Event(event),
             Some(Item::Lagged) => {
                 // Events dropped before this point are in the log, which

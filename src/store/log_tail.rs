@@ -21,4 +21,13 @@ pub trait LogTail: Send {
         block: Duration,
         count: usize,
     ) -> StoreResult<Vec<Event>>;
+
+    /// The partition's epoch now, after making it reflect a failover: on a
+    /// Redis Cluster the tail records which primary serves the partition,
+    /// and when that changed while writes were not confirmed by replicas
+    /// (`REDIS_WAIT_REPLICAS=0`), the new primary may lack acknowledged
+    /// entries, so the epoch is renewed and older cursors into the
+    /// partition become CURSOR_EXPIRED. The consumer asks at its start and
+    /// after every failed read.
+    async fn epoch(&mut self) -> StoreResult<String>;
 }

@@ -827,6 +827,7 @@ impl Store for MemoryStore {
         Box::new(MemoryTail {
             state: self.state.clone(),
             partition,
+            epoch: self.epochs[partition.index().min(self.epochs.len() - 1)].clone(),
             head: head.subscribe(),
         })
     }
@@ -965,6 +966,7 @@ impl SessionNotices for MemoryNotices {
 struct MemoryTail {
     state: Arc<Mutex<State>>,
     partition: Partition,
+    epoch: String,
     head: watch::Receiver<LogId>,
 }
 
@@ -982,5 +984,11 @@ impl LogTail for MemoryTail {
         lock(&self.state)
             .log(self.partition)?
             .read_after(after, count)
+    }
+
+    /// A process's memory never fails over: the epoch is the one it began
+    /// with.
+    async fn epoch(&mut self) -> StoreResult<String> {
+        Ok(self.epoch.clone())
     }
 }

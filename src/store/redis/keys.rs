@@ -223,6 +223,12 @@ impl Keys {
         format!("{}log:epoch", self.part(partition))
     }
 
+    /// The replication id of the primary that last served a partition's
+    /// slot, as its log tails saw it (see `watch_primary.lua`).
+    pub fn primary(&self, partition: Partition) -> String {
+        format!("{}log:primary", self.part(partition))
+    }
+
     /// The id of the newest event trimmed from a partition's log (absent
     /// until the first trim). A read after an older position is `Expired`.
     pub fn trimmed(&self, partition: Partition) -> String {

@@ -434,7 +434,7 @@ impl RedisStore {
 
 /// A fresh epoch: offered to every event-writing script, used only by the
 /// one that finds the log without an epoch.
-fn new_epoch() -> String {
+pub(super) fn new_epoch() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::Value;
+use redis::{FromRedisValue, Script, Value};
 
 use crate::store::LogTail;
 use crate::store::{Event, LogId, Partition, StoreError, StoreResult};
@@ -33,6 +33,8 @@ pub struct RedisTail {
     partition: Partition,
     /// Opened on first use, dropped after an error so the next call reconnects.
     conn: Option<Connection>,
+    /// `watch_primary.lua`.
+    watch: Script,
 }
 
 impl RedisTail {
@@ -42,6 +44,7 @@ impl RedisTail {
         Self {
             deployment,
             replicas,
+            watch: Script::new(include_str!("scripts/watch_primary.lua")),
             keys,
             partition,
             conn: None,
@@ -94,8 +97,53 @@ impl RedisTail {
     }
 }
 
+impl RedisTail {
+    /// See [`LogTail::epoch`]. A single server does not fail over (a
+    /// restart without its data loses the epoch key itself), so only a
+    /// cluster's primary is watched.
+    async fn watch_primary(&mut self) -> StoreResult<String> {
+        let mut conn = self.connection().await?;
+        let events = self.keys.events(self.partition);
+        let primary = match self.deployment.is_cluster() {
+            true => {
+                let mut info = redis::cmd("INFO");
+                info.arg("replication");
+                let text = conn.on_node_of(&events, info).await.map_err(backend)?;
+                let text = String::from_redis_value(text).map_err(StoreError::backend)?;
+                replication_id(&text)
+                    .ok_or_else(|| StoreError::backend("INFO replication has no master_replid"))?
+                    .to_owned()
+            }
+            false => String::new(),
+        };
+        let mut invocation = self.watch.prepare_invoke();
+        invocation
+            .key(self.keys.primary(self.partition))
+            .key(self.keys.epoch(self.partition))
+            .arg(primary)
+            .arg(super::new_epoch())
+            .arg(if self.replicas { "0" } else { "1" });
+        invocation.invoke_async(&mut conn).await.map_err(backend)
+    }
+}
+
+/// The `master_replid` of an `INFO replication` reply.
+fn replication_id(info: &str) -> Option<&str> {
+    info.lines()
+        .find_map(|line| line.strip_prefix("master_replid:"))
+        .map(str::trim)
+}
+
 #[async_trait]
 impl LogTail for RedisTail {
+    async fn epoch(&mut self) -> StoreResult<String> {
+        let result = self.watch_primary().await;
+        if let Err(StoreError::Backend(_)) = &result {
+            self.conn = None;
+        }
+        result
+    }
+
     async fn read_after(
         &mut self,
         after: LogId,

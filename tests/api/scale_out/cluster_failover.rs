@@ -1,8 +1,11 @@
-//! A Redis Cluster primary SIGKILLed under load, with writes confirmed by a
-//! replica before they are acknowledged (`REDIS_WAIT_REPLICAS=1`) and the
-//! log delivered from replicas: every acknowledged message reaches every
+//! A Redis Cluster primary SIGKILLed under load. With writes confirmed by
+//! a replica before they are acknowledged (`REDIS_WAIT_REPLICAS=1`) and the
+//! log delivered from replicas, every acknowledged message reaches every
 //! subscriber exactly once in its chat's order, nothing delivered vanishes
-//! from history, and no cursor has to expire.
+//! from history, and no cursor has to expire. Without (the default), a
+//! failover may lose acknowledged writes, so the killed partition's log is
+//! renewed: its subscriptions end with CURSOR_EXPIRED and its old cursors
+//! are refused, while the other partitions go on exactly.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,12 +13,13 @@ use std::time::Duration;
 
 use chat_server::cursor::Cursor;
 use chat_server::domain::ChatId;
+use chat_server::store::Partition;
 use futures_util::future::join_all;
 use serde_json::Value;
 use tokio::time::Instant;
 
 use super::{PATIENCE, subscribe_messages, text, whole_history};
-use crate::helpers::{Account, TestApp};
+use crate::helpers::{Account, TestApp, error_code};
 use crate::redis_cluster::RedisCluster;
 use crate::ws_client::{WsClient, event};
 
@@ -99,15 +103,36 @@ async fn send_load(
     (acked, failed, times)
 }
 
-/// A primary of a 3-primary cluster (one replica each) SIGKILLed while six senders send and subscribers of each chat and of all chats watch: every acknowledged message is delivered exactly once, in its chat's order, to each subscriber; history holds exactly the acknowledged messages; no subscription ends or expires; writes to the killed node's partition fail while it has no replica and then recover. Prints acked, failed, delivered, expired and the time to recover.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failover_under_load_loses_doubles_and_reorders_nothing() {
-    // Arrange: chats spread over the partitions, a watcher in all of them,
-    // and subscriptions resuming after a set-up message (exact from there).
+/// What a failover run gave.
+struct Run {
+    app: TestApp,
+    chats: Vec<String>,
+    senders: Vec<Account>,
+    /// Per chat: bodies acknowledged, failed attempts, acknowledgement times.
+    sent: Vec<(Vec<String>, usize, Vec<Instant>)>,
+    /// Per chat: its one subscriber's deliveries.
+    per_chat: Vec<Arc<Mutex<Received>>>,
+    /// The all-chats subscriber's deliveries.
+    everything: Arc<Mutex<Received>>,
+    /// The killed primary's partition, the chats in it, and when it died.
+    victim: Partition,
+    victims: Vec<usize>,
+    killed: Instant,
+    /// A cursor into the victim partition from before the kill.
+    old_cursor: String,
+    _cluster: RedisCluster,
+}
+
+/// Chats spread over the partitions, a watcher in all of them with one
+/// subscription per chat and one to all chats (each resuming after a set-up
+/// message, so exact from there), senders for [`LOAD`], and the primary of
+/// chat 0's partition SIGKILLed at [`KILL_AT`] and restarted [`DOWN_FOR`]
+/// later. `wait_replicas` is the server's REDIS_WAIT_REPLICAS.
+async fn failover_under_load(wait_replicas: u8) -> Run {
     let cluster = RedisCluster::start(1);
     let app = TestApp::spawn_on(&cluster.url, |c| {
         c.log_partitions = PARTITIONS;
-        c.redis_wait_replicas = 1;
+        c.redis_wait_replicas = wait_replicas;
         c.redis_wait_timeout_ms = 300;
     })
     .await;
@@ -121,8 +146,12 @@ async fn a_failover_under_load_loses_doubles_and_reorders_nothing() {
     }
     let mut readers = Vec::new();
     let mut per_chat = Vec::new();
+    let mut old_cursor = String::new();
     for (sender, chat) in senders.iter().zip(&chats) {
         let setup = app.send(sender, chat, "set-up").await;
+        if old_cursor.is_empty() {
+            old_cursor = text(&setup, "cursor");
+        }
         let received = Arc::new(Mutex::new(Received::default()));
         let client =
             subscribe_messages(&app, &watcher, Some(chat), Some(&text(&setup, "cursor"))).await;
@@ -134,11 +163,13 @@ async fn a_failover_under_load_loses_doubles_and_reorders_nothing() {
     let everything = Arc::new(Mutex::new(Received::default()));
     let client = subscribe_messages(&app, &watcher, None, Some(&all_after)).await;
     readers.push(read_into(client, everything.clone()));
-    let victim_chat = ChatId::parse(&chats[0]).unwrap();
-    let victim = app.store.partition_of(&victim_chat);
+    let partition_of = |chat: &String| app.store.partition_of(&ChatId::parse(chat).unwrap());
+    let victim = partition_of(&chats[0]);
+    let victims = (0..CHATS)
+        .filter(|i| partition_of(&chats[*i]) == victim)
+        .collect();
     let victim_port = cluster.primary_of(&format!("p{victim}"));
 
-    // Act: the load, and the kill of the primary of chat 0's partition.
     let start = Instant::now();
     let killer = {
         let cluster = &cluster;
@@ -160,88 +191,182 @@ async fn a_failover_under_load_loses_doubles_and_reorders_nothing() {
     );
     let (killed, sent) = tokio::join!(killer, load);
 
-    // Assert: every subscriber gets exactly the acknowledged messages.
-    let wanted: HashMap<&String, &Vec<String>> = chats
-        .iter()
-        .zip(sent.iter().map(|(acked, _, _)| acked))
-        .collect();
-    let complete = |received: &Received, only: Option<&String>| {
-        wanted
-            .iter()
-            .filter(|(chat, _)| only.is_none_or(|only| only == **chat))
-            .all(|(chat, acked)| received.bodies.get(*chat).map_or(0, Vec::len) >= acked.len())
+    // Until every subscriber has every acknowledged message of its chats,
+    // or has ended, or patience runs out; then a little longer, for a
+    // duplicate to show.
+    let wanted: Vec<usize> = sent.iter().map(|(acked, _, _)| acked.len()).collect();
+    let settled = |received: &Received, only: Option<usize>| {
+        !received.errors.is_empty()
+            || (0..CHATS)
+                .filter(|i| only.is_none_or(|only| only == *i))
+                .all(|i| received.bodies.get(&chats[i]).map_or(0, Vec::len) >= wanted[i])
     };
     let deadline = Instant::now() + PATIENCE;
-    loop {
-        let done = chats
-            .iter()
-            .zip(&per_chat)
-            .all(|(chat, r)| complete(&r.lock().unwrap(), Some(chat)))
-            && complete(&everything.lock().unwrap(), None);
-        if done || Instant::now() > deadline {
+    while Instant::now() < deadline {
+        let done = (0..CHATS).all(|i| settled(&per_chat[i].lock().unwrap(), Some(i)))
+            && settled(&everything.lock().unwrap(), None);
+        if done {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await; // room for a duplicate to show
+    tokio::time::sleep(Duration::from_millis(500)).await;
     for reader in readers {
         reader.abort();
     }
+    Run {
+        app,
+        chats,
+        senders,
+        sent,
+        per_chat,
+        everything,
+        victim,
+        victims,
+        killed,
+        old_cursor,
+        _cluster: cluster,
+    }
+}
+
+impl Run {
+    /// How long after the kill the victim partition took a write again.
+    fn recovered(&self) -> Option<Duration> {
+        self.victims
+            .iter()
+            .filter_map(|i| self.sent[*i].2.iter().find(|at| **at > self.killed))
+            .map(|at| *at - self.killed)
+            .max()
+    }
+
+    fn acked(&self, chat: usize) -> &Vec<String> {
+        &self.sent[chat].0
+    }
+
+    /// Prints the figures under `label`.
+    fn report(&self, label: &str, delivered: usize, expired: usize) {
+        let acked: usize = self.sent.iter().map(|(acked, _, _)| acked.len()).sum();
+        let failed: usize = self.sent.iter().map(|(_, failed, _)| failed).sum();
+        eprintln!(
+            "cluster failover ({label}): {acked} acked, {failed} failed attempts (retried), {delivered} delivered to {} subscribers, {expired} subscriptions expired; partition {} ({} of {CHATS} chats) writable again {:?} after the kill (down for {DOWN_FOR:?})",
+            CHATS + 1,
+            self.victim,
+            self.victims.len(),
+            self.recovered(),
+        );
+    }
+}
+
+/// A primary of a 3-primary cluster (one replica each) SIGKILLed while six senders send and subscribers of each chat and of all chats watch, with REDIS_WAIT_REPLICAS=1: every acknowledged message is delivered exactly once, in its chat's order, to each subscriber; history holds exactly the acknowledged messages; no subscription ends or expires; writes to the killed node's partition fail while it has no replica and then recover. Prints acked, failed, delivered, expired and the time to recover.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_replica_confirmations_a_failover_loses_doubles_and_reorders_nothing() {
+    let run = failover_under_load(1).await;
+
+    // Assert: every subscriber got exactly the acknowledged messages, and
+    // history holds exactly them.
     let mut delivered = 0;
-    let mut expired = 0;
-    for (chat, received) in chats
-        .iter()
-        .zip(&per_chat)
-        .map(|(c, r)| (c, r.lock().unwrap()))
-    {
-        expired += received.errors.len();
+    for (i, chat) in run.chats.iter().enumerate() {
+        let received = run.per_chat[i].lock().unwrap();
         assert!(received.errors.is_empty(), "{chat}: {:?}", received.errors);
         assert_eq!(
             received.bodies.get(chat),
-            Some(wanted[chat]),
+            Some(run.acked(i)),
             "the subscriber of {chat}"
         );
-        delivered += wanted[chat].len();
+        delivered += run.acked(i).len();
     }
-    let everything = everything.lock().unwrap();
-    expired += everything.errors.len();
+    let everything = run.everything.lock().unwrap();
     assert!(everything.errors.is_empty(), "{:?}", everything.errors);
-    for chat in &chats {
+    for (i, chat) in run.chats.iter().enumerate() {
         assert_eq!(
             everything.bodies.get(chat),
-            Some(wanted[chat]),
+            Some(run.acked(i)),
             "all chats, in {chat}"
         );
-        delivered += wanted[chat].len();
+        delivered += run.acked(i).len();
     }
-    for ((sender, chat), (acked, _, _)) in senders.iter().zip(&chats).zip(&sent) {
-        let mut history = whole_history(&app, sender, chat).await;
+    for (i, (sender, chat)) in run.senders.iter().zip(&run.chats).enumerate() {
+        let mut history = whole_history(&run.app, sender, chat).await;
         history.retain(|body| body != "set-up");
-        assert_eq!(&history, acked, "history of {chat}");
+        assert_eq!(&history, run.acked(i), "history of {chat}");
     }
-
-    // The figures.
-    let acked: usize = sent.iter().map(|(acked, _, _)| acked.len()).sum();
-    let failed: usize = sent.iter().map(|(_, failed, _)| failed).sum();
-    let victims: Vec<usize> = (0..CHATS)
-        .filter(|i| app.store.partition_of(&ChatId::parse(&chats[*i]).unwrap()) == victim)
-        .collect();
-    let recovered = victims
-        .iter()
-        .filter_map(|i| sent[*i].2.iter().find(|at| **at > killed))
-        .map(|at| *at - killed)
-        .max();
-    eprintln!(
-        "cluster failover: {acked} acked, {failed} failed attempts (retried), {delivered} delivered to {} subscribers, {expired} expired; partition {victim} ({} of {CHATS} chats) writable again {recovered:?} after the kill (down for {DOWN_FOR:?})",
-        CHATS + 1,
-        victims.len(),
-    );
+    let failed: usize = run.sent.iter().map(|(_, failed, _)| failed).sum();
     assert!(
         failed > 0,
         "the kill failed no write: was the right node killed?"
     );
     assert!(
-        recovered.is_some(),
-        "no write to partition {victim} after the kill"
+        run.recovered().is_some(),
+        "no write to the partition after the kill"
     );
+    run.report("REDIS_WAIT_REPLICAS=1", delivered, 0);
+}
+
+/// The same failover with REDIS_WAIT_REPLICAS=0 (the default): the killed partition's log may have lost acknowledged writes, so nothing about it is left silent: its subscriptions (the chat's and the all-chats one) end with CURSOR_EXPIRED, and a cursor into it from before the kill is CURSOR_EXPIRED; the subscribers of the other partitions' chats get exactly their acknowledged messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_replica_confirmations_a_failover_expires_the_partition_never_a_silent_gap() {
+    let run = failover_under_load(0).await;
+
+    // Assert: the victim partition's subscriptions ended, expired.
+    let mut delivered = 0;
+    let mut expired = 0;
+    for (i, chat) in run.chats.iter().enumerate() {
+        let received = run.per_chat[i].lock().unwrap();
+        delivered += received.bodies.get(chat).map_or(0, Vec::len);
+        if run.victims.contains(&i) {
+            assert_eq!(
+                code_of(&received.errors),
+                Some("CURSOR_EXPIRED"),
+                "{chat}: {:?}",
+                received.errors
+            );
+            expired += 1;
+            let bodies = received.bodies.get(chat).cloned().unwrap_or_default();
+            assert_eq!(
+                bodies,
+                run.acked(i)[..bodies.len()],
+                "before it ended, {chat}"
+            );
+        } else {
+            assert!(received.errors.is_empty(), "{chat}: {:?}", received.errors);
+            assert_eq!(
+                received.bodies.get(chat),
+                Some(run.acked(i)),
+                "the subscriber of {chat}"
+            );
+        }
+    }
+    let everything = run.everything.lock().unwrap();
+    assert_eq!(
+        code_of(&everything.errors),
+        Some("CURSOR_EXPIRED"),
+        "{:?}",
+        everything.errors
+    );
+    expired += 1;
+    delivered += everything.bodies.values().map(Vec::len).sum::<usize>();
+
+    // Assert: an old cursor into the partition is refused.
+    let resumed = run
+        .app
+        .history_response(
+            &run.senders[0],
+            &run.chats[0],
+            Some(1),
+            Some(&run.old_cursor),
+        )
+        .await;
+    assert_eq!(error_code(&resumed), "CURSOR_EXPIRED", "{resumed}");
+    run.report("REDIS_WAIT_REPLICAS=0", delivered, expired);
+}
+
+/// The code a subscription ended with: a result carrying an error, then
+/// `complete`, and nothing else.
+fn code_of(ending: &[Value]) -> Option<&str> {
+    match ending {
+        [result, complete] if complete["type"] == "complete" => {
+            result["payload"]["errors"][0]["extensions"]["code"].as_str()
+        }
+        _ => None,
+    }
 }

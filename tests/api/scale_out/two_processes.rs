@@ -54,7 +54,12 @@ async fn two_chat_server_processes_on_a_cluster_serve_one_event_stream() {
     ];
     let a = Binary::start(&env, false).await;
     let b = Binary::start(&env, false).await;
-    one_service(&a.endpoint(), &b.endpoint(), "chat-server processes on a cluster").await;
+    one_service(
+        &a.endpoint(),
+        &b.endpoint(),
+        "chat-server processes on a cluster",
+    )
+    .await;
 }
 
 /// A's messages reach B's subscribers live, A's tokens work on B, and a
