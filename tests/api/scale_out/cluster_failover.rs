@@ -275,15 +275,17 @@ async fn with_replica_confirmations_a_failover_loses_doubles_and_reorders_nothin
         );
         delivered += run.acked(i).len();
     }
-    let everything = run.everything.lock().unwrap();
-    assert!(everything.errors.is_empty(), "{:?}", everything.errors);
-    for (i, chat) in run.chats.iter().enumerate() {
-        assert_eq!(
-            everything.bodies.get(chat),
-            Some(run.acked(i)),
-            "all chats, in {chat}"
-        );
-        delivered += run.acked(i).len();
+    {
+        let everything = run.everything.lock().unwrap();
+        assert!(everything.errors.is_empty(), "{:?}", everything.errors);
+        for (i, chat) in run.chats.iter().enumerate() {
+            assert_eq!(
+                everything.bodies.get(chat),
+                Some(run.acked(i)),
+                "all chats, in {chat}"
+            );
+            delivered += run.acked(i).len();
+        }
     }
     for (i, (sender, chat)) in run.senders.iter().zip(&run.chats).enumerate() {
         let mut history = whole_history(&run.app, sender, chat).await;
@@ -336,15 +338,17 @@ async fn without_replica_confirmations_a_failover_expires_the_partition_never_a_
             );
         }
     }
-    let everything = run.everything.lock().unwrap();
-    assert_eq!(
-        code_of(&everything.errors),
-        Some("CURSOR_EXPIRED"),
-        "{:?}",
-        everything.errors
-    );
-    expired += 1;
-    delivered += everything.bodies.values().map(Vec::len).sum::<usize>();
+    {
+        let everything = run.everything.lock().unwrap();
+        assert_eq!(
+            code_of(&everything.errors),
+            Some("CURSOR_EXPIRED"),
+            "{:?}",
+            everything.errors
+        );
+        expired += 1;
+        delivered += everything.bodies.values().map(Vec::len).sum::<usize>();
+    }
 
     // Assert: an old cursor into the partition is refused.
     let resumed = run
