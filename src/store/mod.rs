@@ -75,13 +75,9 @@ pub trait Store: Signals {
         self.epoch(self.partition_of(chat)).await
     }
 
-    /// Every partition's epoch, in partition order.
+    /// Every partition's epoch, in partition order (read all at once).
     async fn epochs(&self) -> StoreResult<Vec<String>> {
-        let mut epochs = Vec::with_capacity(self.partitions().count());
-        for partition in self.partitions().all() {
-            epochs.push(self.epoch(partition).await?);
-        }
-        Ok(epochs)
+        futures_util::future::try_join_all(self.partitions().all().map(|p| self.epoch(p))).await
     }
 
     /// Checks that the backend answers (for readiness).
@@ -228,12 +224,11 @@ pub trait Store: Signals {
     /// empty log).
     async fn log_head(&self, partition: Partition) -> StoreResult<LogId>;
 
-    /// Every partition's newest position.
+    /// Every partition's newest position (read all at once).
     async fn log_heads(&self) -> StoreResult<Positions> {
-        let mut heads = Vec::with_capacity(self.partitions().count());
-        for partition in self.partitions().all() {
-            heads.push(self.log_head(partition).await?);
-        }
+        let heads =
+            futures_util::future::try_join_all(self.partitions().all().map(|p| self.log_head(p)))
+                .await?;
         Ok(Positions::from_vec(heads))
     }
 

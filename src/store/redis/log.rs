@@ -102,6 +102,12 @@ pub fn predecessor(id: LogId) -> Option<LogId> {
     }
 }
 
+/// A fresh epoch: offered to every script that may find a partition's log
+/// without one (appends, the tail's `watch_primary.lua`), used only then.
+pub fn new_epoch() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
 /// A Redis failure as a store error.
 pub fn backend(error: redis::RedisError) -> StoreError {
     StoreError::backend(error)

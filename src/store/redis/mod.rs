@@ -1,17 +1,24 @@
-//! The Redis backend: many server processes sharing one Redis.
+//! The Redis backend: many server processes sharing one Redis, or a Redis
+//! Cluster.
 //!
 //! It behaves exactly like [`super::memory::MemoryStore`]; the behavioural
-//! test suite runs against both.
+//! test suite runs against both, and against a cluster with 3 and with 16
+//! partitions.
 //!
 //! # Layout
 //!
-//! Every key starts with a configurable prefix (see [`Keys`]):
+//! Every key starts with a configurable prefix (see [`Keys`]). On a
+//! cluster, or with more than one partition, the prefix is followed by a
+//! hash tag: `{p<N>}` for every key of a chat in partition N (including
+//! each member's index of their chats in that partition, and the
+//! partition's log), `{a}` for accounts and sessions; presence keys carry
+//! none. The names below leave the tags out.
 //!
 //! | key | type | holds |
 //! |---|---|---|
 //! | `user:{id}` | hash | `username` (as typed), `password_hash`, `created_at` (ms) |
 //! | `username:{lowercased}` | string | the user's id; `SET NX` makes names unique ignoring case |
-//! | `user:{id}:chats` | set | ids of the user's chats |
+//! | `user:{id}:chats` | set | ids of the user's chats (one set per partition, tagged with it) |
 //! | `chat:{id}` | hash | `title`, `created_by`, `created_at`, `last_activity` (ms), counters `join_seq`, `msg_count`, `reaction_seq` |
 //! | `chat:{id}:members` | sorted set | member ids scored by join order |
 //! | `chat:{id}:messages` | stream | the chat's messages as sent, each with its event's id and its ordinal `n` |
@@ -20,9 +27,10 @@
 //! | `chat:{id}:reads` | hash | per member: `<ordinal>\|<message id>\|<at>` (the last two empty at the join) |
 //! | `chat:{id}:reactions:{message}` | sorted set | the message's emoji, scored by each group's earliest reaction |
 //! | `chat:{id}:reactions:{message}:{emoji}` | sorted set | the users who reacted with the emoji, scored by reaction order |
-//! | `events` | stream | the event log, trimmed to the retention |
-//! | `log:epoch` | string | the log's epoch |
-//! | `log:trimmed` | string | the id of the newest event trimmed from the log |
+//! | `events` | stream | a partition's event log, trimmed to the retention |
+//! | `log:epoch` | string | the partition log's epoch |
+//! | `log:trimmed` | string | the id of the newest event trimmed from the partition's log |
+//! | `log:primary` | string | on a cluster: the replication id of the primary that last served the partition (`watch_primary.lua`) |
 //! | `idem:{chat}:{sender}:{clientMessageId}` | string | the first message's id, expiring after [`IDEMPOTENCY_TTL_MS`] |
 //! | `chat:{id}:typing` | hash | per typist: `<order>\|<until>` (start order from the counter field `#`; a deadline in ms on Redis's clock); expires with the last typist |
 //! | `user:{id}:presence` | hash | `h:<process>`: until when that process holds the user present; `seen`: when the user last went offline |
@@ -40,6 +48,15 @@
 //! - A user's chats are a plain set, not a set sorted by activity: ordering
 //!   `chats` by activity is done by the caller from `last_activity`, which
 //!   keeps `sendMessage` O(1) instead of O(members).
+//! - With partitions, a user's chats are one set per partition, each in the
+//!   slot of the chats it lists, so joining or leaving stays inside the
+//!   chat's write. `chats_of` reads every partition's set at once and each
+//!   partition's chat hashes in one pipeline (a cluster runs a pipeline
+//!   only within a slot), then merges; `share_a_chat` is one `SINTERCARD`
+//!   per partition.
+//! - Checking that users exist (creating a chat, adding a member) is done
+//!   before the write script, not in it: accounts live in another slot,
+//!   and are never deleted, so the check cannot go stale.
 //! - A message is stored in its chat's stream under its event's id, so one
 //!   id is both the history cursor and the log position.
 //! - Stream entries cannot change, so an edit or a delete is written to
@@ -107,7 +124,7 @@ use super::{
 use super::{Ended, Millis, RefreshHash, Rotation, SessionNotices};
 use decode::{ChangedEntry, Entry, Fields, GroupReply, MessageReply, Reply, SentReply};
 use io::RedisIo;
-use log::{backend, predecessor};
+use log::{backend, new_epoch, predecessor};
 use scripts::Scripts;
 
 pub use connection::{Connection, Deployment};
@@ -430,12 +447,6 @@ impl RedisStore {
             .await
             .map_err(backend)
     }
-}
-
-/// A fresh epoch: offered to every event-writing script, used only by the
-/// one that finds the log without an epoch.
-pub(super) fn new_epoch() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// The error for a script status this code does not expect.

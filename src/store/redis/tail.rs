@@ -10,7 +10,7 @@ use crate::store::{Event, LogId, Partition, StoreError, StoreResult};
 
 use super::connection::{Connection, Deployment};
 use super::keys::Keys;
-use super::log::{backend, read_after};
+use super::log::{backend, new_epoch, read_after};
 
 /// How much longer than its `BLOCK` a read may take before the connection
 /// is presumed dead and replaced.
@@ -121,7 +121,7 @@ impl RedisTail {
             .key(self.keys.primary(self.partition))
             .key(self.keys.epoch(self.partition))
             .arg(primary)
-            .arg(super::new_epoch())
+            .arg(new_epoch())
             .arg(if self.replicas { "0" } else { "1" });
         invocation.invoke_async(&mut conn).await.map_err(backend)
     }
