@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::domain::{ChatId, UserId};
-use crate::store::{Event, EventKind, MAX_PARTITIONS, Partition, Partitions, Positions};
+use crate::store::{Event, EventKind, MAX_PARTITIONS, Partition, Positions};
 
 /// Routes every consumed event to the subscriptions of this process that
 /// may deliver it. Events are shared as `Arc`s, so fan-out copies a pointer,
@@ -354,7 +354,7 @@ impl Route {
                     .zip(&self.seen_resets)
                     .enumerate()
                     .filter(|(_, (now, seen))| now != seen)
-                    .filter_map(|(number, _)| Partitions::new(MAX_PARTITIONS).get(number))
+                    .filter_map(|(number, _)| u16::try_from(number).ok().map(Partition::for_number))
                     .collect();
                 self.seen_resets = counts;
                 return Received::Reset(renewed);
