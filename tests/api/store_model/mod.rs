@@ -1,12 +1,14 @@
 //! A model-based property test of the storage layer.
 //!
 //! Proptest generates sequences of store operations (see [`ops`]); each
-//! runs, one operation at a time, against a plain model of the contract
-//! ([`model`]), the in-memory backend and the Redis backend. After every
-//! operation each backend must be seen to do exactly what the model does
-//! ([`observe`]): the same result or error kind, the same events appended
-//! (none for reads, failures and idempotent retries), the same log head,
-//! and log positions that strictly increase.
+//! runs, one operation at a time, against the in-memory backend and the
+//! Redis backend ([`SUBJECTS`]), and each is held to a plain model of the
+//! contract ([`model`]) with the backend's number of partitions. After
+//! every operation each backend must be seen to do exactly what its model
+//! does ([`observe`]): the same result or error kind, the same events
+//! appended (none for reads, failures and idempotent retries) in the same
+//! partitions, the same head of every partition, and log positions that
+//! strictly increase within each partition.
 //! When the sequence ends, an audit reads every user's and chat's final
 //! state and the whole log the same way: every message as it is now, its
 //! reactions as each user sees them, every user's read state in every chat
@@ -23,6 +25,10 @@
 //! logical names ([`subject`]), so a failure shrinks to a short sequence
 //! that reads like a story: "user 0 creates chat 0, sends with `k1` twice".
 //!
+//! A chat's partition is a hash of its id, and ids are random, so every
+//! subject places the same chats differently: that is why each has a model
+//! of its own, told the ids its backend gave.
+//!
 //! One redis-server serves the whole test; each case gets a fresh key
 //! prefix, so cases never see each other's data. `PROPTEST_CASES` sets the
 //! number of cases (default [`DEFAULT_CASES`]).
@@ -37,6 +43,7 @@ use std::sync::Mutex;
 
 use chat_server::store::memory::MemoryStore;
 use chat_server::store::redis::{RedisSettings, RedisStore};
+use chat_server::store::{Partitions, Store};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -50,6 +57,18 @@ use subject::Subject;
 /// in about ten seconds of a debug build.
 const DEFAULT_CASES: u32 = 64;
 const MAX_OPS: usize = 80;
+
+/// Where a subject keeps its data.
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Memory,
+    /// The test's own redis-server.
+    Redis,
+}
+
+/// Every subject a case runs on: its name, backend and partition count.
+const SUBJECTS: &[(&str, Backend, u16)] =
+    &[("memory", Backend::Memory, 1), ("redis", Backend::Redis, 1)];
 
 /// Proves both backends implement the store contract the model states.
 #[test]
@@ -107,61 +126,106 @@ fn config() -> Config {
     }
 }
 
-/// Runs `ops`, then the audit, on the model and on fresh stores of both
-/// backends, failing at the first observation that differs.
+/// Runs `ops`, then each subject's audit, on fresh stores of every
+/// subject, each held to its own model, failing at the first observation
+/// that differs.
 async fn check(
     retention: usize,
     ops: &[Op],
     redis_url: &str,
     tally: &Mutex<Tally>,
 ) -> Result<(), TestCaseError> {
-    let prefix = format!("model:{}:", uuid::Uuid::new_v4().simple());
-    let redis = RedisStore::connect(redis_url, RedisSettings::new(&prefix, retention))
-        .await
-        .map_err(|e| TestCaseError::fail(format!("cannot connect to Redis: {e}")))?;
-    let mut subjects = [
-        Subject::new("memory", Box::new(MemoryStore::new(retention))),
-        Subject::new("redis", Box::new(redis)),
-    ];
-    let mut model = Model::new(retention);
-    for (step, op) in ops.iter().enumerate() {
-        let expected = compare(&mut model, &mut subjects, op, &format!("step {step}")).await?;
-        let mut tally = tally.lock().unwrap_or_else(|e| e.into_inner());
-        for mut label in expected.outcome.labels() {
-            if label == "ok" && !expected.appended.is_empty() {
-                label.push_str(", wrote");
-            }
-            *tally.entry((op.name(), label)).or_default() += 1;
-        }
+    let mut held = Vec::with_capacity(SUBJECTS.len());
+    for &(name, backend, count) in SUBJECTS {
+        let partitions = Partitions::new(count);
+        let store = store(backend, retention, partitions, redis_url).await?;
+        held.push(Held {
+            subject: Subject::new(name, store),
+            model: Model::new(retention, partitions),
+        });
     }
-    for op in ops::audit(model.users(), &model.reacted()) {
-        compare(&mut model, &mut subjects, &op, "the final audit").await?;
+    for (step, op) in ops.iter().enumerate() {
+        let when = format!("step {step}");
+        let mut expected = Vec::with_capacity(held.len());
+        for held in &mut held {
+            expected.push(held.compare(op, &when).await?);
+        }
+        // The first subject's: the others' differ only in partitions.
+        count(tally, op, &expected[0]);
+    }
+    for held in &mut held {
+        held.audit().await?;
     }
     Ok(())
 }
 
-/// Applies one operation everywhere and compares each backend with the
-/// model; returns what the model expected.
-async fn compare(
-    model: &mut Model,
-    subjects: &mut [Subject],
-    op: &Op,
-    when: &str,
-) -> Result<Observation, TestCaseError> {
-    let expected = model.apply(op);
-    for subject in subjects {
+/// A fresh, empty store of `backend` with `partitions`.
+async fn store(
+    backend: Backend,
+    retention: usize,
+    partitions: Partitions,
+    redis_url: &str,
+) -> Result<Box<dyn Store>, TestCaseError> {
+    let url = match backend {
+        Backend::Memory => return Ok(Box::new(MemoryStore::partitioned(retention, partitions))),
+        Backend::Redis => redis_url,
+    };
+    let prefix = format!("model:{}:", uuid::Uuid::new_v4().simple());
+    let settings = RedisSettings {
+        partitions,
+        ..RedisSettings::new(&prefix, retention)
+    };
+    let store = RedisStore::connect(url, settings)
+        .await
+        .map_err(|e| TestCaseError::fail(format!("cannot connect to {backend:?}: {e}")))?;
+    Ok(Box::new(store))
+}
+
+/// Adds what the model expected of one generated operation to the tally.
+fn count(tally: &Mutex<Tally>, op: &Op, expected: &Observation) {
+    let mut tally = tally.lock().unwrap_or_else(|e| e.into_inner());
+    for mut label in expected.outcome.labels() {
+        if label == "ok" && !expected.appended.is_empty() {
+            label.push_str(", wrote");
+        }
+        *tally.entry((op.name(), label)).or_default() += 1;
+    }
+}
+
+/// A subject and the model it is held to.
+struct Held {
+    subject: Subject,
+    model: Model,
+}
+
+impl Held {
+    /// Applies one operation to the subject, then to the model (which
+    /// learns the ids of the chats the subject created), and compares
+    /// them; returns what the model expected.
+    async fn compare(&mut self, op: &Op, when: &str) -> Result<Observation, TestCaseError> {
+        let Held { subject, model } = self;
         let actual = subject
             .apply(op)
             .await
             .map_err(|e| TestCaseError::fail(format!("{} at {when}, {op:?}: {e}", subject.name)))?;
-        let mut expected = expected.clone();
-        expected.outcome.localise(|n| subject.event_ms(n));
-        if actual != expected {
+        let expected = model.apply(op, subject.chat_ids());
+        let mut localised = expected.clone();
+        localised.outcome.localise(|n| subject.event_ms(n));
+        if actual != localised {
             return Err(TestCaseError::fail(format!(
-                "{} differs from the model at {when}, {op:?}\n  model:   {expected:?}\n  backend: {actual:?}",
+                "{} differs from the model at {when}, {op:?}\n  model:   {localised:?}\n  backend: {actual:?}",
                 subject.name
             )));
         }
+        Ok(expected)
     }
-    Ok(expected)
+
+    /// Reads everything the case left, as the model has it.
+    async fn audit(&mut self) -> Result<(), TestCaseError> {
+        let model = &self.model;
+        for op in ops::audit(model.users(), &model.reacted(), model.partitions()) {
+            self.compare(&op, "the final audit").await?;
+        }
+        Ok(())
+    }
 }

@@ -3,14 +3,19 @@
 //! No ids, no clocks, no concurrency: users, chats and events are vectors
 //! indexed by creation order, a chat's members are a vector in join order,
 //! and the log is every event ever appended (trimming only hides the
-//! oldest). Each rule below is the sentence of `Store`'s docs or
-//! SEMANTICS.md (and SEMANTICS-v2.md) that it implements, and nothing more
-//! clever. Times are event numbers: an edit's time is its `MessageEdited`,
-//! a read position's the `ChatRead` (or the message sent) that put it there.
+//! oldest). A partitioned log is the same events, each partition's log
+//! being those of its chats, with its own trimming and head. The one thing
+//! taken from a backend is each chat's id, which is random: a chat's
+//! partition is the store's fixed hash of it ([`Partitions::of`]). Each
+//! rule below is the sentence of `Store`'s docs or SEMANTICS.md (and
+//! SEMANTICS-v2.md) that it implements, and nothing more clever. Times are
+//! event numbers: an edit's time is its `MessageEdited`, a read position's
+//! the `ChatRead` (or the message sent) that put it there.
 
 use std::collections::{BTreeSet, HashMap};
 
-use chat_server::store::MAX_DISTINCT_EMOJI;
+use chat_server::domain::ChatId;
+use chat_server::store::{MAX_DISTINCT_EMOJI, Partitions};
 
 use super::observe::{
     ChatView, EventView, Failure, GroupView, KindView, MessageView, Observation, Outcome, PageView,
@@ -23,6 +28,8 @@ struct User {
 }
 
 struct Chat {
+    /// The partition its events are in.
+    partition: usize,
     title: String,
     created_by: usize,
     /// The number of its `ChatCreated` event.
@@ -59,6 +66,8 @@ struct Message {
 
 struct Event {
     chat: usize,
+    /// Its chat's partition.
+    partition: usize,
     kind: Kind,
 }
 
@@ -112,8 +121,10 @@ pub struct Model {
     /// (chat, sender, client message id) to the first message's event. The
     /// 24-hour expiry never passes within a case.
     first_sent: HashMap<(usize, usize, String), usize>,
-    /// How many of the newest events the log keeps.
+    /// How many of the newest events each partition's log keeps.
     retention: usize,
+    /// How the log is split, and which partition a chat id is in.
+    partitions: Partitions,
     /// Presence by user (`None`: an index that named nobody when the hold
     /// was made — every such index stands for the same unknown id): the
     /// processes holding it, and whether it has gone offline since it was
@@ -122,7 +133,7 @@ pub struct Model {
 }
 
 impl Model {
-    pub fn new(retention: usize) -> Self {
+    pub fn new(retention: usize, partitions: Partitions) -> Self {
         Self {
             users: Vec::new(),
             chats: Vec::new(),
@@ -130,8 +141,14 @@ impl Model {
             messages: HashMap::new(),
             first_sent: HashMap::new(),
             retention,
+            partitions,
             presence: HashMap::new(),
         }
+    }
+
+    /// How many partitions the log has.
+    pub fn partitions(&self) -> usize {
+        self.partitions.count()
     }
 
     pub fn users(&self) -> usize {
@@ -151,6 +168,7 @@ impl Model {
     fn logged(&self) -> Vec<Logged> {
         let logged = |e: &Event| Logged {
             chat: e.chat,
+            partition: e.partition,
             message: matches!(e.kind, Kind::Message { .. }),
             reaction: match &e.kind {
                 Kind::ReactionAdded {
@@ -202,20 +220,37 @@ impl Model {
         self.chats[chat].members.contains(&user).then_some(chat)
     }
 
+    /// A partition's log: its events' numbers, oldest first.
+    fn log(&self, partition: usize) -> Vec<usize> {
+        (0..self.events.len())
+            .filter(|&n| self.events[n].partition == partition)
+            .collect()
+    }
+
+    /// Every partition's newest event, in partition order.
+    fn heads(&self) -> Vec<Option<usize>> {
+        (0..self.partitions())
+            .map(|p| self.log(p).last().copied())
+            .collect()
+    }
+
     /// Applies `op` and says what a correct store would be seen to do.
-    pub fn apply(&mut self, op: &Op) -> Observation {
+    /// `placed` is the backend's id of each chat it created, by number
+    /// (all that is used of it is the partition of a new chat's id).
+    pub fn apply(&mut self, op: &Op, placed: &[ChatId]) -> Observation {
         let before = self.events.len();
-        let outcome = self.outcome(op);
+        let outcome = self.outcome(op, placed);
+        let mut appended: Vec<usize> = (before..self.events.len()).collect();
+        // As a reader of every partition in turn sees them.
+        appended.sort_by_key(|&n| self.events[n].partition);
         Observation {
             outcome,
-            appended: (before..self.events.len())
-                .map(|n| self.event_view(n))
-                .collect(),
-            head: self.events.len().checked_sub(1),
+            appended: appended.into_iter().map(|n| self.event_view(n)).collect(),
+            heads: self.heads(),
         }
     }
 
-    fn outcome(&mut self, op: &Op) -> Outcome {
+    fn outcome(&mut self, op: &Op, placed: &[ChatId]) -> Outcome {
         match *op {
             Op::CreateUser { name } => Outcome::User(self.create_user(name)),
             Op::FindUser { name } => Outcome::Found(Ok(self.find_user(name))),
@@ -223,7 +258,7 @@ impl Model {
                 creator,
                 title,
                 ref others,
-            } => Outcome::Chat(self.create_chat(creator, title, others)),
+            } => Outcome::Chat(self.create_chat(creator, title, others, placed)),
             Op::AddMember { chat, by, user } => Outcome::Chat(self.add_member(chat, by, user)),
             Op::LeaveChat { chat, user } => Outcome::Left(self.leave_chat(chat, user)),
             Op::SendMessage {
@@ -242,7 +277,8 @@ impl Model {
                 before,
                 limit,
             } => Outcome::Page(Ok(self.member_chat(chat, viewer).map(|chat| {
-                let before = before.map(|p| p.resolve(self.events.len()));
+                let log = self.log(self.chats[chat].partition);
+                let before = before.map(|p| p.resolve(&log));
                 (
                     self.chat_view(chat),
                     self.page(chat, before, usize::from(limit)),
@@ -256,14 +292,19 @@ impl Model {
                     .collect(),
                 None => Vec::new(),
             })),
-            Op::ReadLog { after, limit } => {
-                Outcome::Log(self.read_log(after.resolve(self.events.len()), usize::from(limit)))
+            Op::ReadLog {
+                partition,
+                after,
+                limit,
+            } => {
+                let log = self.log(partition.resolve(self.partitions(), &self.logged()));
+                Outcome::Log(self.read_log(&log, after.resolve(&log), usize::from(limit)))
             }
             Op::MembershipSnapshot { user } => Outcome::Snapshot(Ok((
                 self.user(user)
                     .map(|u| self.chats_of(u))
                     .unwrap_or_default(),
-                self.events.len().checked_sub(1),
+                self.heads(),
             ))),
             Op::Members { chat } => Outcome::Members(Ok(self
                 .chat(chat)
@@ -412,9 +453,26 @@ impl Model {
         }
     }
 
+    /// Appends an event of an existing chat, in its partition.
     fn append(&mut self, chat: usize, kind: Kind) -> usize {
-        self.events.push(Event { chat, kind });
+        self.append_in(self.chats[chat].partition, chat, kind)
+    }
+
+    fn append_in(&mut self, partition: usize, chat: usize, kind: Kind) -> usize {
+        self.events.push(Event {
+            chat,
+            partition,
+            kind,
+        });
         self.events.len() - 1
+    }
+
+    /// The partition of chat number `chat`, whose id the backend gave it
+    /// (none when the backend did not create it, which shows anyway).
+    fn place(&self, chat: usize, placed: &[ChatId]) -> usize {
+        placed
+            .get(chat)
+            .map_or(0, |id| self.partitions.of(id).index())
     }
 
     /// Names are unique ignoring (ASCII) case and kept as typed.
@@ -438,12 +496,13 @@ impl Model {
 
     /// Members are the creator, then the others in the order given without
     /// repeats or the creator (as the resolver passes them); every one must
-    /// exist, or nothing is written.
+    /// exist, or nothing is written. The chat is in the partition of its id.
     fn create_chat(
         &mut self,
         creator: u8,
         title: &str,
         others: &[u8],
+        placed: &[ChatId],
     ) -> Result<ChatView, Failure> {
         let mut named = vec![self.user(creator)];
         for other in others {
@@ -457,7 +516,9 @@ impl Model {
             .collect::<Option<_>>()
             .ok_or(Failure::NotFound)?;
         let chat = self.chats.len();
-        let created = self.append(
+        let partition = self.place(chat, placed);
+        let created = self.append_in(
+            partition,
             chat,
             Kind::ChatCreated {
                 members: members.clone(),
@@ -469,6 +530,7 @@ impl Model {
             at: created,
         };
         self.chats.push(Chat {
+            partition,
             title: title.to_owned(),
             created_by: members[0],
             created,
@@ -811,21 +873,28 @@ impl Model {
         }
     }
 
-    /// Events strictly after `after`; `Expired` when one of them was
-    /// trimmed, i.e. `after` is older than the newest trimmed event.
-    fn read_log(&self, after: Resolved, limit: usize) -> Result<Vec<EventView>, Failure> {
-        let trimmed = self.events.len().saturating_sub(self.retention);
+    /// The events of a partition's `log` strictly after `after`; `Expired`
+    /// when one of them was trimmed, i.e. `after` is older than the newest
+    /// event the partition trimmed.
+    fn read_log(
+        &self,
+        log: &[usize],
+        after: Resolved,
+        limit: usize,
+    ) -> Result<Vec<EventView>, Failure> {
+        let trimmed = log.len().saturating_sub(self.retention);
         let first = match after {
             Resolved::Zero => 0,
-            Resolved::Event(n) => n + 1,
-            Resolved::Max => self.events.len(),
+            Resolved::Event(n) => log.partition_point(|&e| e <= n),
+            Resolved::Max => log.len(),
         };
         if first < trimmed {
             return Err(Failure::Expired);
         }
-        Ok((first..self.events.len())
+        Ok(log[first..]
+            .iter()
             .take(limit)
-            .map(|n| self.event_view(n))
+            .map(|&n| self.event_view(n))
             .collect())
     }
 
@@ -927,6 +996,7 @@ impl Model {
         };
         EventView {
             event,
+            partition: e.partition,
             chat: e.chat,
             kind,
         }

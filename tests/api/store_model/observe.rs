@@ -6,6 +6,10 @@
 //! message is named by its event's number). Only timestamps stay concrete,
 //! as [`Stamp`]s that the model gives as "the time of event n" and that are
 //! turned into that backend's milliseconds before comparing.
+//!
+//! Events keep one number across partitions (the order they were made in),
+//! and carry their partition: each partition's log is the events of that
+//! partition in that order, so heads are given per partition.
 
 /// Why an operation failed, as the store reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +118,8 @@ pub struct PageView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventView {
     pub event: usize,
+    /// The partition whose log holds it.
+    pub partition: usize,
     pub chat: usize,
     pub kind: KindView,
 }
@@ -166,8 +172,9 @@ pub enum Outcome {
     Page(Result<Option<(ChatView, PageView)>, Failure>),
     Chats(Result<Vec<ChatView>, Failure>),
     Log(Result<Vec<EventView>, Failure>),
-    /// Chats sorted by number, and the head's event number.
-    Snapshot(Result<(Vec<usize>, Option<usize>), Failure>),
+    /// Chats sorted by number, and each partition's head (its event
+    /// number), in partition order.
+    Snapshot(Result<(Vec<usize>, Vec<Option<usize>>), Failure>),
     Members(Result<Vec<usize>, Failure>),
     /// `chat` and `last_message`.
     Info(Result<(Option<ChatView>, Option<MessageView>), Failure>),
@@ -327,6 +334,10 @@ impl Outcome {
                 1 => "one typist",
                 _ => "typists",
             })],
+            Outcome::Log(r) => vec![label(r, |events| match events.len() {
+                0 => "none",
+                _ => "events",
+            })],
             Outcome::Presence(r) => vec![label(r, |presence| match presence {
                 (true, _) => "online",
                 (false, true) => "offline, seen",
@@ -339,10 +350,11 @@ impl Outcome {
 
 /// Everything observed of one operation: its result, the events it
 /// appended to the log (none for a read, for a failure, for an idempotent
-/// retry or for adding a member twice), and the log head afterwards.
+/// retry or for adding a member twice) partition by partition, and every
+/// partition's head afterwards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observation {
     pub outcome: Outcome,
     pub appended: Vec<EventView>,
-    pub head: Option<usize>,
+    pub heads: Vec<Option<usize>>,
 }

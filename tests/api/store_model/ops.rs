@@ -10,6 +10,13 @@
 //! resolved against the log when the operation runs: mostly one of the
 //! operation's chat, sometimes one of another chat, an event that is not a
 //! message, or nothing.
+//!
+//! A partitioned log gives each partition its own positions, so a position
+//! only means something in its own partition's log: log positions ([`Pos`])
+//! are chosen among the events of the partition read, and a message of
+//! another chat only in the operation's chat's partition. Which partition a
+//! read is about is named relative to the chats ([`Part`]), so that reads
+//! land on partitions that have events whatever the partition count.
 
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -52,28 +59,52 @@ pub const MANY_EMOJI: &[&str] = &[
 /// small enough for Redis' `COUNT`.
 pub const HISTORY_LIMIT: usize = 1000;
 
-/// A log position a read starts from, chosen relative to the log as it is
-/// when the operation runs.
+/// A log position a read starts from, chosen relative to one partition's
+/// log as it is when the operation runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pos {
     /// `0-0`, before every event.
     Zero,
-    /// The position of an event that was appended, counted from the first
-    /// (modulo how many there are; `Zero` while the log is empty). Trimmed
-    /// events keep their positions.
+    /// The position of an event that was appended to the partition,
+    /// counted from its first (modulo how many there are; `Zero` while its
+    /// log is empty). Trimmed events keep their positions.
     Event(u8),
     /// The largest possible position, after every event.
     Max,
 }
 
 impl Pos {
-    /// The event this position names among `appended` events, if any.
-    pub fn resolve(self, appended: usize) -> Resolved {
+    /// The event this position names in a partition whose log is
+    /// `events` (event numbers, oldest first), if any.
+    pub fn resolve(self, events: &[usize]) -> Resolved {
         match self {
             Pos::Zero => Resolved::Zero,
-            Pos::Event(_) if appended == 0 => Resolved::Zero,
-            Pos::Event(i) => Resolved::Event(usize::from(i) % appended),
+            Pos::Event(_) if events.is_empty() => Resolved::Zero,
+            Pos::Event(i) => Resolved::Event(events[usize::from(i) % events.len()]),
             Pos::Max => Resolved::Max,
+        }
+    }
+}
+
+/// The partition a read of the log is about, chosen relative to the chats
+/// as they are when the operation runs. With one partition, every `Part`
+/// is that one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The partition of a chat (by index): one with events. The first
+    /// while the index names no chat.
+    Of(u8),
+    /// The partition with this number, modulo the partition count: often
+    /// one no chat is in.
+    Number(u8),
+}
+
+impl Part {
+    /// The partition's number among `count`, given the events so far.
+    pub fn resolve(self, count: usize, log: &[Logged]) -> usize {
+        match self {
+            Part::Of(chat) => partition_of(usize::from(chat), log).unwrap_or(0),
+            Part::Number(n) => usize::from(n) % count,
         }
     }
 }
@@ -100,7 +131,11 @@ pub enum Msg {
     /// chat, counted from the newest (the newest message while there is
     /// none).
     Reacted(u8),
-    /// A message of another chat, counted from the newest in the log.
+    /// A message of another chat in the same partition, counted from the
+    /// newest in the log (of any chat's while the operation's chat was
+    /// never created). A message of another partition is not named: its
+    /// position may be that of one of this chat's messages, since each
+    /// partition numbers its own.
     Other(u8),
     /// An event of the operation's chat that is not a message (its
     /// creation, a join, a reaction...), counted from the newest.
@@ -110,10 +145,12 @@ pub enum Msg {
 }
 
 /// What a [`Msg`] is resolved against: one entry per event appended, in
-/// log order.
+/// the order they were appended (whatever their partition).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Logged {
     pub chat: usize,
+    /// The partition whose log holds it: its chat's.
+    pub partition: usize,
     pub message: bool,
     /// For `ReactionAdded` and `ReactionRemoved`.
     pub reaction: Option<Reaction>,
@@ -127,6 +164,28 @@ pub struct Reaction {
     pub emoji: String,
     pub user: usize,
     pub added: bool,
+}
+
+/// The partition `chat`'s events are in (that of its `ChatCreated`);
+/// `None` for a chat never created.
+pub fn partition_of(chat: usize, log: &[Logged]) -> Option<usize> {
+    log.iter().find(|e| e.chat == chat).map(|e| e.partition)
+}
+
+/// A partition's log: the numbers of its events, oldest first.
+pub fn partition_log(partition: usize, log: &[Logged]) -> Vec<usize> {
+    (0..log.len())
+        .filter(|&n| log[n].partition == partition)
+        .collect()
+}
+
+/// The log of the partition `chat` is in (empty for a chat never created):
+/// where a position that a page of its messages starts from is taken.
+pub fn chat_log(chat: u8, log: &[Logged]) -> Vec<usize> {
+    match partition_of(usize::from(chat), log) {
+        Some(partition) => partition_log(partition, log),
+        None => Vec::new(),
+    }
 }
 
 /// The reaction the `nth` `ReactionAdded` to `message` in `log` added,
@@ -145,6 +204,7 @@ impl Msg {
     /// `chat`, or `None` for a position no event has.
     pub fn resolve(self, chat: u8, log: &[Logged]) -> Option<usize> {
         let chat = usize::from(chat);
+        let partition = partition_of(chat, log);
         let own = |e: &Logged| e.chat == chat && e.message;
         let nth = |k: u8, wanted: &dyn Fn(&Logged) -> bool| {
             let found: Vec<usize> = (0..log.len()).filter(|&n| wanted(&log[n])).collect();
@@ -161,7 +221,9 @@ impl Msg {
                 .and_then(|n| log[n].reaction.as_ref())
                 .map(|r| r.message)
                 .or_else(|| newest(0, &own)),
-            Msg::Other(k) => newest(k, &|e| e.chat != chat && e.message),
+            Msg::Other(k) => newest(k, &|e| {
+                e.chat != chat && e.message && partition.is_none_or(|p| e.partition == p)
+            }),
             Msg::NotMessage(k) => newest(k, &|e| e.chat == chat && !e.message),
             Msg::Nowhere => None,
         }
@@ -213,6 +275,7 @@ pub enum Op {
         user: u8,
     },
     ReadLog {
+        partition: Part,
         after: Pos,
         limit: u8,
     },
@@ -380,6 +443,14 @@ fn pos() -> impl Strategy<Value = Pos> {
     ]
 }
 
+/// Mostly the partition of a chat that exists, sometimes any partition.
+fn part() -> impl Strategy<Value = Part> {
+    prop_oneof![
+        3 => chat().prop_map(Part::Of),
+        1 => any::<u8>().prop_map(Part::Number),
+    ]
+}
+
 /// Mostly a recent message of the operation's chat, sometimes something
 /// that is not one.
 fn msg() -> impl Strategy<Value = Msg> {
@@ -476,7 +547,8 @@ pub fn op() -> impl Strategy<Value = Op> {
         3 => (chat(), user(), prop::option::of(pos()), 1..4u8)
             .prop_map(|(chat, viewer, before, limit)| Op::ReadMessages { chat, viewer, before, limit }),
         1 => user().prop_map(|user| Op::ListChats { user }),
-        2 => (pos(), 1..6u8).prop_map(|(after, limit)| Op::ReadLog { after, limit }),
+        2 => (part(), pos(), 1..6u8)
+            .prop_map(|(partition, after, limit)| Op::ReadLog { partition, after, limit }),
         1 => user().prop_map(|user| Op::MembershipSnapshot { user }),
         1 => chat().prop_map(|chat| Op::Members { chat }),
         1 => chat().prop_map(|chat| Op::ChatInfo { chat }),
@@ -527,19 +599,22 @@ fn signal_op() -> impl Strategy<Value = Op> {
 }
 
 /// Reads of everything a finished case holds, run after its generated
-/// operations: the whole log, and the final state of every user and chat
-/// that was created (plus one index past each, which names nothing):
-/// each message in chat `c` as it is now (`messages[c]` says for each
-/// whether it has reactions), its reactions as every user sees them (as
-/// one user sees them when there are none), every user's read state in
-/// every chat, and each chat's receipts.
-pub fn audit(users: usize, messages: &[Vec<bool>]) -> Vec<Op> {
+/// operations: the whole log of each of the `partitions`, and the final
+/// state of every user and chat that was created (plus one index past
+/// each, which names nothing): each message in chat `c` as it is now
+/// (`messages[c]` says for each whether it has reactions), its reactions
+/// as every user sees them (as one user sees them when there are none),
+/// every user's read state in every chat, and each chat's receipts.
+pub fn audit(users: usize, messages: &[Vec<bool>], partitions: usize) -> Vec<Op> {
     let index = |i: usize| u8::try_from(i).expect("a case creates fewer than 255 of each");
     let chats = messages.len();
-    let mut ops = vec![Op::ReadLog {
-        after: Pos::Zero,
-        limit: u8::MAX,
-    }];
+    let mut ops: Vec<Op> = (0..partitions)
+        .map(|p| Op::ReadLog {
+            partition: Part::Number(index(p)),
+            after: Pos::Zero,
+            limit: u8::MAX,
+        })
+        .collect();
     for user in (0..=users).map(index) {
         ops.push(Op::MembershipSnapshot { user });
         ops.push(Op::ListChats { user });

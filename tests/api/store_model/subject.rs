@@ -3,9 +3,13 @@
 //!
 //! The subject learns the backend's ids as they appear, in the order the
 //! model numbers them: a user's id from `create_user`, a chat's from
-//! `create_chat`, an event's log position from reading the log right after
-//! each operation. An id the subject never learned, or a log position that
-//! does not follow the previous one, cannot be named and fails the case.
+//! `create_chat`, an event's log position from reading every partition's
+//! log right after each operation. Positions are a partition's own, so an
+//! event is named by its partition and position, and a message by its chat
+//! and position. An id the subject never learned, a log position that does
+//! not follow the previous one of its partition, or an event found in
+//! another partition's log than the one it names, cannot be named and
+//! fails the case.
 
 use std::time::Duration;
 
@@ -14,21 +18,25 @@ use chat_server::domain::{
 };
 use chat_server::store::signals::Presence;
 use chat_server::store::{
-    Changed, Chat, Event, EventKind, LogId, Message, MessagePage, NewMessage, Partition,
+    Changed, Chat, Event, EventKind, LogId, Message, MessagePage, NewMessage, Partition, Positions,
     ReactionGroup, ReadPosition, ReadState, Sent, Store, StoreResult, User,
 };
+use futures_util::future::try_join_all;
 
 use super::observe::{
     ChatView, EventView, Failure, GroupView, KindView, MessageView, Observation, Outcome, PageView,
     PositionView, ReadStateView, Stamp, UserView,
 };
-use super::ops::{HISTORY_LIMIT, Logged, MANY_EMOJI, Msg, Op, Reaction, Resolved, added_reaction};
+use super::ops::{
+    HISTORY_LIMIT, Logged, MANY_EMOJI, Msg, Op, Reaction, Resolved, added_reaction, chat_log,
+};
 
 /// Stored for every user: the property never checks passwords, and hashing
 /// one with argon2 would cost more than the whole case.
 const PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
 
-/// Enough to read everything one store call appends (at most one event).
+/// Enough to read everything one store call appends to a partition (at
+/// most one event).
 const SYNC_LIMIT: usize = 8;
 
 /// The position a [`Msg`] naming no event stands for: no event has it,
@@ -39,10 +47,13 @@ const GHOST_MESSAGE: LogId = LogId { ms: 1, seq: 7 };
 struct Names {
     users: Vec<UserId>,
     chats: Vec<ChatId>,
-    /// Log positions by event number; strictly increasing by construction.
+    /// Log positions by event number, each in its partition's log.
     events: Vec<LogId>,
-    /// Each event's chat and whether it is a message, by event number, for
-    /// resolving [`Msg`]s.
+    /// Each partition's events by number, oldest first: their positions
+    /// strictly increase by construction.
+    logs: Vec<Vec<usize>>,
+    /// Each event's chat, partition and whether it is a message, by event
+    /// number, for resolving [`Msg`]s.
     logged: Vec<Logged>,
     /// What an index naming no user (or chat) stands for: an id of the
     /// right shape that exists nowhere.
@@ -67,7 +78,7 @@ enum Raw {
     Page(StoreResult<Option<(Chat, MessagePage)>>),
     Chats(StoreResult<Vec<Chat>>),
     Log(StoreResult<Vec<Event>>),
-    Snapshot(StoreResult<(Vec<ChatId>, LogId)>),
+    Snapshot(StoreResult<(Vec<ChatId>, Positions)>),
     Members(StoreResult<Vec<UserId>>),
     Info(StoreResult<(Option<Chat>, Option<Message>)>),
     History(StoreResult<MessagePage>),
@@ -75,8 +86,9 @@ enum Raw {
     Changed(StoreResult<Changed>),
     ChangedEach(Vec<StoreResult<Changed>>),
     Reactions(StoreResult<Vec<ReactionGroup>>),
-    ReadState(StoreResult<ReadState>),
-    Receipts(StoreResult<Vec<(UserId, ReadPosition)>>),
+    /// With the chat, whose partition its positions are in.
+    ReadState(ChatId, StoreResult<ReadState>),
+    Receipts(ChatId, StoreResult<Vec<(UserId, ReadPosition)>>),
     Signalled(StoreResult<()>),
     Typing(StoreResult<Vec<UserId>>),
     Presence(StoreResult<Presence>),
@@ -92,6 +104,7 @@ fn holder_name(holder: u8) -> String {
 
 impl Subject {
     pub fn new(name: &'static str, store: Box<dyn Store>) -> Self {
+        let partitions = store.partitions().count();
         Self {
             name,
             store,
@@ -99,6 +112,7 @@ impl Subject {
                 users: Vec::new(),
                 chats: Vec::new(),
                 events: Vec::new(),
+                logs: vec![Vec::new(); partitions],
                 logged: Vec::new(),
                 ghost_user: UserId::generate(),
                 ghost_chat: ChatId::generate(),
@@ -106,12 +120,17 @@ impl Subject {
         }
     }
 
+    /// The ids of the chats the backend created, by number.
+    pub fn chat_ids(&self) -> &[ChatId] {
+        &self.names.chats
+    }
+
     /// The milliseconds of event `n` on this backend, once learned.
     pub fn event_ms(&self, n: usize) -> Option<u64> {
         self.names.events.get(n).map(|id| id.ms)
     }
 
-    /// Runs `op`, then reads what it appended and the head; `Err` when the
+    /// Runs `op`, then reads what it appended and the heads; `Err` when the
     /// backend answered with something that cannot be named.
     pub async fn apply(&mut self, op: &Op) -> Result<Observation, String> {
         let (raw, mut appended) = match *op {
@@ -136,12 +155,12 @@ impl Subject {
             }
             _ => (self.call(op).await, Vec::new()),
         };
-        let (fresh, head) = self.sync().await?;
+        let (fresh, heads) = self.sync().await?;
         appended.extend(fresh);
         Ok(Observation {
             outcome: self.name_outcome(raw)?,
             appended,
-            head,
+            heads,
         })
     }
 
@@ -221,26 +240,29 @@ impl Subject {
                 before,
                 limit,
             } => {
-                let chat = self.chat_id(chat);
-                let before = before.map(|p| self.position(p.resolve(self.names.events.len())));
-                let viewer = self.user_id(viewer);
+                let log = chat_log(chat, &self.names.logged);
+                let before = before.map(|p| self.position(p.resolve(&log)));
+                let (chat, viewer) = (self.chat_id(chat), self.user_id(viewer));
                 Raw::Page(read_page(store, &chat, &viewer, before, usize::from(limit)).await)
             }
             Op::ListChats { user } => Raw::Chats(store.chats_of(&self.user_id(user)).await),
-            Op::ReadLog { after, limit } => {
-                let after = self.position(after.resolve(self.names.events.len()));
-                Raw::Log(
-                    store
-                        .read_log(Partition::FIRST, after, usize::from(limit))
-                        .await,
-                )
+            Op::ReadLog {
+                partition,
+                after,
+                limit,
+            } => {
+                let count = store.partitions().count();
+                let number = partition.resolve(count, &self.names.logged);
+                let after = self.position(after.resolve(&self.names.logs[number]));
+                let partition = store
+                    .partitions()
+                    .get(number)
+                    .expect("resolved below count");
+                Raw::Log(store.read_log(partition, after, usize::from(limit)).await)
             }
-            Op::MembershipSnapshot { user } => Raw::Snapshot(
-                store
-                    .membership_snapshot(&self.user_id(user))
-                    .await
-                    .map(|(chats, heads)| (chats, heads.get(Partition::FIRST))),
-            ),
+            Op::MembershipSnapshot { user } => {
+                Raw::Snapshot(store.membership_snapshot(&self.user_id(user)).await)
+            }
             Op::Members { chat } => Raw::Members(store.members(&self.chat_id(chat)).await),
             Op::ChatInfo { chat } => {
                 let chat = self.chat_id(chat);
@@ -348,13 +370,15 @@ impl Subject {
                         .await,
                 )
             }
-            Op::ReadState { chat, user } => Raw::ReadState(
-                store
-                    .read_state(&self.chat_id(chat), &self.user_id(user))
-                    .await,
-            ),
+            Op::ReadState { chat, user } => {
+                let chat = self.chat_id(chat);
+                let state = store.read_state(&chat, &self.user_id(user)).await;
+                Raw::ReadState(chat, state)
+            }
             Op::ReadReceipts { chat } => {
-                Raw::Receipts(store.read_receipts(&self.chat_id(chat)).await)
+                let chat = self.chat_id(chat);
+                let receipts = store.read_receipts(&chat).await;
+                Raw::Receipts(chat, receipts)
             }
             Op::SetTyping { chat, user, typing } => Raw::Signalled(
                 store
@@ -395,59 +419,81 @@ impl Subject {
         }
     }
 
-    /// Reads the events appended since the last one learned (learning
-    /// their positions) and the head.
-    async fn sync(&mut self) -> Result<(Vec<EventView>, Option<usize>), String> {
-        let last = self.names.events.last().copied().unwrap_or(LogId::ZERO);
-        let fresh = self
-            .store
-            .read_log(Partition::FIRST, last, SYNC_LIMIT)
-            .await
-            .map_err(|e| format!("reading the log after {last} failed: {e}"))?;
-        let mut previous = last;
-        for event in &fresh {
-            if event.id <= previous {
-                return Err(format!("log id {} follows {previous}", event.id));
-            }
-            previous = event.id;
-            self.names.events.push(event.id);
-        }
-        let appended: Vec<EventView> = fresh
+    /// Reads every partition's head, then the events appended since the
+    /// last one learned in each partition whose head moved (learning their
+    /// positions). A partition's head is its newest event, so one that did
+    /// not move had nothing appended.
+    async fn sync(&mut self) -> Result<(Vec<EventView>, Vec<Option<usize>>), String> {
+        let store = &*self.store;
+        let partitions: Vec<Partition> = store.partitions().all().collect();
+        // Every partition at once: on a cluster, a round trip, not P.
+        let heads = partitions.iter().map(|&partition| async move {
+            let head = store.log_head(partition).await;
+            head.map_err(|e| format!("log_head({partition}) failed: {e}"))
+        });
+        let heads = try_join_all(heads).await?;
+        let moved = partitions
             .iter()
-            .map(|e| self.event_view(e))
+            .map(|&partition| (partition, self.last_learned(partition)))
+            .zip(&heads)
+            .filter(|((_, last), head)| last != *head)
+            .map(|(moved, _)| moved);
+        let reads = moved.map(|(partition, after)| async move {
+            let read = store.read_log(partition, after, SYNC_LIMIT).await;
+            let read =
+                read.map_err(|e| format!("reading partition {partition} after {after}: {e}"));
+            read.map(|events| (partition, events))
+        });
+        let fresh = try_join_all(reads).await?;
+        let mut appended = Vec::new();
+        for (partition, events) in &fresh {
+            for event in events {
+                appended.push(self.learn(*partition, event)?);
+            }
+        }
+        let heads = partitions
+            .iter()
+            .zip(heads)
+            .map(|(&partition, head)| self.head(partition, head))
             .collect::<Result<_, _>>()?;
-        self.names.logged.extend(appended.iter().map(|e| Logged {
-            chat: e.chat,
-            message: matches!(e.kind, KindView::MessageCreated(_)),
-            reaction: match &e.kind {
-                KindView::ReactionAdded {
-                    message,
-                    emoji,
-                    user,
-                }
-                | KindView::ReactionRemoved {
-                    message,
-                    emoji,
-                    user,
-                } => Some(Reaction {
-                    message: *message,
-                    emoji: emoji.clone(),
-                    user: *user,
-                    added: matches!(e.kind, KindView::ReactionAdded { .. }),
-                }),
-                _ => None,
-            },
-        }));
-        let head = self
-            .store
-            .log_head(Partition::FIRST)
-            .await
-            .map_err(|e| format!("log_head failed: {e}"))?;
-        let head = match head {
-            LogId::ZERO => None,
-            head => Some(self.event(head)?),
-        };
-        Ok((appended, head))
+        Ok((appended, heads))
+    }
+
+    /// Learns the position of an event read from `partition`'s log, and
+    /// names it.
+    fn learn(&mut self, partition: Partition, event: &Event) -> Result<EventView, String> {
+        if event.partition != partition {
+            return Err(format!(
+                "partition {partition}'s log holds event {} of partition {}",
+                event.id, event.partition
+            ));
+        }
+        let last = self.last_learned(partition);
+        if event.id <= last {
+            return Err(format!(
+                "log id {} follows {last} in partition {partition}",
+                event.id
+            ));
+        }
+        self.names.logs[partition.index()].push(self.names.events.len());
+        self.names.events.push(event.id);
+        let view = self.event_view(event)?;
+        self.names.logged.push(logged(&view));
+        Ok(view)
+    }
+
+    /// The newest position learned in `partition`.
+    fn last_learned(&self, partition: Partition) -> LogId {
+        let log = &self.names.logs[partition.index()];
+        log.last().map_or(LogId::ZERO, |&n| self.names.events[n])
+    }
+
+    /// A partition's head, by its event's number (`None` while empty).
+    fn head(&self, partition: Partition, head: LogId) -> Result<Option<usize>, String> {
+        match head {
+            LogId::ZERO => Ok(None),
+            head => self.event_in(partition, head).map(Some),
+        }
     }
 
     fn name_outcome(&self, raw: Raw) -> Result<Outcome, String> {
@@ -488,17 +534,13 @@ impl Subject {
             Raw::Log(r) => Outcome::Log(named(r, |events| {
                 events.iter().map(|e| self.event_view(e)).collect()
             })?),
-            Raw::Snapshot(r) => Outcome::Snapshot(named(r, |(chats, head)| {
+            Raw::Snapshot(r) => Outcome::Snapshot(named(r, |(chats, heads)| {
                 let mut chats = chats
                     .iter()
                     .map(|c| self.chat(c))
                     .collect::<Result<Vec<_>, _>>()?;
                 chats.sort_unstable();
-                let head = match head {
-                    LogId::ZERO => None,
-                    head => Some(self.event(head)?),
-                };
-                Ok((chats, head))
+                Ok((chats, self.heads(&heads)?))
             })?),
             Raw::Members(r) => Outcome::Members(named(r, |members| {
                 members.iter().map(|m| self.user(m)).collect()
@@ -522,16 +564,19 @@ impl Subject {
             Raw::Reactions(r) => Outcome::Reactions(named(r, |groups| {
                 groups.iter().map(|g| self.group_view(g)).collect()
             })?),
-            Raw::ReadState(r) => Outcome::ReadState(named(r, |state| {
+            Raw::ReadState(chat, r) => Outcome::ReadState(named(r, |state| {
                 Ok(ReadStateView {
                     unread: state.unread,
-                    position: state.position.map(|p| self.position_view(&p)).transpose()?,
+                    position: state
+                        .position
+                        .map(|p| self.position_view(&chat, &p))
+                        .transpose()?,
                 })
             })?),
-            Raw::Receipts(r) => Outcome::Receipts(named(r, |receipts| {
+            Raw::Receipts(chat, r) => Outcome::Receipts(named(r, |receipts| {
                 receipts
                     .iter()
-                    .map(|(user, p)| Ok((self.user(user)?, self.position_view(p)?)))
+                    .map(|(user, p)| Ok((self.user(user)?, self.position_view(&chat, p)?)))
                     .collect()
             })?),
             Raw::Signalled(r) => Outcome::Signalled(named(r, Ok)?),
@@ -584,9 +629,34 @@ impl Subject {
         found.ok_or_else(|| format!("unknown chat id {id}"))
     }
 
-    fn event(&self, id: LogId) -> Result<usize, String> {
-        let found = self.names.events.binary_search(&id);
-        found.map_err(|_| format!("unknown log position {id}"))
+    /// The event at position `id` of `partition`'s log.
+    fn event_in(&self, partition: Partition, id: LogId) -> Result<usize, String> {
+        let unknown = || format!("unknown log position {id} in partition {partition}");
+        let log = self.names.logs.get(partition.index()).ok_or_else(unknown)?;
+        let found = log.binary_search_by_key(&id, |&n| self.names.events[n]);
+        found.map(|i| log[i]).map_err(|_| unknown())
+    }
+
+    /// The event at position `id` of the log of the partition `chat` is
+    /// in: how messages are named, a message id being a position there.
+    fn event_of(&self, chat: &ChatId, id: LogId) -> Result<usize, String> {
+        self.event_in(self.store.partition_of(chat), id)
+    }
+
+    /// Every partition's head, by event number.
+    fn heads(&self, heads: &Positions) -> Result<Vec<Option<usize>>, String> {
+        let partitions = self.store.partitions();
+        if heads.len() != partitions.count() {
+            return Err(format!(
+                "{} heads for {} partitions",
+                heads.len(),
+                partitions.count()
+            ));
+        }
+        partitions
+            .all()
+            .map(|partition| self.head(partition, heads.get(partition)))
+            .collect()
     }
 
     fn user_view(&self, user: &User) -> Result<UserView, String> {
@@ -607,13 +677,14 @@ impl Subject {
     }
 
     fn message_view(&self, message: &Message) -> Result<MessageView, String> {
+        let event = |id| self.event_of(&message.chat_id, id);
         Ok(MessageView {
-            event: self.event(message.id)?,
+            event: event(message.id)?,
             chat: self.chat(&message.chat_id)?,
             sender: self.user(&message.sender)?,
             body: message.body.clone(),
             client_id: message.client_message_id.clone(),
-            reply_to: message.reply_to.map(|id| self.event(id)).transpose()?,
+            reply_to: message.reply_to.map(event).transpose()?,
             edited_at: message.edited_at.map(Stamp::Ms),
             deleted_at: message.deleted_at.map(Stamp::Ms),
         })
@@ -636,9 +707,13 @@ impl Subject {
         })
     }
 
-    fn position_view(&self, position: &ReadPosition) -> Result<PositionView, String> {
+    fn position_view(
+        &self,
+        chat: &ChatId,
+        position: &ReadPosition,
+    ) -> Result<PositionView, String> {
         Ok(PositionView {
-            message: self.event(position.message)?,
+            message: self.event_of(chat, position.message)?,
             at: Stamp::Ms(position.at),
         })
     }
@@ -656,6 +731,7 @@ impl Subject {
     }
 
     fn event_view(&self, event: &Event) -> Result<EventView, String> {
+        let message = |id: &LogId| self.event_of(&event.chat_id, *id);
         let kind = match &event.kind {
             EventKind::ChatCreated { members } => KindView::ChatCreated {
                 members: members
@@ -673,40 +749,68 @@ impl Subject {
             EventKind::MessageCreated(message) => {
                 KindView::MessageCreated(self.message_view(message)?)
             }
-            EventKind::MessageEdited { message } => KindView::MessageEdited {
-                message: self.event(*message)?,
+            EventKind::MessageEdited { message: id } => KindView::MessageEdited {
+                message: message(id)?,
             },
-            EventKind::MessageDeleted { message } => KindView::MessageDeleted {
-                message: self.event(*message)?,
+            EventKind::MessageDeleted { message: id } => KindView::MessageDeleted {
+                message: message(id)?,
             },
             EventKind::ReactionAdded {
-                message,
+                message: id,
                 emoji,
                 user,
             } => KindView::ReactionAdded {
-                message: self.event(*message)?,
+                message: message(id)?,
                 emoji: emoji.clone(),
                 user: self.user(user)?,
             },
             EventKind::ReactionRemoved {
-                message,
+                message: id,
                 emoji,
                 user,
             } => KindView::ReactionRemoved {
-                message: self.event(*message)?,
+                message: message(id)?,
                 emoji: emoji.clone(),
                 user: self.user(user)?,
             },
-            EventKind::ChatRead { user, message } => KindView::ChatRead {
+            EventKind::ChatRead { user, message: id } => KindView::ChatRead {
                 user: self.user(user)?,
-                message: self.event(*message)?,
+                message: message(id)?,
             },
         };
         Ok(EventView {
-            event: self.event(event.id)?,
+            event: self.event_in(event.partition, event.id)?,
+            partition: event.partition.index(),
             chat: self.chat(&event.chat_id)?,
             kind,
         })
+    }
+}
+
+/// What [`Msg`]s are resolved against, of an event as named.
+fn logged(event: &EventView) -> Logged {
+    Logged {
+        chat: event.chat,
+        partition: event.partition,
+        message: matches!(event.kind, KindView::MessageCreated(_)),
+        reaction: match &event.kind {
+            KindView::ReactionAdded {
+                message,
+                emoji,
+                user,
+            }
+            | KindView::ReactionRemoved {
+                message,
+                emoji,
+                user,
+            } => Some(Reaction {
+                message: *message,
+                emoji: emoji.clone(),
+                user: *user,
+                added: matches!(event.kind, KindView::ReactionAdded { .. }),
+            }),
+            _ => None,
+        },
     }
 }
 
