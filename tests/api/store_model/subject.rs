@@ -425,19 +425,16 @@ impl Subject {
     /// not move had nothing appended.
     async fn sync(&mut self) -> Result<(Vec<EventView>, Vec<Option<usize>>), String> {
         let store = &*self.store;
-        let partitions: Vec<Partition> = store.partitions().all().collect();
-        // Every partition at once: on a cluster, a round trip, not P.
-        let heads = partitions.iter().map(|&partition| async move {
-            let head = store.log_head(partition).await;
-            head.map_err(|e| format!("log_head({partition}) failed: {e}"))
-        });
-        let heads = try_join_all(heads).await?;
-        let moved = partitions
-            .iter()
-            .map(|&partition| (partition, self.last_learned(partition)))
-            .zip(&heads)
-            .filter(|((_, last), head)| last != *head)
-            .map(|(moved, _)| moved);
+        let heads = store
+            .log_heads()
+            .await
+            .map_err(|e| format!("log_heads failed: {e}"))?;
+        let moved = store
+            .partitions()
+            .all()
+            .map(|partition| (partition, self.last_learned(partition)))
+            .filter(|&(partition, last)| heads.get(partition) != last);
+        // Every partition at once: on a cluster, a round trip, not one each.
         let reads = moved.map(|(partition, after)| async move {
             let read = store.read_log(partition, after, SYNC_LIMIT).await;
             let read =
@@ -451,12 +448,7 @@ impl Subject {
                 appended.push(self.learn(*partition, event)?);
             }
         }
-        let heads = partitions
-            .iter()
-            .zip(heads)
-            .map(|(&partition, head)| self.head(partition, head))
-            .collect::<Result<_, _>>()?;
-        Ok((appended, heads))
+        Ok((appended, self.heads(&heads)?))
     }
 
     /// Learns the position of an event read from `partition`'s log, and
