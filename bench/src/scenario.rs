@@ -14,7 +14,8 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
 
 use crate::api::{Api, User};
-use crate::cluster::{Backend, Cluster, Programs};
+use crate::cluster::{Backend, Cluster, Programs, Store};
+use crate::feed_cursor;
 use crate::layout::{Body, Kind, Layout, now_ns};
 use crate::procstat::{CpuMeter, MachineMeter, Pid, load_1min, rss_kib};
 use crate::report::{Latency, Outcome};
@@ -56,22 +57,22 @@ const PHASE_TIMEOUT: Duration = Duration::from_secs(120);
 /// strays would still be noticed.
 const SETTLE: Duration = Duration::from_millis(300);
 
-/// Runs `scenario` on `backend` against fresh processes and reports it.
+/// Runs `scenario` on `store` against fresh processes and reports it.
 /// Loss, duplicates, misroutes and errors go to `Outcome::problems`; an
 /// `Err` means the run could not be carried out at all.
 pub async fn run(
     settings: &Settings,
     scenario: &Scenario,
-    backend: Backend,
+    store: Store,
 ) -> anyhow::Result<Outcome> {
     let layout = scenario.layout;
     layout.check()?;
     let load_at_start = load_1min();
     eprintln!(
-        "== {} on {backend}: {layout:?} (load average {load_at_start:.2})",
+        "== {} on {store}: {layout:?} (load average {load_at_start:.2})",
         scenario.name
     );
-    let mut cluster = Cluster::start(&settings.programs, backend).await?;
+    let mut cluster = Cluster::start(&settings.programs, store).await?;
     let api = Api::new(
         cluster.server_addr,
         scenario.senders.max(settings.signup_parallel),
@@ -89,11 +90,20 @@ pub async fn run(
     );
     let chat_ids = create_chats(&api, &layout, &users).await?;
     // Subscribing after this cursor makes every subscription exact however
-    // late the server opens it; the marker itself is never delivered.
-    let after: Arc<str> = api
-        .send_message(&users[layout.sender(0, 0)].token, &chat_ids[0], "setup")
-        .await?
-        .into();
+    // late the server opens it; the marker itself is never delivered. With
+    // several partitions the cursor must be a feed cursor (see there).
+    let setup_sender = &users[layout.sender(0, 0)];
+    let after: Arc<str> = match store.partitions {
+        1 => {
+            api.send_message(&setup_sender.token, &chat_ids[0], "setup")
+                .await?
+        }
+        _ => {
+            let url = format!("ws://{}/ws", cluster.server_addr);
+            feed_cursor::after_setup(&api, &url, setup_sender, &chat_ids[0]).await?
+        }
+    }
+    .into();
     let routes: Arc<Routes> = Arc::new(
         chat_ids
             .iter()
@@ -106,7 +116,7 @@ pub async fn run(
     // Memory per connection is measured on a fresh server: the set-up's
     // sign-ups leave tens of MiB in the allocator's free lists, which new
     // connections would reuse and so hide. Redis keeps the users and chats.
-    let api = if scenario.idle && backend == Backend::Redis {
+    let api = if scenario.idle && store.backend != Backend::Memory {
         cluster.restart_server().await?;
         Api::new(cluster.server_addr, settings.signup_parallel)?
     } else {
@@ -172,7 +182,7 @@ pub async fn run(
 
     let mut outcome = Outcome {
         scenario: scenario.name.to_owned(),
-        backend: backend.to_string(),
+        backend: store.to_string(),
         subscribers: all,
         load_at_start,
         ..Outcome::default()
