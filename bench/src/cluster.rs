@@ -76,7 +76,10 @@ pub struct Programs {
 enum Redis {
     None,
     /// A `redis-server` child on a port of its own.
-    Single(Child),
+    Single {
+        child: Child,
+        port: u16,
+    },
     Cluster(RedisCluster),
 }
 
@@ -99,7 +102,7 @@ impl Cluster {
             Backend::Redis => {
                 let (child, port) = start_redis(&programs.redis).await?;
                 let url = format!("redis://127.0.0.1:{port}");
-                (Redis::Single(child), Some(url))
+                (Redis::Single { child, port }, Some(url))
             }
             Backend::Cluster => {
                 let cluster = RedisCluster::start(&programs.cluster_script).await?;
@@ -140,8 +143,17 @@ impl Cluster {
     /// children).
     pub fn redis_pid(&self) -> Option<u32> {
         match &self.redis {
-            Redis::Single(child) => child.id(),
+            Redis::Single { child, .. } => child.id(),
             Redis::None | Redis::Cluster(_) => None,
+        }
+    }
+
+    /// The port of every Redis node the server uses (none on memory).
+    pub fn redis_ports(&self) -> Vec<u16> {
+        match &self.redis {
+            Redis::None => Vec::new(),
+            Redis::Single { port, .. } => vec![*port],
+            Redis::Cluster(cluster) => cluster.ports.clone(),
         }
     }
 
@@ -150,7 +162,7 @@ impl Cluster {
         let _ = self.server.kill().await;
         match self.redis {
             Redis::None => {}
-            Redis::Single(mut child) => {
+            Redis::Single { mut child, .. } => {
                 let _ = child.kill().await;
             }
             Redis::Cluster(cluster) => cluster.stop().await,

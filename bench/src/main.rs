@@ -17,6 +17,7 @@
 //! - [`sender`]: paced or back-to-back `sendMessage` writers.
 //! - [`scenario`]: one scenario from start to verdict.
 //! - [`procstat`]: CPU and RSS from `/proc`.
+//! - [`redis_cpu`]: each Redis node's CPU, from its `INFO cpu`.
 //! - [`report`]: percentiles and the results table.
 //! - [`limits`]: the open-files limit.
 //! - [`unread`]: what `unreadCount` costs as a chat's history grows.
@@ -28,6 +29,7 @@ mod layout;
 mod limits;
 mod procstat;
 mod redis_cluster;
+mod redis_cpu;
 mod report;
 mod scenario;
 mod sender;
@@ -43,7 +45,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::cluster::{Backend, Programs, Store};
 use crate::layout::Layout;
-use crate::report::{Outcome, print_table};
+use crate::report::{Outcome, print_nodes, print_table};
 use crate::scenario::{Scenario, Settings};
 use crate::sender::Pace;
 use crate::subscriber::Selection;
@@ -72,6 +74,11 @@ struct Cli {
     #[arg(long, global = true, default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     partitions: u16,
+    /// Also print each Redis node's CPU over every scenario (`INFO cpu`),
+    /// its share, and Redis CPU per message; always on with `--backend
+    /// cluster`.
+    #[arg(long, global = true)]
+    redis_nodes: bool,
     /// The script that starts and stops the cluster backend's nodes.
     #[arg(long, global = true, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/redis-cluster"))]
     cluster_script: PathBuf,
@@ -237,6 +244,9 @@ async fn run(cli: Cli) -> anyhow::Result<Vec<Outcome>> {
         outcomes.push(outcome);
     }
     print_table(&outcomes);
+    if cli.redis_nodes || cli.backend == Backends::Cluster {
+        print_nodes(&outcomes);
+    }
     Ok(outcomes)
 }
 
