@@ -50,7 +50,7 @@ pub struct Outcome {
     pub deliveries_per_sec: f64,
     pub delivery: Latency,
     pub server_cores: f64,
-    /// Server CPU microseconds per delivery (with Redis's added, when it runs).
+    /// Server CPU microseconds per delivery (Redis's is not included).
     pub cpu_us_per_delivery: f64,
     /// The single Redis's cores from `/proc`, or the sum of a cluster's
     /// nodes' from `INFO cpu`.
