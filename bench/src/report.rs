@@ -126,7 +126,8 @@ pub fn print_table(outcomes: &[Outcome]) {
 
 /// Prints each Redis node's share of the Redis CPU, for the outcomes that
 /// measured it: a cluster spreads partitions, not chats, so a chat's writes
-/// all land on one node, and this shows which node took the work.
+/// all land on one node, and this shows which node took the work. Redis
+/// CPU and commands per message are summed over the nodes.
 pub fn print_nodes(outcomes: &[Outcome]) {
     let measured: Vec<&Outcome> = outcomes
         .iter()
@@ -139,9 +140,9 @@ pub fn print_nodes(outcomes: &[Outcome]) {
         "\nRedis CPU per node over the measured phase (INFO cpu: used_cpu_sys + used_cpu_user):\n"
     );
     println!(
-        "| scenario | backend | msgs | Redis CPU s per node (share) | Redis CPU s | Redis µs CPU/msg | busiest node |"
+        "| scenario | backend | msgs | Redis CPU s per node (share) | Redis CPU s | Redis µs CPU/msg | Redis commands/msg | busiest node |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for o in measured {
         let split = NodeSplit::of(&o.redis_nodes);
         let nodes: Vec<String> = o
@@ -153,14 +154,17 @@ pub fn print_nodes(outcomes: &[Outcome]) {
         let busiest = split.busiest.map_or("-".to_owned(), |(port, share)| {
             format!(":{port} ({share:.0} %)")
         });
+        let commands: u64 = o.redis_nodes.iter().map(|node| node.commands).sum();
+        let messages = o.messages.max(1) as f64;
         println!(
-            "| {} | {} | {} | {} | {:.2} | {:.1} | {} |",
+            "| {} | {} | {} | {} | {:.2} | {:.1} | {:.2} | {} |",
             o.scenario,
             o.backend,
             o.messages,
             nodes.join(", "),
             split.total,
-            split.total * 1e6 / o.messages.max(1) as f64,
+            split.total * 1e6 / messages,
+            commands as f64 / messages,
             busiest,
         );
     }
@@ -205,7 +209,7 @@ mod tests {
         let node = |port, seconds| NodeCpu {
             port,
             seconds,
-            cores: 0.0,
+            ..NodeCpu::default()
         };
         let split = NodeSplit::of(&[node(7001, 1.0), node(7002, 3.0), node(7003, 0.0)]);
         assert_eq!(
