@@ -1,7 +1,8 @@
 //! The processes under test: a private `redis-server` (for the Redis
-//! backend) and the release server binary, on free loopback ports.
+//! backend) or a local Redis Cluster (for the cluster backend), and the
+//! release server binary, on free loopback ports.
 //!
-//! Both are killed when the [`Cluster`] is dropped, so a failed scenario
+//! All are stopped when the [`Cluster`] is dropped, so a failed scenario
 //! never leaves a server behind to skew the next one.
 
 use std::net::{SocketAddr, TcpListener};
@@ -15,6 +16,8 @@ use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 use tokio::time::{Instant, sleep};
 
+use crate::redis_cluster::RedisCluster;
+
 /// How long a process may take to start answering.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -27,6 +30,8 @@ const JWT_SECRET: &str = "bench-secret-bench-secret-bench-secret-0123";
 pub enum Backend {
     Memory,
     Redis,
+    /// A local Redis Cluster of 3 primaries.
+    Cluster,
 }
 
 impl std::fmt::Display for Backend {
@@ -34,7 +39,27 @@ impl std::fmt::Display for Backend {
         f.write_str(match self {
             Backend::Memory => "memory",
             Backend::Redis => "redis",
+            Backend::Cluster => "cluster",
         })
+    }
+}
+
+/// The store and how the server splits its log (`LOG_PARTITIONS`): what
+/// one row of the report ran on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Store {
+    pub backend: Backend,
+    pub partitions: u16,
+}
+
+impl std::fmt::Display for Store {
+    /// The backend alone for one partition, as reports before partitions
+    /// existed read; `cluster P=16` otherwise.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.partitions {
+            1 => write!(f, "{}", self.backend),
+            p => write!(f, "{} P={p}", self.backend),
+        }
     }
 }
 
@@ -43,35 +68,57 @@ impl std::fmt::Display for Backend {
 pub struct Programs {
     pub server: PathBuf,
     pub redis: PathBuf,
+    /// `scripts/redis-cluster`, for the cluster backend.
+    pub cluster_script: PathBuf,
+}
+
+/// The Redis a server uses.
+enum Redis {
+    None,
+    /// A `redis-server` child on a port of its own.
+    Single {
+        child: Child,
+        port: u16,
+    },
+    Cluster(RedisCluster),
 }
 
 /// A running server, and its Redis when it has one.
 pub struct Cluster {
     pub server_addr: SocketAddr,
     server: Child,
-    redis: Option<Child>,
+    redis: Redis,
     program: PathBuf,
     redis_url: Option<String>,
+    partitions: u16,
 }
 
 impl Cluster {
-    /// Starts Redis (for that backend) and the server, and waits until the
-    /// server answers `/ready`.
-    pub async fn start(programs: &Programs, backend: Backend) -> anyhow::Result<Cluster> {
-        let (redis, redis_url) = match backend {
-            Backend::Memory => (None, None),
+    /// Starts Redis or a Redis Cluster (for those backends) and the server,
+    /// and waits until the server answers `/ready`.
+    pub async fn start(programs: &Programs, store: Store) -> anyhow::Result<Cluster> {
+        let (redis, redis_url) = match store.backend {
+            Backend::Memory => (Redis::None, None),
             Backend::Redis => {
                 let (child, port) = start_redis(&programs.redis).await?;
-                (Some(child), Some(format!("redis://127.0.0.1:{port}")))
+                let url = format!("redis://127.0.0.1:{port}");
+                (Redis::Single { child, port }, Some(url))
+            }
+            Backend::Cluster => {
+                let cluster = RedisCluster::start(&programs.cluster_script).await?;
+                let url = cluster.url.clone();
+                (Redis::Cluster(cluster), Some(url))
             }
         };
-        let (server, server_addr) = start_server(&programs.server, redis_url.as_deref()).await?;
+        let (server, server_addr) =
+            start_server(&programs.server, redis_url.as_deref(), store.partitions).await?;
         Ok(Cluster {
             server_addr,
             server,
             redis,
             program: programs.server.clone(),
             redis_url,
+            partitions: store.partitions,
         })
     }
 
@@ -81,7 +128,8 @@ impl Cluster {
     /// leftovers from argon2 sign-ups.
     pub async fn restart_server(&mut self) -> anyhow::Result<()> {
         let _ = self.server.kill().await;
-        let (server, addr) = start_server(&self.program, self.redis_url.as_deref()).await?;
+        let (server, addr) =
+            start_server(&self.program, self.redis_url.as_deref(), self.partitions).await?;
         self.server = server;
         self.server_addr = addr;
         Ok(())
@@ -91,15 +139,33 @@ impl Cluster {
         self.server.id().unwrap_or(0)
     }
 
+    /// The single `redis-server`'s pid (a cluster's nodes are not our
+    /// children).
     pub fn redis_pid(&self) -> Option<u32> {
-        self.redis.as_ref().and_then(Child::id)
+        match &self.redis {
+            Redis::Single { child, .. } => child.id(),
+            Redis::None | Redis::Cluster(_) => None,
+        }
     }
 
-    /// Kills both processes and waits for them to exit.
+    /// The port of every Redis node the server uses (none on memory).
+    pub fn redis_ports(&self) -> Vec<u16> {
+        match &self.redis {
+            Redis::None => Vec::new(),
+            Redis::Single { port, .. } => vec![*port],
+            Redis::Cluster(cluster) => cluster.ports.clone(),
+        }
+    }
+
+    /// Stops the server and its Redis, and waits for them to exit.
     pub async fn stop(mut self) {
         let _ = self.server.kill().await;
-        if let Some(redis) = &mut self.redis {
-            let _ = redis.kill().await;
+        match self.redis {
+            Redis::None => {}
+            Redis::Single { mut child, .. } => {
+                let _ = child.kill().await;
+            }
+            Redis::Cluster(cluster) => cluster.stop().await,
         }
     }
 }
@@ -108,6 +174,7 @@ impl Cluster {
 async fn start_server(
     program: &Path,
     redis_url: Option<&str>,
+    partitions: u16,
 ) -> anyhow::Result<(Child, SocketAddr)> {
     let addr = free_addr()?;
     let mut command = Command::new(program);
@@ -127,6 +194,7 @@ async fn start_server(
         .env("RATE_MARK_READ", "off")
         .env("RATE_SIGN_IN_ADDRESS", "off")
         .env("WS_MAX_SOCKETS_PER_USER", "1000000")
+        .env("LOG_PARTITIONS", partitions.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

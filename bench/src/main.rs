@@ -9,21 +9,27 @@
 //! # Layout
 //!
 //! - [`cluster`]: the processes under test (Redis, server) and their ports.
+//! - [`redis_cluster`]: a local Redis Cluster, for the cluster backend.
 //! - [`api`]: the GraphQL mutations over HTTP.
 //! - [`layout`]: users, chats, memberships, and the checked message body.
 //! - [`subscriber`]: one WebSocket subscription and its checks.
+//! - [`feed_cursor`]: where subscribers resume from on a partitioned log.
 //! - [`sender`]: paced or back-to-back `sendMessage` writers.
 //! - [`scenario`]: one scenario from start to verdict.
 //! - [`procstat`]: CPU and RSS from `/proc`.
+//! - [`redis_cpu`]: each Redis node's CPU, from its `INFO cpu`.
 //! - [`report`]: percentiles and the results table.
 //! - [`limits`]: the open-files limit.
 //! - [`unread`]: what `unreadCount` costs as a chat's history grows.
 
 mod api;
 mod cluster;
+mod feed_cursor;
 mod layout;
 mod limits;
 mod procstat;
+mod redis_cluster;
+mod redis_cpu;
 mod report;
 mod scenario;
 mod sender;
@@ -37,9 +43,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::cluster::{Backend, Programs};
+use crate::cluster::{Backend, Programs, Store};
 use crate::layout::Layout;
-use crate::report::{Outcome, print_table};
+use crate::report::{Outcome, print_nodes, print_table};
 use crate::scenario::{Scenario, Settings};
 use crate::sender::Pace;
 use crate::subscriber::Selection;
@@ -57,9 +63,25 @@ struct Cli {
     /// The Redis server program.
     #[arg(long, global = true, default_value = "redis-server")]
     redis_bin: PathBuf,
-    /// Backends for fanout and burst (the other scenarios run on Redis).
+    /// Backends for fanout and burst (the other scenarios run on Redis, or
+    /// on the cluster with `cluster`). `cluster` is a local Redis Cluster
+    /// of 3 primaries started with `--cluster-script` (its nodes run the
+    /// `redis-server` on PATH).
     #[arg(long, global = true, value_enum, default_value_t = Backends::Both)]
     backend: Backends,
+    /// Partitions of the server's event log (`LOG_PARTITIONS`, 1 to 64): on
+    /// a cluster they spread the chats over the nodes.
+    #[arg(long, global = true, default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    partitions: u16,
+    /// Also print each Redis node's CPU over every scenario (`INFO cpu`),
+    /// its share, and Redis CPU per message; always on with `--backend
+    /// cluster`.
+    #[arg(long, global = true)]
+    redis_nodes: bool,
+    /// The script that starts and stops the cluster backend's nodes.
+    #[arg(long, global = true, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/redis-cluster"))]
+    cluster_script: PathBuf,
     /// Seconds to wait for outstanding deliveries after the last send.
     #[arg(long, global = true, default_value_t = 10)]
     grace_secs: u64,
@@ -131,6 +153,7 @@ enum Backends {
     Memory,
     Redis,
     Both,
+    Cluster,
 }
 
 impl Backends {
@@ -139,6 +162,15 @@ impl Backends {
             Backends::Memory => vec![Backend::Memory],
             Backends::Redis => vec![Backend::Redis],
             Backends::Both => vec![Backend::Memory, Backend::Redis],
+            Backends::Cluster => vec![Backend::Cluster],
+        }
+    }
+
+    /// Where the scenarios that need Redis run.
+    fn redis(self) -> Backend {
+        match self {
+            Backends::Cluster => Backend::Cluster,
+            Backends::Memory | Backends::Redis | Backends::Both => Backend::Redis,
         }
     }
 }
@@ -177,6 +209,7 @@ async fn run(cli: Cli) -> anyhow::Result<Vec<Outcome>> {
         programs: Programs {
             server,
             redis: cli.redis_bin.clone(),
+            cluster_script: cli.cluster_script.clone(),
         },
         grace: Duration::from_secs(cli.grace_secs),
         signup_parallel: cli.signup_parallel,
@@ -187,18 +220,22 @@ async fn run(cli: Cli) -> anyhow::Result<Vec<Outcome>> {
         settings.programs.server.display()
     );
     if let Command::Unread { small, large } = cli.command {
-        unread::run(&settings.programs, unread::Sizes { small, large }).await?;
+        let store = Store {
+            backend: Backend::Redis,
+            partitions: cli.partitions,
+        };
+        unread::run(&settings.programs, store, unread::Sizes { small, large }).await?;
         return Ok(Vec::new());
     }
     let mut outcomes = Vec::new();
-    for (scenario, backend) in plan(&cli) {
+    for (scenario, store) in plan(&cli) {
         // A scenario that cannot finish is a failed row, not the end of the
         // report: the other scenarios' figures still count.
-        let outcome = match scenario::run(&settings, &scenario, backend).await {
+        let outcome = match scenario::run(&settings, &scenario, store).await {
             Ok(outcome) => outcome,
             Err(error) => Outcome {
                 scenario: scenario.name.to_owned(),
-                backend: backend.to_string(),
+                backend: store.to_string(),
                 subscribers: scenario.layout.subscribers,
                 problems: vec![format!("could not run: {error:#}")],
                 ..Outcome::default()
@@ -207,12 +244,15 @@ async fn run(cli: Cli) -> anyhow::Result<Vec<Outcome>> {
         outcomes.push(outcome);
     }
     print_table(&outcomes);
+    if cli.redis_nodes || cli.backend == Backends::Cluster {
+        print_nodes(&outcomes);
+    }
     Ok(outcomes)
 }
 
 /// The scenarios the command selects, each with its backends, sizes
 /// overridden by the flags.
-fn plan(cli: &Cli) -> Vec<(Scenario, Backend)> {
+fn plan(cli: &Cli) -> Vec<(Scenario, Store)> {
     use Command::*;
     let selected: &[Command] = match cli.command {
         All => &[
@@ -236,10 +276,14 @@ fn plan(cli: &Cli) -> Vec<(Scenario, Backend)> {
         let scenario = apply(scenario, cli.sizes);
         let backends = match command {
             Fanout | FanoutPersonal | Burst => cli.backend.list(),
-            _ => vec![Backend::Redis],
+            _ => vec![cli.backend.redis()],
         };
         for backend in backends {
-            runs.push((scenario.clone(), backend));
+            let store = Store {
+                backend,
+                partitions: cli.partitions,
+            };
+            runs.push((scenario.clone(), store));
         }
     }
     runs

@@ -2,6 +2,8 @@
 
 use hdrhistogram::Histogram;
 
+use crate::redis_cpu::NodeCpu;
+
 /// Percentiles of a latency sample, in milliseconds.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Latency {
@@ -48,9 +50,14 @@ pub struct Outcome {
     pub deliveries_per_sec: f64,
     pub delivery: Latency,
     pub server_cores: f64,
-    /// Server CPU microseconds per delivery (with Redis's added, when it runs).
+    /// Server CPU microseconds per delivery (Redis's is not included).
     pub cpu_us_per_delivery: f64,
+    /// The single Redis's cores from `/proc`, or the sum of a cluster's
+    /// nodes' from `INFO cpu`.
     pub redis_cores: Option<f64>,
+    /// Each Redis node's CPU over the measured phase (`INFO cpu`), in port
+    /// order; empty without Redis.
+    pub redis_nodes: Vec<NodeCpu>,
     pub generator_cores: f64,
     /// Cores busy on the whole machine minus server, Redis and generator:
     /// what the other users of the shared machine took meanwhile.
@@ -114,5 +121,105 @@ pub fn print_table(outcomes: &[Outcome]) {
         for problem in &o.problems {
             println!("  - {problem}");
         }
+    }
+}
+
+/// Prints each Redis node's share of the Redis CPU, for the outcomes that
+/// measured it: a cluster spreads partitions, not chats, so a chat's writes
+/// all land on one node, and this shows which node took the work. Redis
+/// CPU and commands per message are summed over the nodes.
+pub fn print_nodes(outcomes: &[Outcome]) {
+    let measured: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| !o.redis_nodes.is_empty())
+        .collect();
+    if measured.is_empty() {
+        return;
+    }
+    println!(
+        "\nRedis CPU per node over the measured phase (INFO cpu: used_cpu_sys + used_cpu_user):\n"
+    );
+    println!(
+        "| scenario | backend | msgs | Redis CPU s per node (share) | Redis CPU s | Redis µs CPU/msg | Redis commands/msg | busiest node |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for o in measured {
+        let split = NodeSplit::of(&o.redis_nodes);
+        let nodes: Vec<String> = o
+            .redis_nodes
+            .iter()
+            .zip(&split.shares)
+            .map(|(node, share)| format!(":{} {:.2} s ({share:.0} %)", node.port, node.seconds))
+            .collect();
+        let busiest = split.busiest.map_or("-".to_owned(), |(port, share)| {
+            format!(":{port} ({share:.0} %)")
+        });
+        let commands: u64 = o.redis_nodes.iter().map(|node| node.commands).sum();
+        let messages = o.messages.max(1) as f64;
+        println!(
+            "| {} | {} | {} | {} | {:.2} | {:.1} | {:.2} | {} |",
+            o.scenario,
+            o.backend,
+            o.messages,
+            nodes.join(", "),
+            split.total,
+            split.total * 1e6 / messages,
+            commands as f64 / messages,
+            busiest,
+        );
+    }
+}
+
+/// How Redis CPU splits over the nodes.
+#[derive(Debug, PartialEq)]
+struct NodeSplit {
+    /// CPU seconds of all nodes together.
+    total: f64,
+    /// Each node's percentage of `total`, in the nodes' order.
+    shares: Vec<f64>,
+    /// The port and percentage of the node that used the most.
+    busiest: Option<(u16, f64)>,
+}
+
+impl NodeSplit {
+    fn of(nodes: &[NodeCpu]) -> NodeSplit {
+        let total: f64 = nodes.iter().map(|node| node.seconds).sum();
+        let share = |node: &NodeCpu| match total > 0.0 {
+            true => node.seconds * 100.0 / total,
+            false => 0.0,
+        };
+        let busiest = nodes
+            .iter()
+            .max_by(|a, b| a.seconds.total_cmp(&b.seconds))
+            .map(|node| (node.port, share(node)));
+        NodeSplit {
+            total,
+            shares: nodes.iter().map(share).collect(),
+            busiest,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_shares_add_up_and_name_the_busiest() {
+        let node = |port, seconds| NodeCpu {
+            port,
+            seconds,
+            ..NodeCpu::default()
+        };
+        let split = NodeSplit::of(&[node(7001, 1.0), node(7002, 3.0), node(7003, 0.0)]);
+        assert_eq!(
+            split,
+            NodeSplit {
+                total: 4.0,
+                shares: vec![25.0, 75.0, 0.0],
+                busiest: Some((7002, 75.0)),
+            }
+        );
+        assert_eq!(NodeSplit::of(&[node(7001, 0.0)]).shares, vec![0.0]);
     }
 }

@@ -14,9 +14,11 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
 
 use crate::api::{Api, User};
-use crate::cluster::{Backend, Cluster, Programs};
+use crate::cluster::{Backend, Cluster, Programs, Store};
+use crate::feed_cursor;
 use crate::layout::{Body, Kind, Layout, now_ns};
 use crate::procstat::{CpuMeter, MachineMeter, Pid, load_1min, rss_kib};
+use crate::redis_cpu::{NodeCpu, NodesMeter};
 use crate::report::{Latency, Outcome};
 use crate::sender::{self, Pace};
 use crate::subscriber::{self, Progress, Routes, Selection, Spec, Tally};
@@ -56,22 +58,22 @@ const PHASE_TIMEOUT: Duration = Duration::from_secs(120);
 /// strays would still be noticed.
 const SETTLE: Duration = Duration::from_millis(300);
 
-/// Runs `scenario` on `backend` against fresh processes and reports it.
+/// Runs `scenario` on `store` against fresh processes and reports it.
 /// Loss, duplicates, misroutes and errors go to `Outcome::problems`; an
 /// `Err` means the run could not be carried out at all.
 pub async fn run(
     settings: &Settings,
     scenario: &Scenario,
-    backend: Backend,
+    store: Store,
 ) -> anyhow::Result<Outcome> {
     let layout = scenario.layout;
     layout.check()?;
     let load_at_start = load_1min();
     eprintln!(
-        "== {} on {backend}: {layout:?} (load average {load_at_start:.2})",
+        "== {} on {store}: {layout:?} (load average {load_at_start:.2})",
         scenario.name
     );
-    let mut cluster = Cluster::start(&settings.programs, backend).await?;
+    let mut cluster = Cluster::start(&settings.programs, store).await?;
     let api = Api::new(
         cluster.server_addr,
         scenario.senders.max(settings.signup_parallel),
@@ -89,11 +91,20 @@ pub async fn run(
     );
     let chat_ids = create_chats(&api, &layout, &users).await?;
     // Subscribing after this cursor makes every subscription exact however
-    // late the server opens it; the marker itself is never delivered.
-    let after: Arc<str> = api
-        .send_message(&users[layout.sender(0, 0)].token, &chat_ids[0], "setup")
-        .await?
-        .into();
+    // late the server opens it; the marker itself is never delivered. With
+    // several partitions the cursor must be a feed cursor (see there).
+    let setup_sender = &users[layout.sender(0, 0)];
+    let after: Arc<str> = match store.partitions {
+        1 => {
+            api.send_message(&setup_sender.token, &chat_ids[0], "setup")
+                .await?
+        }
+        _ => {
+            let url = format!("ws://{}/ws", cluster.server_addr);
+            feed_cursor::after_setup(&api, &url, setup_sender, &chat_ids[0]).await?
+        }
+    }
+    .into();
     let routes: Arc<Routes> = Arc::new(
         chat_ids
             .iter()
@@ -106,7 +117,7 @@ pub async fn run(
     // Memory per connection is measured on a fresh server: the set-up's
     // sign-ups leave tens of MiB in the allocator's free lists, which new
     // connections would reuse and so hide. Redis keeps the users and chats.
-    let api = if scenario.idle && backend == Backend::Redis {
+    let api = if scenario.idle && store.backend != Backend::Memory {
         cluster.restart_server().await?;
         Api::new(cluster.server_addr, settings.signup_parallel)?
     } else {
@@ -172,7 +183,7 @@ pub async fn run(
 
     let mut outcome = Outcome {
         scenario: scenario.name.to_owned(),
-        backend: backend.to_string(),
+        backend: store.to_string(),
         subscribers: all,
         load_at_start,
         ..Outcome::default()
@@ -188,6 +199,7 @@ pub async fn run(
             .redis_pid()
             .map(|pid| CpuMeter::start(Pid::Child(pid)));
         let own_cpu = CpuMeter::start(Pid::SelfProcess);
+        let nodes_cpu = start_nodes_meter(&cluster.redis_ports()).await;
         let machine = MachineMeter::start();
         let send_start = Instant::now();
         let sent = sender::send_all(sender::Plan {
@@ -218,6 +230,7 @@ pub async fn run(
             redis_cpu.map(|m| m.stop()),
             own_cpu.stop(),
             machine.stop(),
+            stop_nodes_meter(nodes_cpu).await,
         );
         outcome.expected = expected;
         (Some(sent), send_start, Some(window))
@@ -259,7 +272,7 @@ pub async fn run(
         outcome.problems.push(problem.clone());
     }
 
-    if let (Some(sent), Some((server_cpu, redis_cpu, own_cpu, machine))) = (sent, window) {
+    if let (Some(sent), Some((server_cpu, redis_cpu, own_cpu, machine, nodes))) = (sent, window) {
         outcome.messages = sent.ok;
         outcome.mutations_per_sec = sent.ok as f64 / sent.elapsed.as_secs_f64().max(1e-9);
         outcome.mutation = Latency::of(sent.latencies_us.iter().copied());
@@ -282,15 +295,45 @@ pub async fn run(
         outcome.delivery = Latency::of(tallies.iter().flat_map(|t| t.latencies_us.iter().copied()));
         outcome.server_cores = server_cpu.cores;
         outcome.cpu_us_per_delivery = server_cpu.seconds * 1e6 / (outcome.received.max(1) as f64);
-        outcome.redis_cores = redis_cpu.map(|c| c.cores);
+        // A cluster's nodes are not our children: their `INFO cpu` is
+        // what there is. The single Redis keeps its `/proc` figure.
+        let node_cores: f64 = nodes.iter().map(|node| node.cores).sum();
+        outcome.redis_cores = redis_cpu
+            .map(|c| c.cores)
+            .or((!nodes.is_empty()).then_some(node_cores));
+        outcome.redis_nodes = nodes;
         outcome.generator_cores = own_cpu.cores;
-        let ours = server_cpu.cores + own_cpu.cores + redis_cpu.map_or(0.0, |c| c.cores);
+        let ours = server_cpu.cores + own_cpu.cores + outcome.redis_cores.unwrap_or(0.0);
         outcome.other_cores = (machine - ours).max(0.0);
     } else {
         outcome.expected = warm_expected;
         outcome.received = warm_received;
     }
     Ok(outcome)
+}
+
+/// Starts reading the CPU of every Redis node. A node that does not
+/// answer `INFO` costs the per-node figures, not the run.
+async fn start_nodes_meter(ports: &[u16]) -> Option<NodesMeter> {
+    if ports.is_empty() {
+        return None;
+    }
+    NodesMeter::start(ports)
+        .await
+        .inspect_err(|error| eprintln!("   no Redis CPU per node: {error:#}"))
+        .ok()
+}
+
+/// Each node's CPU since [`start_nodes_meter`]; empty when unknown.
+async fn stop_nodes_meter(meter: Option<NodesMeter>) -> Vec<NodeCpu> {
+    let Some(meter) = meter else {
+        return Vec::new();
+    };
+    meter
+        .stop()
+        .await
+        .inspect_err(|error| eprintln!("   no Redis CPU per node: {error:#}"))
+        .unwrap_or_default()
 }
 
 /// Lost and unexpected deliveries, chat by chat for every subscriber.

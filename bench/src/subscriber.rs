@@ -57,7 +57,7 @@ impl Selection {
     }
 }
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Maps chat ids as the server prints them to the generator's chat indexes.
 pub type Routes = HashMap<String, usize>;
@@ -240,7 +240,19 @@ fn failed(mut tally: Tally, progress: &Progress, problem: String) -> Tally {
 
 /// Opens the socket, authenticates, and starts the subscription.
 async fn connect(spec: &Spec) -> anyhow::Result<Socket> {
-    let mut request = (&*spec.url).into_client_request()?;
+    let variables = json!({ "after": &*spec.after });
+    open(&spec.url, &spec.token, spec.selection.query(), variables).await
+}
+
+/// Opens a graphql-transport-ws socket as the user of `token` and starts
+/// one subscription (id "1") of `query`.
+pub async fn open(
+    url: &str,
+    token: &str,
+    query: &str,
+    variables: serde_json::Value,
+) -> anyhow::Result<Socket> {
+    let mut request = url.into_client_request()?;
     request.headers_mut().insert(
         "sec-websocket-protocol",
         HeaderValue::from_static("graphql-transport-ws"),
@@ -254,7 +266,7 @@ async fn connect(spec: &Spec) -> anyhow::Result<Socket> {
         .context("WebSocket handshake")?;
     let init = json!({
         "type": "connection_init",
-        "payload": { "authorization": format!("Bearer {}", spec.token) },
+        "payload": { "authorization": format!("Bearer {token}") },
     });
     socket.send(Message::text(init.to_string())).await?;
     loop {
@@ -270,7 +282,7 @@ async fn connect(spec: &Spec) -> anyhow::Result<Socket> {
     let subscribe = json!({
         "id": "1",
         "type": "subscribe",
-        "payload": { "query": spec.selection.query(), "variables": { "after": &*spec.after } },
+        "payload": { "query": query, "variables": variables },
     });
     socket.send(Message::text(subscribe.to_string())).await?;
     Ok(socket)

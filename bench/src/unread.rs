@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::api::{Api, User};
-use crate::cluster::{Backend, Cluster, Programs};
+use crate::cluster::{Cluster, Programs, Store};
 use crate::layout::now_ns;
 use crate::report::Latency;
 
@@ -39,12 +39,12 @@ struct Measured {
 
 /// Fills the two chats, times the queries and prints a table. A wrong
 /// count is an error.
-pub async fn run(programs: &Programs, sizes: Sizes) -> anyhow::Result<()> {
+pub async fn run(programs: &Programs, store: Store, sizes: Sizes) -> anyhow::Result<()> {
     eprintln!(
-        "== unread-count on redis: chats of {} and {} messages",
+        "== unread-count on {store}: chats of {} and {} messages",
         sizes.small, sizes.large
     );
-    let cluster = Cluster::start(programs, Backend::Redis).await?;
+    let cluster = Cluster::start(programs, store).await?;
     let api = Api::new(cluster.server_addr, FILL_PARALLEL)?;
     let prefix = format!("u{}", now_ns() % 1_000_000_007);
     let users = api.sign_up_many(&prefix, 2, 2).await?;
