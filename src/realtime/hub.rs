@@ -343,23 +343,18 @@ impl Route {
     }
 
     /// The next event routed here, or news that some were dropped or
-    /// that a partition's log was renewed.
+    /// that a partition's log was renewed. The queue comes first: waiting
+    /// on the renewals registers with a notifier every route shares, so it
+    /// is done only when the queue is empty (a cheap version check covers
+    /// the rest), not once per event.
     pub async fn recv(&mut self) -> Received {
+        if self.resets.has_changed().unwrap_or(false) {
+            return self.renewed();
+        }
         let item = tokio::select! {
             biased;
-            Ok(()) = self.resets.changed() => {
-                let counts = self.resets.borrow_and_update().clone();
-                let renewed = counts
-                    .iter()
-                    .zip(&self.seen_resets)
-                    .enumerate()
-                    .filter(|(_, (now, seen))| now != seen)
-                    .filter_map(|(number, _)| u16::try_from(number).ok().map(Partition::for_number))
-                    .collect();
-                self.seen_resets = counts;
-                return Received::Reset(renewed);
-            }
             item = self.queue.recv() => item,
+            Ok(()) = self.resets.changed() => return self.renewed(),
         };
         match item {
             Some(Item::Event(event)) => Received::Event(event),
@@ -372,6 +367,22 @@ impl Route {
             }
             None => Received::Closed,
         }
+    }
+}
+
+impl Route {
+    /// The partitions renewed since last told, marking them told.
+    fn renewed(&mut self) -> Received {
+        let counts = self.resets.borrow_and_update().clone();
+        let renewed = counts
+            .iter()
+            .zip(&self.seen_resets)
+            .enumerate()
+            .filter(|(_, (now, seen))| now != seen)
+            .filter_map(|(number, _)| u16::try_from(number).ok().map(Partition::for_number))
+            .collect();
+        self.seen_resets = counts;
+        Received::Reset(renewed)
     }
 }
 
