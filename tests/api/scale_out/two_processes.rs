@@ -60,6 +60,71 @@ async fn two_chat_server_processes_on_a_cluster_serve_one_event_stream() {
         "chat-server processes on a cluster",
     )
     .await;
+    all_chats_resume_across(&a.endpoint(), &b.endpoint()).await;
+}
+
+/// An all-chats subscription on A over chats in several partitions; the
+/// client leaves with its last (feed) cursor while messages go on in every
+/// chat through both processes, and comes back on B: it gets exactly what
+/// it missed, each chat in order, then live messages.
+async fn all_chats_resume_across(a: &Endpoint, b: &Endpoint) {
+    // Arrange: eight chats (spread over the 16 partitions), a reader in all.
+    let reader = a.sign_up().await;
+    let mut chats = Vec::new();
+    for _ in 0..8 {
+        let owner = a.sign_up().await;
+        chats.push((a.create_chat(&owner, &[&reader]).await, owner));
+    }
+    let mut on_a = subscribe_messages(a, &reader, None, None).await;
+    // Probes until one arrives prove the subscription is live (a probe
+    // sent before it opened is rightly not delivered); a late one is
+    // drained.
+    let (probe_chat, probe_owner) = &chats[0];
+    let mut probes = 0;
+    while probes < 20 {
+        a.send(probe_owner, probe_chat, "probe").await;
+        probes += 1;
+        if on_a.recv_within(Duration::from_millis(300)).await.is_some() {
+            break;
+        }
+    }
+    while on_a.recv_within(Duration::from_millis(300)).await.is_some() {}
+    assert!(probes < 20, "the all-chats subscription never went live");
+    for (chat, owner) in &chats {
+        a.send(owner, chat, "before").await;
+    }
+    let before = next_events(&mut on_a, chats.len()).await;
+    let cursor = text(&before[chats.len() - 1], "cursor");
+    drop(on_a);
+
+    // Act: two more per chat, through A and through B, while away; then
+    // back on B with the feed cursor, and one live message.
+    for (i, (chat, owner)) in chats.iter().enumerate() {
+        let via = if i % 2 == 0 { a } else { b };
+        via.send(owner, chat, "missed 1").await;
+        via.send(owner, chat, "missed 2").await;
+    }
+    let mut on_b = subscribe_messages(b, &reader, None, Some(&cursor)).await;
+    let missed = next_events(&mut on_b, 2 * chats.len()).await;
+    a.send(probe_owner, probe_chat, "live").await;
+    let live = next_event(&mut on_b).await;
+
+    // Assert: exactly the missed ones, each chat's in order, then live.
+    for (chat, _) in &chats {
+        let in_chat: Vec<String> = missed
+            .iter()
+            .filter(|m| text(m, "chatId") == *chat)
+            .map(|m| text(m, "body"))
+            .collect();
+        assert_eq!(in_chat, ["missed 1", "missed 2"], "chat {chat}");
+    }
+    assert_eq!(text(&live, "body"), "live");
+    on_b.expect_silence(Duration::from_millis(300)).await;
+    eprintln!(
+        "scale_out all-chats resume across processes on a cluster: {} missed in {} chats, then live, 0 duplicates",
+        missed.len(),
+        chats.len()
+    );
 }
 
 /// A's messages reach B's subscribers live, A's tokens work on B, and a
