@@ -109,7 +109,6 @@ pub async fn log_position(ctx: &Context<'_>, chat: &ChatId, cursor: &str) -> Api
 /// [`log_position`] of an already decoded cursor.
 pub async fn chat_position(ctx: &Context<'_>, chat: &ChatId, cursor: Cursor) -> ApiResult<LogId> {
     let store = store(ctx)?;
-    let partition = store.partition_of(chat);
     match cursor {
         // A message cursor of another chat's partition is a position all
         // the same: positions are times, and compare across chats.
@@ -122,12 +121,11 @@ pub async fn chat_position(ctx: &Context<'_>, chat: &ChatId, cursor: Cursor) -> 
                 .partitions()
                 .get(usize::from(partition))
                 .ok_or(ApiError::CursorExpired)?;
-            match store.epoch(partition).await? == epoch {
-                true => Ok(id),
-                false => Err(ApiError::CursorExpired),
-            }
+            ensure_epoch(store.as_ref(), partition, &epoch).await?;
+            Ok(id)
         }
         Cursor::Feed { parts } => {
+            let partition = store.partition_of(chat);
             let (fingerprint, id) = feed_parts(store.partitions(), &parts)?
                 .get(partition.index())
                 .ok_or(ApiError::CursorExpired)?;
@@ -137,24 +135,24 @@ pub async fn chat_position(ctx: &Context<'_>, chat: &ChatId, cursor: Cursor) -> 
                 false => Err(ApiError::CursorExpired),
             }
         }
-        Cursor::Chats { .. } => Err(ApiError::BadUserInput(
-            "this is a chats cursor; a message or event cursor is needed here".to_owned(),
-        )),
+        Cursor::Chats { .. } => Err(chats_cursor_here()),
     }
 }
 
-/// Parses the cursor an all-chats subscription resumes after. With one
-/// partition any message or event cursor does (v1's rule). With more, it
-/// must be a cursor such a subscription delivered (a position in every
-/// partition); a single chat's cursor cannot resume every chat exactly and
-/// is BAD_USER_INPUT. A partition whose epoch changed makes it
-/// CURSOR_EXPIRED.
-pub async fn feed_position(ctx: &Context<'_>, cursor: &str) -> ApiResult<After> {
-    let store = store(ctx)?;
-    let partitions = store.partitions();
-    match Cursor::decode(cursor)? {
+/// The place an all-chats subscription resumes after, from a decoded
+/// cursor and every partition's current `epochs`. With one partition any
+/// message or event cursor does (v1's rule). With more, it must be a cursor
+/// such a subscription delivered (a position in every partition); a single
+/// chat's cursor cannot resume every chat exactly and is BAD_USER_INPUT. A
+/// partition whose epoch changed makes it CURSOR_EXPIRED.
+pub fn feed_position(
+    partitions: Partitions,
+    cursor: Cursor,
+    epochs: &[String],
+) -> ApiResult<After> {
+    match cursor {
         Cursor::Log { epoch, id, .. } if partitions.count() == 1 => {
-            match store.epoch(Partition::default()).await? == epoch {
+            match epochs.first() == Some(&epoch) {
                 true => Ok(After::Chat(id)),
                 false => Err(ApiError::CursorExpired),
             }
@@ -164,10 +162,9 @@ pub async fn feed_position(ctx: &Context<'_>, cursor: &str) -> ApiResult<After> 
         )),
         Cursor::Feed { parts } => {
             let parts = feed_parts(partitions, &parts)?;
-            let epochs = store.epochs().await?;
             let current = parts
                 .iter()
-                .zip(&epochs)
+                .zip(epochs)
                 .all(|((fingerprint, _), epoch)| matches_fingerprint(epoch, fingerprint));
             match current {
                 true => Ok(After::Feed(Positions::from_vec(
@@ -176,10 +173,15 @@ pub async fn feed_position(ctx: &Context<'_>, cursor: &str) -> ApiResult<After> 
                 false => Err(ApiError::CursorExpired),
             }
         }
-        Cursor::Chats { .. } => Err(ApiError::BadUserInput(
-            "this is a chats cursor; a message or event cursor is needed here".to_owned(),
-        )),
+        Cursor::Chats { .. } => Err(chats_cursor_here()),
     }
+}
+
+/// A chats cursor given where a message or event cursor is needed.
+fn chats_cursor_here() -> ApiError {
+    ApiError::BadUserInput(
+        "this is a chats cursor; a message or event cursor is needed here".to_owned(),
+    )
 }
 
 /// A feed cursor's parts, CURSOR_EXPIRED when it was made for another
@@ -193,10 +195,15 @@ fn feed_parts(partitions: Partitions, parts: &[(String, LogId)]) -> ApiResult<&[
 
 /// CURSOR_EXPIRED unless `epoch` is the current one of `chat`'s partition.
 pub async fn ensure_current_epoch(ctx: &Context<'_>, chat: &ChatId, epoch: &str) -> ApiResult<()> {
-    if store(ctx)?.epoch_of(chat).await? == epoch {
-        Ok(())
-    } else {
-        Err(ApiError::CursorExpired)
+    let store = store(ctx)?;
+    ensure_epoch(store.as_ref(), store.partition_of(chat), epoch).await
+}
+
+/// CURSOR_EXPIRED unless `epoch` is `partition`'s current one.
+async fn ensure_epoch(store: &dyn Store, partition: Partition, epoch: &str) -> ApiResult<()> {
+    match store.epoch(partition).await? == epoch {
+        true => Ok(()),
+        false => Err(ApiError::CursorExpired),
     }
 }
 

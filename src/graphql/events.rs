@@ -13,7 +13,7 @@ use crate::store::{Event, EventKind, LogId};
 
 use super::account::{UserNode, load_user};
 use super::chat::ChatNode;
-use super::context::{LastEventId, feed_position, log_position, store, viewer};
+use super::context::{LastEventId, chat_position, feed_position, store, viewer};
 use super::envelope::{Envelope, Epochs};
 use super::error::{ApiError, ApiResult};
 use super::live::handoff;
@@ -294,16 +294,18 @@ async fn open(
         .data_opt::<LastEventId>()
         .map(|last| last.0.clone())
         .or(after);
+    // A malformed cursor is BAD_USER_INPUT before anything is read.
+    let after = after.map(|cursor| Cursor::decode(&cursor)).transpose()?;
+    let store = store(ctx)?.clone();
+    let epochs: Epochs = store.epochs().await?.into();
     let after = match (after, &only) {
-        (Some(cursor), Some(chat)) => Some(After::Chat(log_position(ctx, chat, &cursor).await?)),
-        (Some(cursor), None) => Some(feed_position(ctx, &cursor).await?),
+        (Some(cursor), Some(chat)) => Some(After::Chat(chat_position(ctx, chat, cursor).await?)),
+        (Some(cursor), None) => Some(feed_position(store.partitions(), cursor, &epochs)?),
         (None, _) => None,
     };
-    let store = store(ctx)?.clone();
     let hub = ctx
         .data::<Hub>()
         .map_err(|e| ApiError::internal(e.message))?;
-    let epochs: Epochs = store.epochs().await?.into();
     let feed = Feed::open(store, hub, viewer, only, after).await?;
     let envelopes = {
         let epochs = epochs.clone();

@@ -88,6 +88,12 @@ macro_rules! on_single_log_backends {
     };
 }
 
+/// A Redis key prefix no other test uses: servers sharing a Redis (the
+/// test cluster) keep to their own keys.
+pub fn own_prefix() -> String {
+    format!("test:{}:", uuid::Uuid::new_v4().simple())
+}
+
 /// Asserts that `delivered` (a cursor an all-chats subscription delivered
 /// with a message) stands at the place of the message whose own cursor is
 /// `message`: the same string on one partition; on several, a feed cursor
@@ -133,20 +139,22 @@ impl TestApp {
 
     /// Starts a server after letting the test adjust its configuration.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
-        let (redis, cluster, partitions) = match backend {
-            Backend::Memory => (None, None, 1),
-            Backend::Redis => (Some(RedisServer::start().await), None, 1),
-            Backend::PartitionedMemory => (None, None, PARTITIONED_MEMORY),
-            Backend::Cluster3 => (None, Some(RedisCluster::shared()), 3),
-            Backend::Cluster16 => (None, Some(RedisCluster::shared()), 16),
+        let (redis, partitions) = match backend {
+            Backend::Memory => (None, 1),
+            Backend::Redis => (Some(RedisServer::start().await), 1),
+            Backend::PartitionedMemory => (None, PARTITIONED_MEMORY),
+            Backend::Cluster3 | Backend::Cluster16 => {
+                let partitions = if backend == Backend::Cluster3 { 3 } else { 16 };
+                let url = &RedisCluster::shared().url;
+                return Self::spawn_on(url, |config| {
+                    config.log_partitions = partitions;
+                    adjust(config)
+                })
+                .await;
+            }
         };
         Self::launch(redis, |config| {
             config.log_partitions = partitions;
-            if let Some(cluster) = cluster {
-                config.redis_url = Some(cluster.url.clone());
-                // The cluster is shared: each server keeps to its own keys.
-                config.redis_key_prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
-            }
             adjust(config)
         })
         .await
@@ -158,7 +166,7 @@ impl TestApp {
         let url = url.to_owned();
         Self::launch(None, |config| {
             config.redis_url = Some(url);
-            config.redis_key_prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+            config.redis_key_prefix = own_prefix();
             adjust(config)
         })
         .await

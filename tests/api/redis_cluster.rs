@@ -28,23 +28,18 @@ impl RedisCluster {
             "chat-server-test-cluster-{}",
             uuid::Uuid::new_v4().simple()
         ));
-        let output = Command::new(script())
-            .arg("start")
-            .args(["--replicas", &replicas.to_string()])
-            .arg("--dir")
-            .arg(&dir)
-            .args(["--watch-pid", &std::process::id().to_string()])
-            .output()
-            .expect("cannot run scripts/redis-cluster");
-        assert!(
-            output.status.success(),
-            "scripts/redis-cluster start failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let url = String::from_utf8(output.stdout)
-            .expect("seed URLs")
-            .trim()
-            .to_owned();
+        let dir_arg = dir.to_string_lossy().into_owned();
+        let (replicas, pid) = (replicas.to_string(), std::process::id().to_string());
+        let args = [
+            "start",
+            "--replicas",
+            &replicas,
+            "--dir",
+            &dir_arg,
+            "--watch-pid",
+            &pid,
+        ];
+        let url = run_script(&args).trim().to_owned();
         RedisCluster { url, dir }
     }
 
@@ -101,17 +96,8 @@ impl RedisCluster {
     /// Starts a killed node again; it rejoins the cluster (as a replica,
     /// when it was failed over meanwhile).
     pub fn restart(&self, port: u16) {
-        let output = Command::new(script())
-            .arg("restart")
-            .arg(&self.dir)
-            .arg(port.to_string())
-            .output()
-            .expect("cannot run scripts/redis-cluster");
-        assert!(
-            output.status.success(),
-            "scripts/redis-cluster restart failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let dir = self.dir.to_string_lossy();
+        run_script(&["restart", &dir, &port.to_string()]);
     }
 
     /// Every node's port.
@@ -137,6 +123,22 @@ impl Drop for RedisCluster {
     fn drop(&mut self) {
         let _ = Command::new(script()).arg("stop").arg(&self.dir).output();
     }
+}
+
+/// Runs `scripts/redis-cluster` with `args`, failing the test with its
+/// diagnostics unless it succeeds; returns what it printed.
+fn run_script(args: &[&str]) -> String {
+    let output = Command::new(script())
+        .args(args)
+        .output()
+        .expect("cannot run scripts/redis-cluster");
+    assert!(
+        output.status.success(),
+        "scripts/redis-cluster {} failed:\n{}",
+        args[0],
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("the script prints text")
 }
 
 fn script() -> PathBuf {

@@ -91,10 +91,7 @@ impl Deployment {
                 ConnectionManager::new_with_config(client.clone(), shared_config()).await?,
             )),
             Deployment::Cluster { seeds } => {
-                let client = cluster(seeds)
-                    .response_timeout(RESPONSE_TIMEOUT)
-                    .overall_response_timeout(Some(CLUSTER_OVERALL_TIMEOUT))
-                    .build()?;
+                let client = answering(seeds).build()?;
                 Ok(Connection::Cluster(client.get_async_connection().await?))
             }
         }
@@ -107,10 +104,8 @@ impl Deployment {
     pub async fn log_reader(&self, shared: &Connection, replicas: bool) -> RedisResult<Connection> {
         match self {
             Deployment::Cluster { seeds } if replicas => {
-                let client = cluster(seeds)
+                let client = answering(seeds)
                     .read_routing_strategy(RandomReplicaStrategy)
-                    .response_timeout(RESPONSE_TIMEOUT)
-                    .overall_response_timeout(Some(CLUSTER_OVERALL_TIMEOUT))
                     .build()?;
                 Ok(Connection::Cluster(client.get_async_connection().await?))
             }
@@ -178,6 +173,14 @@ fn cluster(seeds: &[Client]) -> ClusterClientBuilder {
         .retries(6)
         .min_retry_wait(50)
         .max_retry_wait(500)
+}
+
+/// [`cluster`] for connections that serve requests: each command bounded,
+/// retries and redirections included.
+fn answering(seeds: &[Client]) -> ClusterClientBuilder {
+    cluster(seeds)
+        .response_timeout(RESPONSE_TIMEOUT)
+        .overall_response_timeout(Some(CLUSTER_OVERALL_TIMEOUT))
 }
 
 /// How the shared connection to a single server behaves when Redis is slow

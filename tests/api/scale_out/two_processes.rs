@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::{bodies, subscribe_messages, text};
 use crate::binary::Binary;
-use crate::helpers::{Backend, Endpoint, TEST_SECRET, TestApp};
+use crate::helpers::{Backend, Endpoint, TEST_SECRET, TestApp, own_prefix};
 use crate::redis_cluster::RedisCluster;
 use crate::redis_server::RedisServer;
 use crate::ws_client::{next_event, next_events};
@@ -45,10 +45,9 @@ async fn two_chat_server_processes_sharing_a_redis_serve_one_event_stream() {
 #[tokio::test]
 async fn two_chat_server_processes_on_a_cluster_serve_one_event_stream() {
     let cluster = RedisCluster::shared();
-    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
     let env = [
         ("REDIS_URL", cluster.url.clone()),
-        ("REDIS_KEY_PREFIX", prefix),
+        ("REDIS_KEY_PREFIX", own_prefix()),
         ("LOG_PARTITIONS", "16".to_owned()),
         ("JWT_SECRET", TEST_SECRET.to_owned()),
     ];
