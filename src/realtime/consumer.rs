@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
@@ -15,6 +15,8 @@ use crate::store::LogTail;
 /// How long one blocking read waits before returning empty-handed. Short
 /// enough that shutdown and health changes are noticed promptly.
 const BLOCK: Duration = Duration::from_millis(1000);
+/// How often each consumer reads its partition's epoch when no read fails.
+const EPOCH_CHECK: Duration = Duration::from_secs(1);
 /// Most events taken in one read.
 const BATCH: usize = 512;
 /// Backoff after a failed read: doubling from the first to the last value.
@@ -104,9 +106,11 @@ pub struct Consumer {
     status: Arc<ConsumerStatus>,
     /// The partition's epoch as last read.
     known_epoch: Option<String>,
-    /// Whether to read the epoch before the next read of events: at the
-    /// start and after a failed read (a failover shows as one).
-    check: bool,
+    /// When to read the epoch again, before the next read of events: at
+    /// the start, after a failed read, and every [`EPOCH_CHECK`] (the
+    /// cluster client may ride through a failover by itself, retrying on
+    /// the new primary, so a failover need not show as a failed read).
+    check_at: Instant,
 }
 
 impl Consumer {
@@ -123,7 +127,7 @@ impl Consumer {
             last: start,
             status,
             known_epoch: None,
-            check: true,
+            check_at: Instant::now(),
         }
     }
 
@@ -136,7 +140,7 @@ impl Consumer {
     /// many events were published. Tests drive the consumer with this.
     #[tracing::instrument(level = "debug", skip_all, fields(partition = %self.status.partition, after = ?self.last))]
     pub async fn poll_once(&mut self) -> StoreResult<usize> {
-        let events = match !self.check {
+        let events = match Instant::now() < self.check_at {
             true => self.tail.read_after(self.last, BLOCK, BATCH).await,
             false => match self.check_epoch().await {
                 Ok(()) => self.tail.read_after(self.last, BLOCK, BATCH).await,
@@ -148,7 +152,7 @@ impl Consumer {
             Err(error) => {
                 self.status.healthy.store(false, Ordering::Relaxed);
                 self.status.errors.fetch_add(1, Ordering::Relaxed);
-                self.check = true;
+                self.check_at = Instant::now();
                 return Err(error);
             }
         };
@@ -187,7 +191,7 @@ impl Consumer {
             tracing::warn!(partition = %self.status.partition, "the partition's log was renewed (failover or data loss); ending its subscriptions with CURSOR_EXPIRED");
             self.hub.reset(self.status.partition);
         }
-        self.check = false;
+        self.check_at = Instant::now() + EPOCH_CHECK;
         Ok(())
     }
 

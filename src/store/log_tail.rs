@@ -27,7 +27,7 @@ pub trait LogTail: Send {
     /// and when that changed while writes were not confirmed by replicas
     /// (`REDIS_WAIT_REPLICAS=0`), the new primary may lack acknowledged
     /// entries, so the epoch is renewed and older cursors into the
-    /// partition become CURSOR_EXPIRED. The consumer asks at its start and
-    /// after every failed read.
+    /// partition become CURSOR_EXPIRED. The consumer asks at its start,
+    /// after every failed read, and every second.
     async fn epoch(&mut self) -> StoreResult<String>;
 }
